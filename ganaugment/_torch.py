@@ -1,0 +1,75 @@
+"""Small torch helpers shared by the tabular and image models.
+
+Randomness never touches torch's global generator: modules are built on the
+``meta`` device (which draws nothing) and then initialised from an explicit
+:class:`torch.Generator`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["resolve_device", "build_module", "make_generator"]
+
+
+def resolve_device(device: str) -> torch.device:
+    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a usable device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but CUDA is not available; use device='auto' or 'cpu'.")
+    return resolved
+
+
+def make_generator(seed: int, device: torch.device) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    return gen
+
+
+def build_module(factory, device: torch.device, generator: torch.Generator, init: str = "default") -> nn.Module:
+    """Build ``factory()`` without touching global RNG, then initialise it.
+
+    ``init="default"`` reproduces PyTorch's default layer initialisation
+    (Kaiming-uniform weights, uniform biases); ``init="dcgan"`` draws
+    weights from N(0, 0.02) and batch-norm scales from N(1, 0.02).
+    """
+    with torch.device("meta"):
+        module = factory()
+    module = module.to_empty(device=device)
+    with torch.no_grad():
+        for layer in module.modules():
+            _init_layer(layer, generator, init)
+    return module
+
+
+def _init_layer(layer: nn.Module, gen: torch.Generator, init: str) -> None:
+    if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+        weight = layer.weight
+        if init == "dcgan":
+            weight.normal_(0.0, 0.02, generator=gen)
+            if layer.bias is not None:
+                layer.bias.zero_()
+            return
+        fan_in = nn.init._calculate_fan_in_and_fan_out(weight)[0]
+        if isinstance(layer, nn.ConvTranspose2d):
+            fan_in = weight.shape[0] * weight[0][0].numel()
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        weight.uniform_(-bound, bound, generator=gen)
+        if layer.bias is not None:
+            layer.bias.uniform_(-bound, bound, generator=gen)
+    elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        layer.reset_running_stats()
+        if layer.affine:
+            if init == "dcgan":
+                layer.weight.normal_(1.0, 0.02, generator=gen)
+            else:
+                layer.weight.fill_(1.0)
+            layer.bias.zero_()
+    elif isinstance(layer, nn.LayerNorm) and layer.elementwise_affine:
+        layer.weight.fill_(1.0)
+        layer.bias.zero_()

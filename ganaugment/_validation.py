@@ -1,0 +1,120 @@
+"""Input checks shared by the estimators. Errors name the problem and the fix."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import validate_data
+
+__all__ = ["as_frame", "check_table", "check_target", "check_n_samples", "seed_from"]
+
+
+def as_frame(X, *, estimator, reset: bool):
+    """Return ``(DataFrame, kind)`` for a table given as a DataFrame or an array.
+
+    Records or checks ``n_features_in_`` / ``feature_names_in_`` through
+    scikit-learn's own machinery, so a different column set at transform
+    gives scikit-learn's usual error.
+    """
+    if hasattr(X, "tocsr") or hasattr(X, "sparse"):
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError("Sparse input is not supported; pass a dense array or a DataFrame.")
+    if isinstance(X, pd.Series):
+        raise ValueError("Expected a 2D table (DataFrame or 2D array), got a Series; use X.to_frame().")
+    if isinstance(X, pd.DataFrame):
+        if X.columns.duplicated().any():
+            dupes = X.columns[X.columns.duplicated()].unique().tolist()
+            raise ValueError(f"X has duplicate column names {dupes}; rename them so each column is unique.")
+        frame, kind = X, "frame"
+    else:
+        array = np.asarray(X)
+        if array.ndim != 2:
+            raise ValueError(
+                f"Expected a 2D array of shape (n_samples, n_features), got an array with {array.ndim} "
+                "dimension(s). Reshape your data with array.reshape(-1, 1) for a single feature or "
+                "array.reshape(1, -1) for a single sample."
+            )
+        if np.iscomplexobj(array):
+            raise ValueError("Complex data not supported.")
+        frame, kind = pd.DataFrame(array), "array"
+    validate_data(estimator, X if kind == "frame" else frame.to_numpy(), reset=reset, skip_check_array=True)
+    if not reset:
+        fitted = estimator.encoder_.columns_
+        if kind == "frame" and list(frame.columns) != list(fitted):
+            missing = [c for c in fitted if c not in frame.columns]
+            extra = [c for c in frame.columns if c not in fitted]
+            raise ValueError(
+                f"X does not have the columns seen at fit (missing: {missing}, unexpected: {extra})."
+            )
+        if kind == "array":
+            frame.columns = fitted
+    return frame, kind
+
+
+def check_table(frame: pd.DataFrame, *, min_rows: int) -> None:
+    if frame.shape[1] == 0:
+        raise ValueError("0 feature(s) (shape=(%d, 0)) while a minimum of 1 is required." % frame.shape[0])
+    n = frame.shape[0]
+    if n < min_rows:
+        if n == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={frame.shape}) while a minimum of {min_rows} is required.")
+        raise ValueError(
+            f"Found n_samples = {n}: a GAN needs at least {min_rows} rows to learn a distribution."
+        )
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_complex_dtype(column):
+            raise ValueError(f"Complex data not supported (column {name!r}).")
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            if np.isinf(values).any():
+                raise ValueError(
+                    f"Column {name!r} contains infinite values; replace them (NaN is allowed and learned)."
+                )
+
+
+def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
+    """Validate class labels; returns ``(classes, codes)``."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
+    if len(y) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(y)} labels.")
+    if pd.isna(pd.Series(y, dtype=object)).any():
+        raise ValueError("y contains missing values (NaN/None); drop those rows or fill the labels.")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError("y contains infinite values.")
+    classes, codes = np.unique(y, return_inverse=True)
+    if len(classes) < min_classes:
+        raise ValueError(
+            f"y holds a single class ({classes[0]!r}); conditioning on the class needs at least "
+            f"{min_classes} classes. Fit without y to learn one class."
+        )
+    return classes, codes.astype(np.int64)
+
+
+def check_n_samples(n_samples) -> int:
+    if n_samples is None:
+        raise ValueError("n_samples is required.")
+    if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool):
+        raise TypeError(f"n_samples must be an int, got {type(n_samples).__name__}.")
+    if n_samples <= 0:
+        raise ValueError(f"n_samples must be a positive int, got {n_samples}.")
+    return int(n_samples)
+
+
+def seed_from(random_state) -> int:
+    """An int seed from ``random_state`` (int, RandomState, Generator or None)."""
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (2**63 - 1))
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63 - 1))
+    raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")

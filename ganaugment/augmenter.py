@@ -1,0 +1,525 @@
+"""GANAugmenter: the scikit-learn estimator that learns data with a conditional GAN."""
+
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._torch import resolve_device
+from ._validation import (
+    as_frame,
+    check_n_samples,
+    check_table,
+    check_target,
+    seed_from,
+)
+from .tabular.encoder import TableEncoder
+from .tabular.model import TabularGAN
+from .training import TrainingConfig, train_gan
+
+__all__ = ["GANAugmenter"]
+
+
+class GANAugmenter(TransformerMixin, BaseEstimator):
+    """Learn a table with a conditional GAN and generate synthetic rows.
+
+    The generator and discriminator are MLPs trained with the standard
+    minimax GAN game: the discriminator maximises
+    ``log D(x) + log(1 - D(G(z)))`` (binary cross-entropy on logits) and the
+    generator plays the non-saturating form of the same game. Numeric columns
+    are encoded with mode-specific normalisation, categorical columns as
+    one-hot slots, and training-by-sampling over the categorical columns makes
+    rare levels part of the game.
+
+    Parameters
+    ----------
+    epochs : int, default=300
+        Passes over the training data.
+    batch_size : int, default=500
+        Rows per training step; rounded down to a multiple of ``pac``.
+    generator_dim : tuple of int, default=(256, 256)
+        Widths of the generator's residual blocks.
+    discriminator_dim : tuple of int, default=(256, 256)
+        Widths of the discriminator's hidden layers.
+    noise_dim : int, default=128
+        Size of the generator's noise input.
+    pac : int, default=10
+        Rows packed into one discriminator input (PacGAN), against mode
+        collapse.
+    dropout : float, default=0.5
+        Dropout in the discriminator.
+    lr_generator, lr_discriminator : float, default=2e-4
+        Adam learning rates.
+    discriminator_steps : int, default=1
+        Discriminator updates per generator update.
+    tau : float, default=0.2
+        Gumbel-softmax temperature of the generator's discrete outputs.
+    max_modes : int, default=10
+        Most Gaussian modes per numeric column.
+    max_categories : int or None, default=500
+        Levels a categorical column keeps as their own slot; rarer levels are
+        pooled and drawn with their observed frequency when the pooled slot is
+        generated (no unseen level is ever produced). ``None`` keeps all.
+    categorical_features : list of str or int, default=None
+        Columns to treat as categorical whatever their dtype (names for a
+        DataFrame, positions for an array).
+    condition_columns : list of str, default=None
+        Categorical columns whose value each row of :meth:`transform` keeps
+        from the matching input row.
+    clip : bool, default=True
+        Keep generated numeric values inside the observed min/max.
+    time_limit : float or None, default=None
+        Stop training after this many seconds (checked once per epoch).
+    device : {"auto", "cpu", "cuda"} or str, default="auto"
+        Where to train. ``"auto"`` uses CUDA when it is available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every random draw. The same seed, data and CPU give identical
+        samples; no global random state is read or changed.
+    verbose : bool, default=False
+        Show a progress bar with the live losses.
+
+    Attributes
+    ----------
+    encoder_ : TableEncoder
+        The fitted reversible table encoder.
+    model_ : TabularGAN
+        The networks and the condition statistics.
+    history_ : list of dict
+        One entry per epoch: ``loss_d``, ``loss_g``, ``d_real``, ``d_fake``
+        (mean discriminator probabilities, both near 1/2 at the equilibrium)
+        and ``seconds``.
+    classes_ : ndarray or None
+        Class labels when fitted with ``y``.
+    device_ : torch.device
+        Device the networks live on.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Defined when X has string column names.
+
+    See Also
+    --------
+    GANOverSampler : imbalanced-learn over-sampler built on this model.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ganaugment import GANAugmenter
+    >>> X = pd.DataFrame({"age": [23, 35, 47, 51, 62, 29] * 20,
+    ...                   "city": ["a", "b", "a", "c", "b", "a"] * 20})
+    >>> gan = GANAugmenter(epochs=2, random_state=0).fit(X)
+    >>> synthetic = gan.sample(5)
+    >>> synthetic.shape, list(synthetic.dtypes.astype(str))
+    ((5, 2), ['int64', 'object'])
+    """
+
+    _parameter_constraints: dict = {
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "generator_dim": [tuple, list],
+        "discriminator_dim": [tuple, list],
+        "noise_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "pac": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "lr_generator": [Interval(numbers.Real, 0, None, closed="neither")],
+        "lr_discriminator": [Interval(numbers.Real, 0, None, closed="neither")],
+        "discriminator_steps": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tau": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_modes": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_categories": [Interval(numbers.Integral, 2, None, closed="left"), None],
+        "categorical_features": [list, tuple, None],
+        "condition_columns": [list, tuple, None],
+        "clip": ["boolean"],
+        "time_limit": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        epochs=300,
+        batch_size=500,
+        generator_dim=(256, 256),
+        discriminator_dim=(256, 256),
+        noise_dim=128,
+        pac=10,
+        dropout=0.5,
+        lr_generator=2e-4,
+        lr_discriminator=2e-4,
+        discriminator_steps=1,
+        tau=0.2,
+        max_modes=10,
+        max_categories=500,
+        categorical_features=None,
+        condition_columns=None,
+        clip=True,
+        time_limit=None,
+        device="auto",
+        random_state=None,
+        verbose=False,
+    ):
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.generator_dim = generator_dim
+        self.discriminator_dim = discriminator_dim
+        self.noise_dim = noise_dim
+        self.pac = pac
+        self.dropout = dropout
+        self.lr_generator = lr_generator
+        self.lr_discriminator = lr_discriminator
+        self.discriminator_steps = discriminator_steps
+        self.tau = tau
+        self.max_modes = max_modes
+        self.max_categories = max_categories
+        self.categorical_features = categorical_features
+        self.condition_columns = condition_columns
+        self.clip = clip
+        self.time_limit = time_limit
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the GAN on ``X`` (conditioned on the class ``y`` when given).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            The table. Numeric, categorical, boolean and datetime columns,
+            with missing values, are all learned.
+        y : array-like of shape (n_samples,), default=None
+            Class labels to condition on.
+
+        Returns
+        -------
+        self : GANAugmenter
+        """
+        frame, self._input_kind = self._prepare_fit_input(X)
+        classes, class_codes = (None, None) if y is None else check_target(y, len(frame), estimator=self)
+        self._validate_hyperparameters(frame)
+        self.classes_ = classes
+        self._y_dtype = None if y is None else np.asarray(y).dtype
+        seed = seed_from(self.random_state)
+        rng = np.random.default_rng(seed)
+        self.device_ = resolve_device(self.device)
+        started = time.perf_counter()
+        self.encoder_ = TableEncoder(
+            max_modes=self.max_modes,
+            max_categories=self.max_categories,
+            categorical_features=self._categorical_names(frame),
+            clip=self.clip,
+            random_state=int(rng.integers(2**31 - 1)),
+        ).fit(frame)
+        encoded = self.encoder_.transform(frame, rng)
+        self.encode_seconds_ = time.perf_counter() - started
+        n_classes = 0 if classes is None else len(classes)
+        self.model_ = TabularGAN(self.encoder_, n_classes, self._network_params(), self.device_, int(rng.integers(2**63 - 1)))
+        self.model_.set_training_data(encoded, class_codes)
+        batch = self._effective_batch_size(len(frame))
+        config = TrainingConfig(
+            epochs=self.epochs,
+            steps_per_epoch=max(1, len(frame) // batch),
+            batch_size=batch,
+            lr_generator=self.lr_generator,
+            lr_discriminator=self.lr_discriminator,
+            discriminator_steps=self.discriminator_steps,
+            verbose=bool(self.verbose),
+            description="GANAugmenter",
+            time_limit=self.time_limit,
+        )
+        self.history_ = []
+        try:
+            train_gan(self.model_, config, self.history_)
+        finally:
+            self.model_.release_training_data()
+        self.fit_seconds_ = time.perf_counter() - started
+        self._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
+        return self
+
+    def _prepare_fit_input(self, X):
+        frame, kind = as_frame(X, estimator=self, reset=True)
+        check_table(frame, min_rows=2)
+        return frame, kind
+
+    def _categorical_names(self, frame):
+        if self.categorical_features is None:
+            return None
+        names = []
+        for feature in self.categorical_features:
+            if isinstance(feature, numbers.Integral) and feature not in frame.columns:
+                if not -frame.shape[1] <= feature < frame.shape[1]:
+                    raise ValueError(f"categorical_features index {feature} is out of range for {frame.shape[1]} columns.")
+                names.append(frame.columns[feature])
+            else:
+                names.append(feature)
+        return names
+
+    def _validate_hyperparameters(self, frame):
+        if len(self.generator_dim) == 0 or any(int(w) < 1 for w in self.generator_dim):
+            raise ValueError(f"generator_dim must hold positive widths, got {self.generator_dim!r}.")
+        if any(int(w) < 1 for w in self.discriminator_dim):
+            raise ValueError(f"discriminator_dim must hold positive widths, got {self.discriminator_dim!r}.")
+        for column in self.condition_columns or ():
+            if column not in frame.columns:
+                raise ValueError(f"condition_columns names {column!r}, which is not a column of X.")
+
+    def _network_params(self) -> dict:
+        return {
+            "noise_dim": int(self.noise_dim),
+            "generator_dim": [int(w) for w in self.generator_dim],
+            "discriminator_dim": [int(w) for w in self.discriminator_dim],
+            "pac": int(self.pac),
+            "dropout": float(self.dropout),
+            "tau": float(self.tau),
+        }
+
+    def _effective_batch_size(self, n_rows: int) -> int:
+        batch = min(int(self.batch_size), max(n_rows, self.pac))
+        return max(self.pac, batch - batch % self.pac)
+
+    # --------------------------------------------------------------- sample
+    def sample(self, n_samples=None, *, y=None, conditions=None):
+        """Generate synthetic rows.
+
+        Parameters
+        ----------
+        n_samples : int, default=None
+            Number of rows. May be left out when ``y`` is an array or a dict,
+            which then fix the count.
+        y : class label, array-like of labels or dict {label: count}, default=None
+            Classes of the generated rows (models fitted with ``y`` only).
+            Without it, classes follow the training frequencies.
+        conditions : dict {column: value}, default=None
+            Categorical column values that every generated row must hold.
+
+        Returns
+        -------
+        X_synthetic : DataFrame or ndarray
+            Same container and schema as the training X.
+        y_synthetic : ndarray
+            Only for models fitted with ``y``: the class of every row.
+        """
+        check_is_fitted(self, "model_")
+        n_samples, class_codes = self._resolve_sample_request(n_samples, y)
+        fixed = self._resolve_conditions(conditions)
+        frame, classes = self._generate(n_samples, class_codes, fixed)
+        X_out = self._to_output(frame)
+        if self.classes_ is None:
+            return X_out
+        return X_out, self.classes_[classes]
+
+    def _resolve_sample_request(self, n_samples, y):
+        if y is None:
+            return check_n_samples(n_samples), None
+        if self.classes_ is None:
+            raise ValueError("y was given to sample(), but the model was fitted without y.")
+        if isinstance(y, dict):
+            labels = np.concatenate([np.repeat(np.asarray([k], dtype=object), int(v)) for k, v in y.items()])
+            if any(int(v) < 0 for v in y.values()):
+                raise ValueError("Counts in the y dict must be non-negative.")
+        elif np.ndim(y) == 0:
+            n = check_n_samples(n_samples)
+            labels = np.repeat(np.asarray([y], dtype=object), n)
+        else:
+            labels = np.asarray(y, dtype=object).ravel()
+        if n_samples is not None and np.ndim(y) != 0 and int(n_samples) != len(labels):
+            raise ValueError(f"n_samples={n_samples} does not match the {len(labels)} labels given in y.")
+        check_n_samples(len(labels))
+        return len(labels), self._class_codes(labels)
+
+    def _class_codes(self, labels) -> np.ndarray:
+        lookup = {_hashable(c): i for i, c in enumerate(self.classes_.tolist())}
+        codes = np.array([lookup.get(_hashable(v), -1) for v in labels], dtype=np.int64)
+        if (codes < 0).any():
+            unknown = sorted({repr(v) for v, c in zip(labels, codes) if c < 0})[:5]
+            raise ValueError(
+                f"Unknown class {', '.join(unknown)}; the model was fitted on classes {self.classes_.tolist()}."
+            )
+        return codes
+
+    def _resolve_conditions(self, conditions) -> dict:
+        if not conditions:
+            return {}
+        if not isinstance(conditions, dict):
+            raise TypeError("conditions must be a dict {column: value}.")
+        lay = self.model_.layout
+        fixed = {}
+        for column, value in conditions.items():
+            if column not in self.encoder_.columns_:
+                raise ValueError(f"conditions names {column!r}, which is not a column the model was fitted on.")
+            if column not in lay.columns:
+                raise ValueError(
+                    f"Column {column!r} is numeric; conditions are only supported on categorical columns."
+                )
+            j = lay.columns.index(column)
+            level = self.encoder_.level_index(column, value)
+            if self.model_.counts[:, lay.slot_offsets[j] + level].sum() == 0:
+                raise ValueError(f"Value {value!r} never occurs in column {column!r}.")
+            fixed[j] = (column, value, int(lay.slot_offsets[j] + level))
+        return fixed
+
+    def _generate(self, n_samples, class_codes, fixed, max_rounds: int = 20):
+        """Generate rows; rows breaking a fixed condition are redrawn (bounded)."""
+        rng = self._sample_rng
+        model = self.model_
+        slots_fixed = {j: s for j, (_, _, s) in fixed.items()}
+        frames, class_parts = [], []
+        need_classes = class_codes
+        remaining = n_samples
+        for _ in range(max_rounds):
+            n_draw = remaining if not fixed else int(remaining * 1.2) + 16
+            draw_classes = None if need_classes is None else np.resize(need_classes, n_draw)
+            slot, classes = model.draw_conditions(n_draw, draw_classes, slots_fixed, rng)
+            encoded = model.sample_encoded(slot, classes, seed=int(rng.integers(2**63 - 1)))
+            frame = self.encoder_.inverse_transform(encoded, rng)
+            if fixed:
+                keep = np.ones(len(frame), dtype=bool)
+                for column, value, _ in fixed.values():
+                    keep &= _matches(frame[column], value)
+                if need_classes is not None:
+                    # Keep the requested class order: take the first rows of each class.
+                    keep_idx = _first_per_class(classes, keep, need_classes)
+                else:
+                    keep_idx = np.flatnonzero(keep)[:remaining]
+                frame, classes = frame.iloc[keep_idx], classes[keep_idx]
+            frames.append(frame)
+            class_parts.append(classes)
+            remaining -= len(frame)
+            if need_classes is not None:
+                need_classes = _still_needed(need_classes, classes)
+            if remaining <= 0:
+                break
+        if remaining > 0:
+            warnings.warn(
+                f"The generator rarely honours the condition {', '.join(f'{c}={v!r}' for c, v, _ in fixed.values())}; "
+                f"{remaining} of {n_samples} rows had the condition value set directly.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            draw_classes = None if need_classes is None else need_classes
+            slot, classes = model.draw_conditions(remaining, draw_classes, slots_fixed, rng)
+            frame = self.encoder_.inverse_transform(
+                model.sample_encoded(slot, classes, seed=int(rng.integers(2**63 - 1))), rng
+            )
+            for column, value, _ in fixed.values():
+                frame[column] = pd.Series([value] * len(frame), index=frame.index).astype(frame[column].dtype)
+            frames.append(frame)
+            class_parts.append(classes)
+        frame = pd.concat(frames, ignore_index=True)
+        classes = np.concatenate(class_parts)
+        if class_codes is not None:
+            order = _order_like(classes, class_codes)
+            frame, classes = frame.iloc[order].reset_index(drop=True), classes[order]
+        return frame, classes
+
+    def _to_output(self, frame: pd.DataFrame):
+        if self._input_kind == "frame":
+            return frame
+        return frame.to_numpy()
+
+    # ------------------------------------------------------------ transform
+    def transform(self, X, y=None):
+        """Return a synthetic table with as many rows as ``X``.
+
+        Where the model is conditioned, each synthetic row keeps the
+        condition of the matching input row: its class when the model was
+        fitted with ``y`` and ``y`` is passed here, and the values of
+        ``condition_columns``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Same columns as at fit.
+        y : array-like of shape (n_samples,), default=None
+            Classes to keep, for a model fitted with ``y``.
+
+        Returns
+        -------
+        X_synthetic : DataFrame or ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self, "model_")
+        frame, _ = as_frame(X, estimator=self, reset=False)
+        check_table(frame, min_rows=1)
+        class_codes = None
+        if y is not None and self.classes_ is not None:
+            y = np.asarray(y, dtype=object).ravel()
+            if len(y) != len(frame):
+                raise ValueError(f"y has {len(y)} labels but X has {len(frame)} rows.")
+            class_codes = self._class_codes(y)
+        groups = list(self.condition_columns or ())
+        if not groups:
+            out, _ = self._generate(len(frame), class_codes, {})
+            return self._to_output(out)
+        # One generation per distinct combination of condition values.
+        keys = frame[groups].astype(object).where(frame[groups].notna(), None)
+        key_series = pd.Series(list(map(tuple, keys.to_numpy())), index=range(len(frame)))
+        parts = []
+        for key, positions in key_series.groupby(key_series, sort=False).groups.items():
+            positions = np.asarray(list(positions))
+            fixed = self._resolve_conditions(dict(zip(groups, key)))
+            codes = None if class_codes is None else class_codes[positions]
+            out, _ = self._generate(len(positions), codes, fixed)
+            out.index = positions
+            parts.append(out)
+        out = pd.concat(parts).sort_index()
+        return self._to_output(out.reset_index(drop=True))
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then return a synthetic twin of ``X`` (same rows count and schema)."""
+        return self.fit(X, y, **fit_params).transform(X, y)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "model_")
+        return np.asarray(self.encoder_.columns_, dtype=object).astype(str)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        tags.non_deterministic = False
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def _hashable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _matches(column: pd.Series, value) -> np.ndarray:
+    if pd.isna(value) if np.ndim(value) == 0 else False:
+        return column.isna().to_numpy()
+    return (column.astype(object) == _hashable(value)).to_numpy(dtype=bool)
+
+
+def _first_per_class(classes, keep, needed) -> np.ndarray:
+    """Indices of kept rows, no more per class than ``needed`` asks."""
+    want = np.bincount(needed, minlength=classes.max(initial=0) + 1)
+    kept = np.flatnonzero(keep)
+    rank = pd.Series(classes[kept]).groupby(classes[kept]).cumcount().to_numpy()
+    return kept[rank < want[classes[kept]]]
+
+
+def _still_needed(needed, produced) -> np.ndarray:
+    size = max(needed.max(initial=0), produced.max(initial=0)) + 1
+    rest = np.bincount(needed, minlength=size) - np.bincount(produced, minlength=size)
+    return np.repeat(np.arange(size), np.maximum(rest, 0))
+
+
+def _order_like(classes, requested) -> np.ndarray:
+    """Permutation of ``classes`` that lines them up with ``requested``."""
+    order = np.empty(len(requested), dtype=np.int64)
+    order[np.argsort(requested, kind="stable")] = np.argsort(classes, kind="stable")
+    return order

@@ -1,0 +1,512 @@
+"""Reversible encoding of a table into the matrix a tabular GAN learns.
+
+Every column becomes one or more *spans* of the encoded matrix:
+
+* a numeric column (float, integer, datetime) becomes a continuous span of
+  width 1 (its value normalised inside the Gaussian mode it belongs to) and a
+  discrete span that one-hot encodes that mode ("mode-specific
+  normalisation"); when the column has missing values a second discrete span
+  of width 2 records whether the value is missing;
+* a categorical column (object, string, category, boolean) becomes one
+  discrete span, one slot per level. Missing values are a level of their own.
+
+The list of :class:`Span` objects is the single description that drives the
+generator's output activations, the conditional loss and the sampler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.mixture import GaussianMixture
+
+__all__ = ["Span", "TableEncoder"]
+
+# Sentinel used inside the encoder for a missing categorical value. It is a
+# plain string that cannot collide with user data because user levels are
+# kept as Python objects in ``levels`` and compared by position, not by name.
+_MISSING = "__ganaugment_missing__"
+_OTHER = "__ganaugment_other__"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A contiguous block of the encoded matrix.
+
+    Parameters
+    ----------
+    start : int
+        First column of the block in the encoded matrix.
+    width : int
+        Number of encoded columns in the block.
+    kind : {"continuous", "discrete"}
+        ``"continuous"`` blocks take a ``tanh`` output activation, discrete
+        blocks a (Gumbel-)softmax.
+    column : str
+        Name of the source column.
+    role : {"value", "mode", "missing", "category"}
+        What the block holds for its column.
+    """
+
+    start: int
+    width: int
+    kind: str
+    column: str
+    role: str
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.width
+
+
+@dataclass
+class _ColumnState:
+    """Everything learned about one column (plain data, JSON-friendly)."""
+
+    name: str
+    kind: str  # "numeric" or "categorical"
+    dtype: str  # pandas dtype string of the input column
+    has_missing: bool = False
+    missing_rate: float = 0.0
+    # numeric
+    is_integer: bool = False
+    is_datetime: bool = False
+    datetime_unit: str | None = None
+    minimum: float = 0.0
+    maximum: float = 0.0
+    center: float = 0.0
+    scale: float = 1.0
+    means: list = field(default_factory=list)
+    stds: list = field(default_factory=list)
+    weights: list = field(default_factory=list)
+    # categorical
+    levels: list = field(default_factory=list)  # encoded levels (may hold _MISSING/_OTHER)
+    frequencies: list = field(default_factory=list)
+    pooled_levels: list = field(default_factory=list)  # rare levels behind _OTHER
+    pooled_frequencies: list = field(default_factory=list)
+    categories: list | None = None  # categories of a pandas Categorical input
+    ordered: bool = False
+
+
+def _infer_kind(series: pd.Series, categorical: bool) -> str:
+    if categorical:
+        return "categorical"
+    if pd.api.types.is_bool_dtype(series):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "numeric"
+    if pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    return "categorical"
+
+
+class TableEncoder:
+    """Reversible transformer between a DataFrame and a GAN-ready matrix.
+
+    Parameters
+    ----------
+    max_modes : int, default=10
+        Upper bound on the number of Gaussian modes per numeric column.
+    max_categories : int or None, default=500
+        Largest number of levels a categorical column keeps as slots of its
+        own. The rarest levels beyond that are pooled into one slot; when the
+        generator picks that slot, a pooled level is drawn with its observed
+        frequency, so no unseen level is ever produced and memory stays
+        bounded for identifier-like columns. ``None`` keeps every level.
+    mixture_sample_size : int, default=20000
+        Rows sub-sampled per column to fit the Gaussian mixture.
+    clip : bool, default=True
+        Keep decoded numeric values inside the observed minimum and maximum.
+    categorical_features : list of str, default=None
+        Columns to treat as categorical whatever their dtype.
+    random_state : int, default=0
+        Seed for sub-sampling, the mixtures and mode assignment.
+
+    Attributes
+    ----------
+    spans_ : list of Span
+        Layout of the encoded matrix.
+    columns_ : list of str
+        Column names, in input order.
+    output_width_ : int
+        Width of the encoded matrix.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_modes=10,
+        max_categories=500,
+        mixture_sample_size=20000,
+        clip=True,
+        categorical_features=None,
+        random_state=0,
+    ):
+        self.max_modes = max_modes
+        self.max_categories = max_categories
+        self.mixture_sample_size = mixture_sample_size
+        self.clip = clip
+        self.categorical_features = categorical_features
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: pd.DataFrame) -> "TableEncoder":
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"TableEncoder expects a pandas DataFrame, got {type(data).__name__}.")
+        forced = set(self.categorical_features or ())
+        unknown = forced - set(data.columns)
+        if unknown:
+            raise ValueError(
+                f"categorical_features names columns that are not in the data: {sorted(map(str, unknown))}."
+            )
+        rng = np.random.default_rng(self.random_state)
+        self.columns_ = list(data.columns)
+        self.states_ = []
+        for name in self.columns_:
+            series = data[name]
+            kind = _infer_kind(series, name in forced)
+            if kind == "numeric":
+                state = self._fit_numeric(name, series, rng)
+            else:
+                state = self._fit_categorical(name, series)
+            self.states_.append(state)
+        self._build_spans()
+        return self
+
+    def _fit_numeric(self, name, series, rng) -> _ColumnState:
+        state = _ColumnState(name=name, kind="numeric", dtype=str(series.dtype))
+        state.is_datetime = pd.api.types.is_datetime64_any_dtype(series)
+        values = self._numeric_values(series, state)
+        missing = np.isnan(values)
+        state.has_missing = bool(missing.any())
+        state.missing_rate = float(missing.mean())
+        observed = values[~missing]
+        if observed.size == 0:
+            raise ValueError(f"Column {name!r} has no observed value: it is entirely missing.")
+        if not np.isfinite(observed).all():
+            raise ValueError(
+                f"Column {name!r} contains infinite values; replace or drop them before fitting."
+            )
+        state.is_integer = bool(state.is_datetime or pd.api.types.is_integer_dtype(series))
+        state.minimum = float(observed.min())
+        state.maximum = float(observed.max())
+        state.center = float(observed.mean())
+        std = float(observed.std())
+        state.scale = std if std > 0 else 1.0
+        standard = (observed - state.center) / state.scale
+        if standard.size > self.mixture_sample_size:
+            standard = rng.choice(standard, size=self.mixture_sample_size, replace=False)
+        n_distinct = np.unique(standard).size
+        n_modes = int(max(1, min(self.max_modes, n_distinct, standard.size)))
+        if n_modes == 1:
+            means, stds, weights = [float(standard.mean())], [max(float(standard.std()), 1e-3)], [1.0]
+        else:
+            mixture = GaussianMixture(
+                n_components=n_modes,
+                covariance_type="diag",
+                reg_covar=1e-6,
+                max_iter=100,
+                n_init=1,
+                init_params="k-means++",
+                random_state=int(rng.integers(2**31 - 1)),
+            )
+            mixture.fit(standard.reshape(-1, 1))
+            keep = mixture.weights_ > 1e-3
+            means = mixture.means_[keep, 0].tolist()
+            stds = np.sqrt(np.maximum(mixture.covariances_[keep, 0], 1e-6)).tolist()
+            weights = (mixture.weights_[keep] / mixture.weights_[keep].sum()).tolist()
+        state.means, state.stds, state.weights = means, stds, weights
+        return state
+
+    @staticmethod
+    def _numeric_values(series: pd.Series, state: _ColumnState) -> np.ndarray:
+        if state.is_datetime:
+            values = series.to_numpy(dtype="datetime64[ns]")
+            out = values.astype("int64").astype(np.float64)
+            out[np.isnat(values)] = np.nan
+            return out
+        return pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def _fit_categorical(self, name, series) -> _ColumnState:
+        state = _ColumnState(name=name, kind="categorical", dtype=str(series.dtype))
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            state.categories = list(series.cat.categories)
+            state.ordered = bool(series.cat.ordered)
+        missing = series.isna().to_numpy()
+        state.has_missing = bool(missing.any())
+        state.missing_rate = float(missing.mean())
+        observed = series[~missing]
+        inferred = pd.api.types.infer_dtype(observed, skipna=True)
+        if inferred.startswith("mixed"):
+            kinds = sorted({type(v).__name__ for v in observed.head(1000)})
+            raise ValueError(
+                f"Column {name!r} mixes value types ({', '.join(kinds)}); "
+                "convert it to a single type (for example with .astype(str)) before fitting."
+            )
+        counts = observed.value_counts(sort=True, dropna=True)
+        counts = counts[counts > 0]
+        levels = list(counts.index)
+        freqs = counts.to_numpy(dtype=np.float64)
+        if self.max_categories is not None and len(levels) > self.max_categories:
+            keep = self.max_categories - 1
+            state.pooled_levels = levels[keep:]
+            pooled = freqs[keep:]
+            state.pooled_frequencies = (pooled / pooled.sum()).tolist()
+            levels = levels[:keep] + [_OTHER]
+            freqs = np.concatenate([freqs[:keep], [pooled.sum()]])
+        if state.has_missing:
+            levels.append(_MISSING)
+            freqs = np.concatenate([freqs, [missing.sum()]])
+        if not levels:
+            raise ValueError(f"Column {name!r} has no observed value: it is entirely missing.")
+        state.levels = [_to_python(v) for v in levels]
+        state.pooled_levels = [_to_python(v) for v in state.pooled_levels]
+        state.frequencies = (freqs / freqs.sum()).tolist()
+        return state
+
+    def _build_spans(self):
+        spans = []
+        start = 0
+        for state in self.states_:
+            if state.kind == "numeric":
+                spans.append(Span(start, 1, "continuous", state.name, "value"))
+                start += 1
+                spans.append(Span(start, len(state.means), "discrete", state.name, "mode"))
+                start += len(state.means)
+                if state.has_missing:
+                    spans.append(Span(start, 2, "discrete", state.name, "missing"))
+                    start += 2
+            else:
+                spans.append(Span(start, len(state.levels), "discrete", state.name, "category"))
+                start += len(state.levels)
+        self.spans_ = spans
+        self.output_width_ = start
+
+    # --------------------------------------------------------- introspection
+    def state_of(self, column) -> _ColumnState:
+        for state in self.states_:
+            if state.name == column:
+                return state
+        raise KeyError(column)
+
+    @property
+    def categorical_columns(self) -> list:
+        """Names of the columns encoded as one categorical span."""
+        return [s.name for s in self.states_ if s.kind == "categorical"]
+
+    def category_spans(self) -> list:
+        """The discrete spans of categorical columns, in column order."""
+        return [s for s in self.spans_ if s.role == "category"]
+
+    def level_index(self, column, value) -> int:
+        """Position of ``value`` in the slots of categorical ``column``."""
+        state = self.state_of(column)
+        if state.kind != "categorical":
+            raise ValueError(
+                f"Column {column!r} is numeric; conditions are only supported on categorical columns."
+            )
+        code = self._lookup(state).get(_level_key(value))
+        if code is not None:
+            return code
+        shown = [v for v in state.levels if v not in (_MISSING, _OTHER)][:10]
+        raise ValueError(
+            f"Value {value!r} never occurs in column {column!r}; known values include {shown}."
+        )
+
+    # ------------------------------------------------------------ transform
+    def transform(self, data: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        """Encode ``data`` into a float32 matrix of width ``output_width_``."""
+        missing_cols = [c for c in self.columns_ if c not in data.columns]
+        if missing_cols:
+            raise ValueError(f"Columns seen at fit are missing: {missing_cols}.")
+        out = np.zeros((len(data), self.output_width_), dtype=np.float32)
+        spans = iter(self.spans_)
+        for state in self.states_:
+            series = data[state.name]
+            if state.kind == "numeric":
+                self._encode_numeric(series, state, out, spans, rng)
+            else:
+                self._encode_categorical(series, state, out, next(spans))
+        return out
+
+    def _encode_numeric(self, series, state, out, spans, rng):
+        value_span, mode_span = next(spans), next(spans)
+        values = self._numeric_values(series, state)
+        missing = np.isnan(values)
+        if np.isinf(values).any():
+            raise ValueError(f"Column {state.name!r} contains infinite values.")
+        standard = (np.where(missing, state.center, values) - state.center) / state.scale
+        means = np.asarray(state.means)
+        stds = np.asarray(state.stds)
+        # Posterior of each mode, computed for all rows at once.
+        z = (standard[:, None] - means[None, :]) / stds[None, :]
+        log_post = np.log(np.asarray(state.weights))[None, :] - np.log(stds)[None, :] - 0.5 * z**2
+        log_post -= log_post.max(axis=1, keepdims=True)
+        post = np.exp(log_post)
+        post /= post.sum(axis=1, keepdims=True)
+        # Draw one mode per row from its posterior (inverse-CDF, vectorised).
+        u = rng.random(len(standard))[:, None]
+        modes = np.minimum((post.cumsum(axis=1) < u).sum(axis=1), len(means) - 1)
+        scaled = (standard - means[modes]) / (4.0 * stds[modes])
+        out[:, value_span.start] = np.clip(scaled, -0.99, 0.99)
+        out[np.arange(len(values)), mode_span.start + modes] = 1.0
+        if state.has_missing:
+            miss_span = next(spans)
+            out[:, miss_span.start] = ~missing
+            out[:, miss_span.start + 1] = missing
+
+    def _encode_categorical(self, series, state, out, span):
+        codes = self.category_codes(series, state)
+        out[np.arange(len(codes)), span.start + codes] = 1.0
+
+    def category_codes(self, series: pd.Series, state: _ColumnState | None = None) -> np.ndarray:
+        """Slot index of every value of a categorical column."""
+        if state is None:
+            state = self.state_of(series.name)
+        lookup = self._lookup(state)
+        values = series.astype(object).to_numpy()
+        # Map the distinct values once, then broadcast: no Python loop over rows.
+        inverse, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        table = np.array([lookup.get(_level_key(u), -1) for u in uniques] + [lookup.get(_MISSING, -1)])
+        codes = table[inverse]  # inverse == -1 (missing) picks the last entry
+        bad = codes < 0
+        if bad.any():
+            examples = pd.unique(pd.Series(values[bad], dtype=object))[:5].tolist()
+            raise ValueError(f"Column {state.name!r} holds values never seen at fit: {examples}.")
+        return codes.astype(np.int64)
+
+    @staticmethod
+    def _lookup(state) -> dict:
+        """Map from a level key to its slot; pooled levels map to the pooled slot."""
+        lookup = {}
+        for i, level in enumerate(state.levels):
+            lookup[level if level in (_MISSING, _OTHER) else _level_key(level)] = i
+        if state.pooled_levels:
+            other = state.levels.index(_OTHER)
+            for level in state.pooled_levels:
+                lookup[_level_key(level)] = other
+        lookup.pop(_OTHER, None)
+        return lookup
+
+    # ------------------------------------------------------ inverse transform
+    def inverse_transform(self, matrix: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """Decode a generated matrix back into a DataFrame with the fitted schema.
+
+        Discrete spans are read by their arg-max, so ``matrix`` may hold
+        probabilities or logits as well as one-hot rows.
+        """
+        matrix = np.asarray(matrix, dtype=np.float64)
+        if matrix.ndim != 2 or matrix.shape[1] != self.output_width_:
+            raise ValueError(
+                f"Expected an encoded matrix of width {self.output_width_}, got shape {matrix.shape}."
+            )
+        columns = {}
+        spans = iter(self.spans_)
+        for state in self.states_:
+            if state.kind == "numeric":
+                columns[state.name] = self._decode_numeric(matrix, state, spans)
+            else:
+                columns[state.name] = self._decode_categorical(matrix, state, next(spans), rng)
+        return pd.DataFrame(columns, columns=self.columns_)
+
+    def _decode_numeric(self, matrix, state, spans):
+        value_span, mode_span = next(spans), next(spans)
+        modes = matrix[:, mode_span.start : mode_span.stop].argmax(axis=1)
+        means = np.asarray(state.means)
+        stds = np.asarray(state.stds)
+        scaled = np.clip(matrix[:, value_span.start], -1.0, 1.0)
+        standard = scaled * 4.0 * stds[modes] + means[modes]
+        values = standard * state.scale + state.center
+        if self.clip:
+            values = np.clip(values, state.minimum, state.maximum)
+        missing = np.zeros(len(values), dtype=bool)
+        if state.has_missing:
+            miss_span = next(spans)
+            missing = matrix[:, miss_span.start + 1] > matrix[:, miss_span.start]
+        if state.is_integer:
+            values = np.round(values)
+        return _restore_numeric_dtype(values, missing, state)
+
+    def _decode_categorical(self, matrix, state, span, rng):
+        codes = matrix[:, span.start : span.stop].argmax(axis=1)
+        levels = np.empty(len(state.levels), dtype=object)
+        levels[:] = state.levels
+        values = levels[codes]
+        if state.pooled_levels:
+            pooled = values == _OTHER
+            n_pooled = int(pooled.sum())
+            if n_pooled:
+                choice = rng.choice(len(state.pooled_levels), size=n_pooled, p=state.pooled_frequencies)
+                pool = np.empty(len(state.pooled_levels), dtype=object)
+                pool[:] = state.pooled_levels
+                values[pooled] = pool[choice]
+        missing = codes == state.levels.index(_MISSING) if state.has_missing else np.zeros(len(codes), bool)
+        return _restore_categorical_dtype(values, missing, state)
+
+
+def _level_key(value):
+    """Hashable key of a level; booleans are kept apart from the integers 0 and 1."""
+    if _is_missing(value):
+        return _MISSING
+    value = _to_python(value)
+    return ("bool", value) if isinstance(value, bool) else value
+
+
+def _is_missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _to_python(value):
+    """Numpy scalars become Python scalars so that levels compare and serialise simply."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value
+    return value
+
+
+def _restore_numeric_dtype(values, missing, state) -> pd.Series:
+    dtype = state.dtype
+    if state.is_datetime:
+        ints = values.astype(np.int64)
+        out = pd.Series(ints.astype("datetime64[ns]"))
+        out[missing] = pd.NaT
+        try:
+            return out.astype(dtype)
+        except (TypeError, ValueError):
+            # Time-zone aware columns: localise back from UTC nanoseconds.
+            return pd.to_datetime(out, utc=True).dt.tz_convert(dtype.split(", ")[-1].rstrip("]"))
+    if state.is_integer:
+        if missing.any():
+            nullable = dtype if dtype[:1].isupper() else dtype.capitalize()
+            out = pd.Series(values.astype(np.int64), dtype=nullable if dtype[:1].isupper() else "Int64")
+            out[missing] = pd.NA
+            return out.astype(dtype) if dtype[:1].isupper() else out
+        return pd.Series(values.astype(np.int64)).astype(dtype)
+    values = values.copy()
+    values[missing] = np.nan
+    return pd.Series(values).astype(dtype)
+
+
+def _restore_categorical_dtype(values, missing, state) -> pd.Series:
+    out = pd.Series(values, dtype=object)
+    out[missing] = None
+    if state.categories is not None:
+        return pd.Series(pd.Categorical(out, categories=state.categories, ordered=state.ordered))
+    dtype = state.dtype
+    if dtype == "bool":
+        if missing.any():
+            return out.astype("boolean")
+        return out.astype(bool)
+    if dtype == "object":
+        out[missing] = np.nan
+        return out
+    try:
+        return out.astype(dtype)
+    except (TypeError, ValueError):
+        return out

@@ -1,0 +1,285 @@
+"""The conditional tabular GAN: networks, condition vector, training-by-sampling.
+
+The condition vector given to both networks is ``[class one-hot | column
+one-hot]``. The class block exists only when the model is fitted with ``y``
+and is always set. The column block holds one slot per level of every
+categorical column; during training exactly one slot is set, picked by
+*training-by-sampling*: a categorical column uniformly, one of its levels with
+probability proportional to the log of its frequency (so rare levels are
+seen), then a real row holding that level. When the class is the picked
+"column", the column block stays empty and the class is picked by the same
+rule, which is how minority classes get enough training signal.
+
+Everything in the hot loop is an index gather on tensors that live on the
+training device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .._torch import build_module, make_generator
+from .encoder import TableEncoder
+from .networks import TabularDiscriminator, TabularGenerator
+
+__all__ = ["TabularGAN", "ConditionLayout"]
+
+
+@dataclass
+class _Batch:
+    real: torch.Tensor
+    cond: torch.Tensor
+    column: torch.Tensor  # picked choice column per row
+    slot: torch.Tensor  # picked global slot per row
+
+
+class ConditionLayout:
+    """Where every (column, level) slot of the condition lives.
+
+    Choice columns are the categorical columns of the encoder, followed by
+    the class (when there is one). ``counts[c, s]`` is how many training rows
+    of class ``c`` hold slot ``s`` (a single pseudo-class without ``y``);
+    generation draws its conditions from these counts, so categories and
+    classes follow the real frequencies.
+    """
+
+    def __init__(self, encoder: TableEncoder, n_classes: int):
+        self.n_classes = n_classes
+        spans = encoder.category_spans()
+        self.columns = [s.column for s in spans]
+        self.widths = [s.width for s in spans]
+        self.span_starts = [s.start for s in spans]
+        self.has_class = n_classes > 0
+        widths = self.widths + ([n_classes] if self.has_class else [])
+        self.slot_offsets = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
+        self.n_slots = int(self.slot_offsets[-1])
+        self.column_width = int(sum(self.widths))
+        self.cond_dim = self.column_width + n_classes
+
+    @property
+    def n_choice_columns(self) -> int:
+        return len(self.widths) + int(self.has_class)
+
+    def slot_codes(self, encoded: np.ndarray, class_codes: np.ndarray | None) -> np.ndarray:
+        """Per row and choice column, the global slot index of the row's level."""
+        codes = [
+            encoded[:, start : start + width].argmax(axis=1) + offset
+            for start, width, offset in zip(self.span_starts, self.widths, self.slot_offsets)
+        ]
+        if self.has_class:
+            codes.append(class_codes + self.slot_offsets[len(self.widths)])
+        if not codes:
+            return np.zeros((len(encoded), 0), dtype=np.int64)
+        return np.stack(codes, axis=1).astype(np.int64)
+
+
+class TabularGAN:
+    """Networks plus the tensors that training and generation gather from."""
+
+    def __init__(self, encoder: TableEncoder, n_classes: int, params: dict, device: torch.device, seed: int):
+        self.encoder = encoder
+        self.layout = ConditionLayout(encoder, n_classes)
+        self.params = dict(params)
+        self.device = device
+        self.torch_rng = make_generator(seed, device)
+        width = encoder.output_width_
+        cond_dim = self.layout.cond_dim
+        self.generator = build_module(
+            lambda: TabularGenerator(params["noise_dim"], cond_dim, tuple(params["generator_dim"]), width),
+            device,
+            self.torch_rng,
+        )
+        self.discriminator = build_module(
+            lambda: TabularDiscriminator(
+                width, cond_dim, tuple(params["discriminator_dim"]), params["pac"], params["dropout"]
+            ),
+            device,
+            self.torch_rng,
+        )
+        self._build_activation_index()
+        self.counts = None
+
+    # ----------------------------------------------------------- layout
+    def _build_activation_index(self):
+        spans = self.encoder.spans_
+        cont = [s.start for s in spans if s.kind == "continuous"]
+        disc = [s for s in spans if s.kind == "discrete"]
+        max_width = max((s.width for s in disc), default=1)
+        pad_index = np.zeros((len(disc), max_width), dtype=np.int64)
+        pad_mask = np.zeros((len(disc), max_width), dtype=bool)
+        for i, s in enumerate(disc):
+            pad_index[i, : s.width] = np.arange(s.start, s.stop)
+            pad_mask[i, : s.width] = True
+        dev = self.device
+        self._cont_index = torch.as_tensor(cont, dtype=torch.long, device=dev)
+        self._disc_index = torch.as_tensor(pad_index, dtype=torch.long, device=dev)
+        self._disc_mask = torch.as_tensor(pad_mask, device=dev)
+        self._disc_flat = torch.as_tensor(pad_index[pad_mask], dtype=torch.long, device=dev)
+        # Conditional loss: for each categorical choice column, its encoded columns (padded).
+        lay = self.layout
+        cmax = max(lay.widths, default=1)
+        cond_index = np.zeros((max(len(lay.widths), 1), cmax), dtype=np.int64)
+        cond_mask = np.zeros_like(cond_index, dtype=bool)
+        for i, (start, width) in enumerate(zip(lay.span_starts, lay.widths)):
+            cond_index[i, :width] = np.arange(start, start + width)
+            cond_mask[i, :width] = True
+        self._cond_index = torch.as_tensor(cond_index, device=dev)
+        self._cond_mask = torch.as_tensor(cond_mask, device=dev)
+
+    # ------------------------------------------------------------- data
+    def set_training_data(self, encoded: np.ndarray, class_codes: np.ndarray | None) -> None:
+        """Move the encoded table to the device and index it for training-by-sampling."""
+        lay = self.layout
+        n = len(encoded)
+        dev = self.device
+        slots = lay.slot_codes(encoded, class_codes)
+        counts = np.zeros((max(lay.n_classes, 1), lay.n_slots), dtype=np.float64)
+        row_class = class_codes if lay.has_class else np.zeros(n, dtype=np.int64)
+        for j in range(slots.shape[1]):
+            np.add.at(counts, (row_class, slots[:, j]), 1.0)
+        self.counts = counts
+        total = counts.sum(axis=0)
+        # Rows sorted by slot, per choice column: rows holding slot s are
+        # order[start[s] : start[s] + count[s]].
+        order = np.concatenate([np.argsort(slots[:, j], kind="stable") for j in range(slots.shape[1])])
+        order_start = np.zeros(lay.n_slots, dtype=np.int64)
+        for j in range(slots.shape[1]):
+            lo, hi = lay.slot_offsets[j], lay.slot_offsets[j + 1]
+            within = np.concatenate([[0], np.cumsum(total[lo:hi])[:-1]]).astype(np.int64)
+            order_start[lo:hi] = j * n + within
+        # Level probabilities inside each column, proportional to log(1 + count).
+        n_cols = lay.n_choice_columns
+        widest = int(max(np.diff(lay.slot_offsets), default=1)) if n_cols else 1
+        probs = np.zeros((max(n_cols, 1), widest), dtype=np.float64)
+        for j in range(n_cols):
+            lo, hi = lay.slot_offsets[j], lay.slot_offsets[j + 1]
+            probs[j, : hi - lo] = np.log1p(total[lo:hi])
+        probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
+        self._data = torch.as_tensor(encoded, dtype=torch.float32, device=dev)
+        self._n_rows = n
+        self._order = torch.as_tensor(order, dtype=torch.long, device=dev)
+        self._order_start = torch.as_tensor(order_start, device=dev)
+        self._slot_count = torch.as_tensor(total, dtype=torch.float32, device=dev)
+        self._level_probs = torch.as_tensor(probs, dtype=torch.float32, device=dev)
+        self._slot_offsets = torch.as_tensor(lay.slot_offsets, device=dev)
+        self._row_class = torch.as_tensor(row_class, dtype=torch.long, device=dev)
+
+    def release_training_data(self) -> None:
+        """Drop the training tensors so a fitted model holds no real rows."""
+        for name in ("_data", "_order", "_order_start", "_slot_count", "_level_probs", "_slot_offsets", "_row_class"):
+            setattr(self, name, None)
+
+    # --------------------------------------------------- trainer protocol
+    def draw(self, batch_size: int) -> _Batch:
+        lay = self.layout
+        gen = self.torch_rng
+        dev = self.device
+        if lay.n_choice_columns == 0:
+            rows = torch.randint(self._n_rows, (batch_size,), generator=gen, device=dev)
+            cond = torch.zeros(batch_size, lay.cond_dim, device=dev)
+            empty = torch.zeros(batch_size, dtype=torch.long, device=dev)
+            return _Batch(self._data[rows], cond, empty, empty)
+        column = torch.randint(lay.n_choice_columns, (batch_size,), generator=gen, device=dev)
+        level = torch.multinomial(self._level_probs[column], 1, generator=gen).squeeze(1)
+        slot = self._slot_offsets[column] + level
+        offset = (torch.rand(batch_size, generator=gen, device=dev) * self._slot_count[slot]).long()
+        rows = self._order[self._order_start[slot] + offset]
+        cond = self._condition(slot, self._row_class[rows])
+        return _Batch(self._data[rows], cond, column, slot)
+
+    def _condition(self, slot: torch.Tensor, row_class: torch.Tensor) -> torch.Tensor:
+        """Condition vectors for picked slots (column block) and classes."""
+        lay = self.layout
+        cond = torch.zeros(len(slot), lay.cond_dim, device=self.device)
+        in_columns = slot < lay.column_width
+        idx = torch.arange(len(slot), device=self.device)
+        cond[idx[in_columns], slot[in_columns]] = 1.0
+        if lay.has_class:
+            cond[idx, lay.column_width + row_class] = 1.0
+        return cond
+
+    def _activate(self, raw: torch.Tensor) -> torch.Tensor:
+        """tanh on continuous columns, Gumbel-softmax on every discrete span."""
+        out = torch.empty_like(raw)
+        out[:, self._cont_index] = torch.tanh(raw[:, self._cont_index])
+        u = torch.rand(raw.shape, generator=self.torch_rng, device=raw.device).clamp_(1e-10, 1.0 - 1e-7)
+        perturbed = (raw - torch.log(-torch.log(u))) / self.params["tau"]
+        logits = perturbed[:, self._disc_index].masked_fill(~self._disc_mask, float("-inf"))
+        out[:, self._disc_flat] = torch.softmax(logits, dim=2)[:, self._disc_mask]
+        return out
+
+    def _noise(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        return torch.randn(n, self.params["noise_dim"], generator=gen, device=self.device)
+
+    def generate(self, batch: _Batch):
+        raw = self.generator(self._noise(len(batch.cond), self.torch_rng), batch.cond)
+        return self._activate(raw), raw
+
+    def discriminate(self, x: torch.Tensor, batch: _Batch) -> torch.Tensor:
+        return self.discriminator(x, batch.cond, self.torch_rng)
+
+    def generator_penalty(self, raw: torch.Tensor, batch: _Batch) -> torch.Tensor:
+        """Cross-entropy that makes the generator honour the column condition."""
+        lay = self.layout
+        if not lay.widths:
+            return raw.new_zeros(())
+        on_column = batch.slot < lay.column_width
+        column = batch.column.clamp(max=len(lay.widths) - 1)
+        logits = raw.gather(1, self._cond_index[column]).masked_fill(~self._cond_mask[column], float("-inf"))
+        level = (batch.slot - self._slot_offsets[column]).clamp(min=0, max=logits.shape[1] - 1)
+        ce = torch.logsumexp(logits, dim=1) - logits.gather(1, level[:, None]).squeeze(1)
+        return torch.where(on_column, ce, torch.zeros_like(ce)).sum() / len(raw)
+
+    # ------------------------------------------------------- generation
+    def draw_conditions(self, n_rows: int, class_codes: np.ndarray | None, fixed: dict, rng: np.random.Generator):
+        """Slots and classes for generated rows, following the real frequencies.
+
+        ``class_codes`` fixes the class of each row (or None to draw it);
+        ``fixed`` maps a choice-column index to a slot that every row must hold.
+        Returns ``(slot, classes)`` arrays.
+        """
+        lay = self.layout
+        counts = self.counts
+        # Restrict to the fixed slots: P(class, slot) over rows that hold them.
+        weight = np.ones(counts.shape[0])
+        for j, slot in fixed.items():
+            weight = weight * counts[:, slot]
+        if class_codes is None:
+            class_codes = rng.choice(counts.shape[0], size=n_rows, p=weight / weight.sum())
+        n_cat = len(lay.widths)
+        slot = np.full(n_rows, lay.n_slots, dtype=np.int64)  # "no column slot" marker
+        if fixed:
+            slot[:] = next(iter(fixed.values()))
+        elif n_cat:
+            column = rng.integers(n_cat, size=n_rows)
+            for j in range(n_cat):
+                rows = np.flatnonzero(column == j)
+                if rows.size == 0:
+                    continue
+                lo, hi = lay.slot_offsets[j], lay.slot_offsets[j + 1]
+                for c in np.unique(class_codes[rows]):
+                    sel = rows[class_codes[rows] == c]
+                    p = counts[c, lo:hi]
+                    if p.sum() == 0:
+                        p = counts[:, lo:hi].sum(axis=0)
+                    slot[sel] = lo + rng.choice(hi - lo, size=sel.size, p=p / p.sum())
+        return slot, class_codes
+
+    def sample_encoded(self, slot: np.ndarray, classes: np.ndarray, seed: int, chunk: int = 50000) -> np.ndarray:
+        """Generate encoded rows for given condition slots and classes."""
+        gen = make_generator(seed, self.device)
+        out = []
+        self.generator.eval()
+        with torch.inference_mode():
+            for lo in range(0, len(slot), chunk):
+                s = torch.as_tensor(slot[lo : lo + chunk], device=self.device)
+                c = torch.as_tensor(classes[lo : lo + chunk], device=self.device)
+                cond = self._condition(s, c)
+                raw = self.generator(self._noise(len(s), gen), cond)
+                raw[:, self._cont_index] = torch.tanh(raw[:, self._cont_index])
+                out.append(raw.float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.encoder.output_width_), np.float32)

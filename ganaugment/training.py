@@ -1,0 +1,183 @@
+"""The GAN training loop shared by the tabular and image models.
+
+The loop knows nothing about tables or images. It drives a *problem* object
+that owns the two networks and knows how to draw a batch of real data,
+generate fakes and score them:
+
+``problem.draw(batch_size)``
+    A batch: real data plus whatever conditions go with it.
+``problem.generate(batch)``
+    ``(fake, aux)``: activated fake samples for the same conditions, and
+    anything the generator penalty needs.
+``problem.discriminate(x, batch)``
+    Discriminator logits for ``x`` under the batch's conditions.
+``problem.generator_penalty(aux, batch)``
+    Extra generator loss (for example the conditional cross-entropy), or 0.
+
+The game is the standard minimax one on logits: the discriminator minimises
+``softplus(-D(x)) + softplus(D(G(z)))`` (binary cross-entropy, i.e. it
+maximises ``log D(x) + log(1 - D(G(z)))``); the generator minimises the
+non-saturating ``softplus(-D(G(z)))``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+from torch.nn import functional as F
+
+__all__ = ["TrainingConfig", "train_gan", "TrainingDivergedWarning"]
+
+
+class TrainingDivergedWarning(RuntimeWarning):
+    """Training produced a non-finite loss or the discriminator won outright."""
+
+
+@dataclass
+class TrainingConfig:
+    epochs: int
+    steps_per_epoch: int
+    batch_size: int
+    lr_generator: float = 2e-4
+    lr_discriminator: float = 2e-4
+    betas: tuple = (0.5, 0.9)
+    weight_decay: float = 1e-6
+    discriminator_steps: int = 1
+    verbose: bool = False
+    description: str = "GAN"
+    time_limit: float | None = None
+    callbacks: list = field(default_factory=list)
+
+
+def _snapshot(problem) -> dict:
+    return {
+        "generator": copy.deepcopy(problem.generator.state_dict()),
+        "discriminator": copy.deepcopy(problem.discriminator.state_dict()),
+    }
+
+
+def _restore(problem, snapshot) -> None:
+    problem.generator.load_state_dict(snapshot["generator"])
+    problem.discriminator.load_state_dict(snapshot["discriminator"])
+
+
+def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -> tuple:
+    """Train ``problem``'s networks for ``config.epochs`` epochs.
+
+    Appends one dict per finished epoch to ``history`` (``epoch``,
+    ``loss_d``, ``loss_g``, ``d_real``, ``d_fake``, ``seconds``) and returns
+    the two optimisers so that a resumed fit can carry on with their state.
+
+    A non-finite loss rolls the networks back to the end of the last good
+    epoch and skips the rest of that epoch, with a warning. A
+    ``KeyboardInterrupt`` restores the last finished epoch and returns
+    normally, so the caller keeps a usable model.
+    """
+    gen, disc = problem.generator, problem.discriminator
+    if optimizers is None:
+        opt_g = torch.optim.Adam(
+            gen.parameters(), lr=config.lr_generator, betas=config.betas, weight_decay=config.weight_decay
+        )
+        opt_d = torch.optim.Adam(
+            disc.parameters(), lr=config.lr_discriminator, betas=config.betas, weight_decay=config.weight_decay
+        )
+    else:
+        opt_g, opt_d = optimizers
+    start_epoch = len(history)
+    good = _snapshot(problem)
+    good_opt = (copy.deepcopy(opt_g.state_dict()), copy.deepcopy(opt_d.state_dict()))
+    started = time.perf_counter()
+    bar = None
+    if config.verbose:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.epochs, initial=start_epoch, desc=config.description, unit="epoch")
+    gen.train()
+    disc.train()
+    try:
+        for epoch in range(start_epoch, config.epochs):
+            epoch_start = time.perf_counter()
+            totals = _train_epoch(problem, config, opt_g, opt_d)
+            stats = {k: float(v) for k, v in zip(("loss_d", "loss_g", "d_real", "d_fake"), totals.tolist())}
+            if not all(map(_finite, stats.values())):
+                _restore(problem, good)
+                opt_g.load_state_dict(good_opt[0])
+                opt_d.load_state_dict(good_opt[1])
+                warnings.warn(
+                    f"Epoch {epoch + 1}: a loss became non-finite; the networks were rolled back to the "
+                    "end of the previous epoch and that epoch was skipped.",
+                    TrainingDivergedWarning,
+                    stacklevel=3,
+                )
+                stats["rolled_back"] = True
+            else:
+                good = _snapshot(problem)
+                good_opt = (copy.deepcopy(opt_g.state_dict()), copy.deepcopy(opt_d.state_dict()))
+            stats = {"epoch": epoch + 1, **stats, "seconds": time.perf_counter() - epoch_start}
+            history.append(stats)
+            if bar is not None:
+                bar.set_postfix(
+                    loss_d=f"{stats['loss_d']:.3f}", loss_g=f"{stats['loss_g']:.3f}",
+                    d_real=f"{stats['d_real']:.2f}", d_fake=f"{stats['d_fake']:.2f}",
+                )
+                bar.update(1)
+            for callback in config.callbacks:
+                callback(epoch + 1, (opt_g, opt_d))
+            if config.time_limit is not None and time.perf_counter() - started > config.time_limit:
+                break
+    except KeyboardInterrupt:
+        _restore(problem, good)
+        warnings.warn(
+            f"Training interrupted; keeping the model of the last finished epoch ({len(history)}).",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+        gen.eval()
+        disc.eval()
+    return opt_g, opt_d
+
+
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float("inf")
+
+
+def _train_epoch(problem, config, opt_g, opt_d) -> torch.Tensor:
+    """One epoch; returns the epoch means as one tensor (a single host sync)."""
+    totals = torch.zeros(4, device=problem.device)
+    for _ in range(config.steps_per_epoch):
+        for _ in range(config.discriminator_steps):
+            batch = problem.draw(config.batch_size)
+            with torch.no_grad():
+                fake, _ = problem.generate(batch)
+            real_logits = problem.discriminate(batch.real, batch)
+            fake_logits = problem.discriminate(fake, batch)
+            loss_d = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+        # Generator step: the discriminator's weights need no gradient here.
+        problem.discriminator.requires_grad_(False)
+        fake, aux = problem.generate(batch)
+        fake_logits_g = problem.discriminate(fake, batch)
+        loss_g = F.softplus(-fake_logits_g).mean() + problem.generator_penalty(aux, batch)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        problem.discriminator.requires_grad_(True)
+        with torch.no_grad():
+            totals += torch.stack(
+                [
+                    loss_d.detach(),
+                    loss_g.detach(),
+                    torch.sigmoid(real_logits.detach()).mean(),
+                    torch.sigmoid(fake_logits.detach()).mean(),
+                ]
+            )
+    return totals / config.steps_per_epoch

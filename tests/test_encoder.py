@@ -1,0 +1,76 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganaugment import TableEncoder
+
+
+def roundtrip(frame, **kw):
+    enc = TableEncoder(random_state=0, **kw).fit(frame)
+    rng = np.random.default_rng(0)
+    return enc, enc.inverse_transform(enc.transform(frame, rng), rng)
+
+
+def test_roundtrip_keeps_schema_and_values(mixed_frame):
+    enc, back = roundtrip(mixed_frame)
+    assert list(back.columns) == list(mixed_frame.columns)
+    assert (back.dtypes == mixed_frame.dtypes).all(), back.dtypes
+    assert list(back["grade"].cat.categories) == ["a", "b", "c", "d"]
+    # Categorical, boolean and missing markers come back exactly.
+    for column in ("city", "member", "grade", "note"):
+        assert back[column].isna().equals(mixed_frame[column].isna())
+        present = mixed_frame[column].notna()
+        pd.testing.assert_series_equal(back[column][present], mixed_frame[column][present], check_names=False)
+    assert back["income"].isna().equals(mixed_frame["income"].isna())
+    # Numeric values are recovered closely through their mode.
+    np.testing.assert_allclose(back["age"], mixed_frame["age"], atol=1)
+    ok = mixed_frame["income"].notna()
+    np.testing.assert_allclose(back["income"][ok], mixed_frame["income"][ok], rtol=1e-3)
+    delta = (back["joined"] - mixed_frame["joined"]).abs()
+    assert delta.max() < pd.Timedelta(days=2)
+
+
+def test_spans_cover_matrix(mixed_frame):
+    enc = TableEncoder(random_state=0).fit(mixed_frame)
+    covered = np.zeros(enc.output_width_, dtype=int)
+    for span in enc.spans_:
+        covered[span.start : span.stop] += 1
+    assert (covered == 1).all()
+    roles = {(s.column, s.role) for s in enc.spans_}
+    assert ("income", "missing") in roles and ("age", "missing") not in roles
+
+
+def test_decoded_numbers_stay_in_observed_range(mixed_frame):
+    enc = TableEncoder(random_state=0).fit(mixed_frame)
+    noise = np.random.default_rng(1).normal(0, 3, (500, enc.output_width_))
+    out = enc.inverse_transform(noise, np.random.default_rng(0))
+    assert out["age"].between(mixed_frame["age"].min(), mixed_frame["age"].max()).all()
+    assert out["age"].dtype == np.int64
+    assert set(out["city"]) <= set(mixed_frame["city"])
+
+
+def test_high_cardinality_column_is_pooled_without_new_levels():
+    rng = np.random.default_rng(0)
+    ids = [f"id{i}" for i in range(3000)]
+    frame = pd.DataFrame({"id": rng.choice(ids, 5000), "v": rng.normal(size=5000)})
+    enc = TableEncoder(max_categories=50, random_state=0).fit(frame)
+    span = [s for s in enc.spans_ if s.column == "id"][0]
+    assert span.width == 50
+    noise = np.random.default_rng(1).normal(size=(2000, enc.output_width_))
+    out = enc.inverse_transform(noise, np.random.default_rng(0))
+    assert set(out["id"]) <= set(frame["id"])
+    # Pooled levels are generated too, not only the 49 kept ones.
+    assert out["id"].nunique() > 49
+
+
+def test_unseen_category_at_transform_is_named():
+    enc = TableEncoder(random_state=0).fit(pd.DataFrame({"c": ["a", "b", "a"]}))
+    with pytest.raises(ValueError, match="never seen at fit.*'z'"):
+        enc.transform(pd.DataFrame({"c": ["a", "z"]}), np.random.default_rng(0))
+
+
+def test_inf_and_mixed_types_rejected_with_column_name():
+    with pytest.raises(ValueError, match="'x'.*infinite"):
+        TableEncoder().fit(pd.DataFrame({"x": [1.0, np.inf, 2.0]}))
+    with pytest.raises(ValueError, match="'m'.*mixes value types"):
+        TableEncoder().fit(pd.DataFrame({"m": ["a", 1, 2.5]}, dtype=object))
