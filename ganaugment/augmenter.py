@@ -26,6 +26,8 @@ from .training import TrainingConfig, train_gan
 
 __all__ = ["GANAugmenter"]
 
+TABLE_EPOCHS = 300  # default passes over a table when ``epochs=None``
+
 
 class GANAugmenter(TransformerMixin, BaseEstimator):
     """Learn a table with a conditional GAN and generate synthetic rows.
@@ -40,8 +42,9 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    epochs : int, default=300
-        Passes over the training data.
+    epochs : int or None, default=None
+        Passes over the training data. ``None`` picks the default of the
+        data kind: 300 for tables.
     batch_size : int, default=500
         Rows per training step; rounded down to a multiple of ``pac``.
     generator_dim : tuple of int, default=(256, 256)
@@ -120,7 +123,7 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "generator_dim": [tuple, list],
         "discriminator_dim": [tuple, list],
@@ -145,7 +148,7 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        epochs=300,
+        epochs=None,
         batch_size=500,
         generator_dim=(256, 256),
         discriminator_dim=(256, 256),
@@ -227,7 +230,7 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
         self.model_.set_training_data(encoded, class_codes)
         batch = self._effective_batch_size(len(frame))
         config = TrainingConfig(
-            epochs=self.epochs,
+            epochs=TABLE_EPOCHS if self.epochs is None else int(self.epochs),
             steps_per_epoch=max(1, len(frame) // batch),
             batch_size=batch,
             lr_generator=self.lr_generator,
