@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._frames import model_frames, subsample
+from ._frames import fit_threads, model_frames, subsample
 
 __all__ = ["detection_auc"]
 
@@ -57,6 +57,7 @@ def detection_auc(real: pd.DataFrame, synthetic: pd.DataFrame, *, random_state: 
     scores = np.empty(len(X))
     for train, test in folds.split(X, y):
         clf = HistGradientBoostingClassifier(max_iter=100, random_state=seed, categorical_features="from_dtype")
-        clf.fit(X.iloc[train], y[train])
-        scores[test] = clf.predict_proba(X.iloc[test])[:, 1]
+        with fit_threads(len(train)):
+            clf.fit(X.iloc[train], y[train])
+            scores[test] = clf.predict_proba(X.iloc[test])[:, 1]
     return float(roc_auc_score(y, scores))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._frames import model_frames
+from ._frames import fit_threads, model_frames
 
 __all__ = ["ml_efficacy"]
 
@@ -73,6 +73,7 @@ def ml_efficacy(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFra
             out[name] = {"f1": np.nan, "auc": np.nan}
             continue
         clf = HistGradientBoostingClassifier(random_state=random_state, categorical_features="from_dtype")
-        clf.fit(X, y)
-        out[name] = _scores(clf, X_hold, y_hold, classes, positive)
+        with fit_threads(len(X)):
+            clf.fit(X, y)
+            out[name] = _scores(clf, X_hold, y_hold, classes, positive)
     return out

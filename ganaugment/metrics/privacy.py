@@ -16,6 +16,8 @@ from ._frames import DistanceEncoder, row_keys, subsample
 
 __all__ = ["distance_to_closest_record", "exact_copy_share", "privacy_scores"]
 
+ZERO_DISTANCE = 1e-6  # distances below this are rounding noise: the rows are equal
+
 
 def distance_to_closest_record(train: pd.DataFrame, queries: list, *, random_state: int = 0,
                                max_reference: int | None = 20000, max_query: int | None = 5000) -> list:
@@ -25,7 +27,8 @@ def distance_to_closest_record(train: pd.DataFrame, queries: list, *, random_sta
     every column different). To bound the cost on large tables, at most
     ``max_reference`` training rows are the reference set and at most
     ``max_query`` rows of each query table are measured; the same reference
-    serves every query table, so their DCRs stay comparable.
+    serves every query table, so their DCRs stay comparable. Distances below
+    ``ZERO_DISTANCE`` (1e-6) are reported as 0.
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -37,7 +40,10 @@ def distance_to_closest_record(train: pd.DataFrame, queries: list, *, random_sta
     for query in queries:
         query = subsample(query, max_query, rng)
         distances, _ = index.kneighbors(encoder.transform(query))
-        out.append(distances[:, 0].astype(np.float64))
+        distances = distances[:, 0].astype(np.float64)
+        # The fast Euclidean expansion leaves ~1e-8 of rounding on equal rows.
+        distances[distances < ZERO_DISTANCE] = 0.0
+        out.append(distances)
     return out
 
 
