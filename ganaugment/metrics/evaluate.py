@@ -111,7 +111,10 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
             scores[f"efficacy_{name}_auc"] = eff[key]["auc"]
         report.add_scores(scores, section="efficacy")
 
-    _add_figures(report, real, synthetic, sdm["pair_trend_details"], model, seeds[3])
+    pairs = sdm["pair_trend_details"]
+    if len(pairs) and "score" in pairs:
+        report.add_table("column pairs scored by SDMetrics", pairs[pairs["score"].notna()].reset_index(drop=True))
+    _add_figures(report, real, synthetic, model, seeds[3])
     return report
 
 
@@ -145,7 +148,7 @@ def _column_table(real: pd.DataFrame, synthetic: pd.DataFrame, shapes: pd.DataFr
     return pd.DataFrame(rows)
 
 
-def _add_figures(report, real, synthetic, pairs, model, seed):
+def _add_figures(report, real, synthetic, model, seed):
     from . import plots
 
     rng = np.random.default_rng(seed)
@@ -156,12 +159,12 @@ def _add_figures(report, real, synthetic, pairs, model, seed):
         "Blue: real, orange: synthetic. Numeric columns as densities, categorical columns as level shares "
         "(most frequent real levels).",
     )
-    if len(pairs) and real.shape[1] > 1:
+    if real.shape[1] > 1:
         report.add_figure(
-            "Column pair trend difference",
-            lambda: plots.correlation_difference(pairs, real.columns),
-            "1 - SDMetrics pair trend score for every column pair: correlation similarity for numeric pairs, "
-            "contingency similarity otherwise. 0 (white) = the synthetic pair behaves like the real one.",
+            "Correlation difference",
+            lambda: plots.correlation_difference(real_plot, synthetic_plot),
+            "|real - synthetic| association for every column pair: Pearson correlation for two numeric columns, "
+            "Cramer's V (numbers cut into real-quantile bins) otherwise. 0 (white) = same association.",
         )
     history = getattr(model, "history_", None) if model is not None else None
     if history:

@@ -92,26 +92,22 @@ def column_distributions(real: pd.DataFrame, synthetic: pd.DataFrame, *, max_col
     return fig
 
 
-def correlation_difference(pair_details: pd.DataFrame, columns):
-    """Heatmap of ``1 - score`` of SDMetrics' column pair trends (0 = same trend)."""
-    names = [str(c) for c in columns]
-    position = {name: i for i, name in enumerate(names)}
-    matrix = np.full((len(names), len(names)), np.nan)
-    np.fill_diagonal(matrix, 0.0)
-    for row in pair_details.itertuples(index=False):
-        i, j = position.get(str(row.column_1)), position.get(str(row.column_2))
-        if i is None or j is None or not np.isfinite(row.score):
-            continue
-        matrix[i, j] = matrix[j, i] = 1.0 - float(row.score)
+def correlation_difference(real: pd.DataFrame, synthetic: pd.DataFrame):
+    """Heatmap of |real - synthetic| pairwise association (Pearson, or Cramer's V with a categorical column)."""
+    from .associations import association_matrices
+
+    names = [str(c) for c in real.columns]
+    real_m, synthetic_m = association_matrices(real, synthetic)
+    matrix = np.abs(real_m - synthetic_m)
     size = 2.0 + 0.35 * len(names)
     fig = _figure(size + 1.0, size)
     ax = fig.subplots()
-    image = ax.imshow(np.ma.masked_invalid(matrix), cmap="Reds", vmin=0.0, vmax=max(0.2, np.nanmax(matrix)))
+    image = ax.imshow(matrix, cmap="Reds", vmin=0.0, vmax=max(0.2, float(np.nanmax(matrix))))
     ax.set_xticks(range(len(names)))
     ax.set_yticks(range(len(names)))
     ax.set_xticklabels([n[:14] for n in names], rotation=60, ha="right", fontsize=7)
     ax.set_yticklabels([n[:14] for n in names], fontsize=7)
-    ax.set_title("Column pair trend difference (1 - SDMetrics pair score)", fontsize=9)
+    ax.set_title("Association difference |real - synthetic|", fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
 

@@ -139,3 +139,26 @@ def test_report_is_a_fidelity_report_with_the_table_scores(tables):
     assert report.privacy == {} and report.efficacy == {}
     assert set(report.to_frame().index) >= {"quality_score", "diagnostic_score", "detection_auc"}
     assert len(report.summary().splitlines()) <= 6
+
+
+def test_association_difference_sees_a_broken_dependence():
+    from ganaugment.metrics.associations import association_matrices
+
+    def table(seed, broken=False):
+        rng = np.random.default_rng(seed)
+        city = rng.choice(["paris", "lyon", "nice"], 2000)
+        income = rng.normal(0, 1, 2000) + np.where(city == "paris", 3.0, 0.0)
+        x = rng.normal(0, 1, 2000)
+        if broken:
+            city = rng.permutation(city)
+        return pd.DataFrame({"income": income, "city": city, "x": x, "y": 2 * x + rng.normal(0, 1, 2000)})
+
+    real = table(0)
+    r, s = association_matrices(real, table(1))
+    assert r[0, 1] > 0.6 and abs(r[0, 1] - s[0, 1]) < 0.05  # Cramer's V, same dependence
+    assert r[2, 3] == pytest.approx(2 / np.sqrt(5), abs=0.03)  # Pearson
+    _, b = association_matrices(real, table(1, broken=True))
+    assert r[0, 1] - b[0, 1] > 0.5
+    assert abs(r[2, 3] - b[2, 3]) < 0.05
+    np.testing.assert_allclose(np.diag(b), 1.0)
+    np.testing.assert_allclose(b, b.T)

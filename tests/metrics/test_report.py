@@ -20,7 +20,7 @@ def test_html_report_is_self_contained_and_holds_every_part(tmp_path):
     path = report.save(tmp_path / "report.html")
     assert os.listdir(tmp_path) == ["report.html"]  # no temporary file left behind
     text = open(path, encoding="utf-8").read()
-    titles = ["Column distributions", "Column pair trend difference", "Training curves", "Distance to closest record"]
+    titles = ["Column distributions", "Correlation difference", "Training curves", "Distance to closest record"]
     assert report.figure_titles == titles
     for title in titles:
         assert f"<h3>{title}</h3>" in text
