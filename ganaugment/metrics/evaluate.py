@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -155,14 +157,14 @@ def _add_figures(report, real, synthetic, model, seed):
     real_plot, synthetic_plot = subsample(real, PLOT_ROWS, rng), subsample(synthetic, PLOT_ROWS, rng)
     report.add_figure(
         "Column distributions",
-        lambda: plots.column_distributions(real_plot, synthetic_plot),
+        partial(plots.column_distributions, real_plot, synthetic_plot),
         "Blue: real, orange: synthetic. Numeric columns as densities, categorical columns as level shares "
         "(most frequent real levels).",
     )
     if real.shape[1] > 1:
         report.add_figure(
             "Correlation difference",
-            lambda: plots.correlation_difference(real_plot, synthetic_plot),
+            partial(plots.correlation_difference, real_plot, synthetic_plot),
             "|real - synthetic| association for every column pair: Pearson correlation for two numeric columns, "
             "Cramer's V (numbers cut into real-quantile bins) otherwise. 0 (white) = same association.",
         )
@@ -170,7 +172,7 @@ def _add_figures(report, real, synthetic, model, seed):
     if history:
         report.add_figure(
             "Training curves",
-            lambda: plots.training_curves(history),
+            partial(plots.training_curves, list(history)),
             "Per-epoch means. D(real) and D(fake) near 0.5 mean the discriminator cannot tell; D(real) near 1 "
             "with D(fake) near 0 for many epochs means the discriminator won and the generator stopped learning.",
         )
@@ -178,7 +180,7 @@ def _add_figures(report, real, synthetic, model, seed):
         dcr_s, dcr_h = report.details["dcr_synthetic"], report.details["dcr_holdout"]
         report.add_figure(
             "Distance to closest record",
-            lambda: plots.dcr_histogram(dcr_s, dcr_h),
+            partial(plots.dcr_histogram, dcr_s, dcr_h),
             "Synthetic rows should be no closer to the training rows than unseen real rows are; a synthetic "
             "mass at 0 means copied rows.",
         )

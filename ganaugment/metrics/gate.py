@@ -99,6 +99,8 @@ def run_gate(validation, synthetic, *, min_quality, on_low_quality, model=None, 
     Returns
     -------
     report : FidelityReport
+        Its figures are already drawn (PNG bytes), so the report holds no
+        rows of ``validation`` and can be kept by a fitted model.
     passed : bool
         True when ``min_quality`` is None or the quality score reaches it.
         With ``on_low_quality="warn"`` or ``"fallback"`` a failure also emits
@@ -109,6 +111,8 @@ def run_gate(validation, synthetic, *, min_quality, on_low_quality, model=None, 
 
     report = evaluate(validation, synthetic, metadata=metadata, model=model, random_state=random_state)
     report.title = "Fidelity gate report (synthetic vs held-out rows)"
+    # A fitted model keeps this report: draw its figures now so it holds no real rows.
+    report.render_figures()
     quality = report.quality_score
     if min_quality is None or quality >= min_quality:
         return report, True

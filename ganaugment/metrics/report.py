@@ -15,7 +15,6 @@ import math
 import os
 import tempfile
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["FidelityReport"]
@@ -107,6 +106,15 @@ class FidelityReport:
         if not (callable(figure) or isinstance(figure, (bytes, bytearray)) or hasattr(figure, "savefig")):
             raise TypeError("figure must be a matplotlib Figure, PNG bytes or a callable returning one.")
         self._figures.append((title, figure, caption))
+        return self
+
+    def render_figures(self) -> "FidelityReport":
+        """Draw every pending figure now and keep only its PNG bytes.
+
+        Afterwards the report holds no table rows (figures are drawn from
+        rows lazily until then), which is what a fitted model should carry.
+        """
+        self._figures = [(title, _png(figure), caption) for title, figure, caption in self._figures]
         return self
 
     @property
@@ -269,8 +277,3 @@ def _png(figure) -> bytes:
     if isinstance(figure, (bytes, bytearray)):
         return bytes(figure)
     return figure_to_png(figure)
-
-
-def _finite_or_nan(value) -> float:
-    value = float(value)
-    return value if np.isfinite(value) else math.nan

@@ -1,3 +1,4 @@
+import pickle
 import warnings
 
 import numpy as np
@@ -68,6 +69,10 @@ def test_gate_lets_a_trained_model_through(table):
     assert "Training curves" in model.fidelity_report_.figure_titles
     Xs, ys = model.sample(50)
     assert len(Xs) == 50 and len(ys) == 50
+    # The stored report holds drawn figures, not rows, and the model still pickles.
+    assert all(isinstance(png, bytes) for _, png, _ in model.fidelity_report_._figures)
+    clone = pickle.loads(pickle.dumps(model))
+    assert clone.fidelity_report_.quality_score == model.quality_score_
 
 
 def test_gate_stops_a_zeroed_generator(table, zeroed_generator):
