@@ -224,6 +224,10 @@ class TabularGAN:
 
     def generator_penalty(self, raw: torch.Tensor, batch: _Batch) -> torch.Tensor:
         """Cross-entropy that makes the generator honour the column condition."""
+        return self._condition_loss(raw, batch)
+
+    def _condition_loss(self, raw: torch.Tensor, batch: _Batch) -> torch.Tensor:
+        """Cross-entropy that makes the generator honour the column condition."""
         lay = self.layout
         if not lay.widths:
             return raw.new_zeros(())
@@ -280,6 +284,12 @@ class TabularGAN:
                 c = torch.as_tensor(classes[lo : lo + chunk], device=self.device)
                 cond = self._condition(s, c)
                 raw = self.generator(self._noise(len(s), gen), cond)
+                # Discrete spans hold logits of a categorical distribution: the
+                # Gumbel-max trick draws from it (an arg-max of the bare logits
+                # would always pick the likeliest level and lose rare ones).
+                disc = self._disc_flat
+                u = torch.rand((len(raw), len(disc)), generator=gen, device=self.device).clamp_(1e-10, 1.0 - 1e-7)
+                raw[:, disc] -= torch.log(-torch.log(u))
                 raw[:, self._cont_index] = torch.tanh(raw[:, self._cont_index])
                 out.append(raw.float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.encoder.output_width_), np.float32)
