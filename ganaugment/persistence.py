@@ -386,9 +386,9 @@ class _Encoder:
             return float(value) if math.isfinite(value) else {_TAG: "float", "repr": repr(float(value))}
         if isinstance(value, np.generic):
             if isinstance(value, np.datetime64):
-                return {_TAG: "datetime64", "dtype": str(value.dtype), "value": int(value.view("int64"))}
+                return {_TAG: "datetime64", "dtype": value.dtype.str, "value": int(value.view("int64"))}
             if isinstance(value, np.timedelta64):
-                return {_TAG: "timedelta64", "dtype": str(value.dtype), "value": int(value.view("int64"))}
+                return {_TAG: "timedelta64", "dtype": value.dtype.str, "value": int(value.view("int64"))}
             if isinstance(value, (np.bool_, np.integer, np.floating, np.str_)):
                 return {_TAG: "npscalar", "dtype": value.dtype.str, "value": self.encode(value.item(), where)}
             raise TypeError(f"Cannot save {where}: numpy scalars of type {type(value).__name__} are not supported.")
