@@ -196,16 +196,11 @@ def save_model(estimator, path, *, metadata=None) -> str:
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}.")
     writer = _Encoder()
-    params = estimator.get_params(deep=False)
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "library_version": __version__,
-        "estimator": name,
-        "params": {k: writer.encode(v, f"params.{k}") for k, v in params.items()},
-        "fitted": [
-            [k, writer.encode(v, k)] for k, v in vars(estimator).items() if k not in params
-        ],
+        **writer.encode_estimator(estimator, ""),
         "metadata": writer.encode({} if metadata is None else metadata, "metadata"),
     }
     text = json.dumps(manifest, allow_nan=False, separators=(",", ":"))
@@ -224,7 +219,7 @@ def read_model_info(path) -> dict:
     Returns a dict with ``format_version``, ``library_version``,
     ``estimator``, ``params`` and ``metadata``.
     """
-    manifest, tensors = _read(path, with_tensors=False)
+    manifest, tensors = _read(path, with_tensors=True)
     reader = _Decoder(tensors, device=None, where=os.fspath(path))
     return {
         "format_version": manifest["format_version"],
@@ -243,35 +238,9 @@ def load_model(path, *, device="auto"):
 
     where = os.fspath(path)
     manifest, tensors = _read(path, with_tensors=True)
-    name = manifest["estimator"]
-    cls = _ESTIMATORS.get(name)
-    if cls is None:
-        raise ModelFileError(
-            f"{where!r} holds a {name!r}, which this version of ganaugment does not provide."
-        )
-    resolved = resolve_device(device)
-    reader = _Decoder(tensors, device=resolved, where=where)
-    params = {k: reader.decode(v) for k, v in _expect(manifest["params"], dict, "params", where).items()}
-    known = cls().get_params(deep=False)
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise ModelFileError(
-            f"{where!r} sets hyperparameters {unknown} that {name} does not have; "
-            f"it was written by ganaugment {manifest.get('library_version')}."
-        )
-    estimator = cls(**params)
-    context = {}
-    for entry in _expect(manifest["fitted"], list, "fitted", where):
-        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
-            raise ModelFileError(f"{where!r} is corrupted: malformed fitted attribute entry.")
-        key, value = entry
-        if key == "device_":
-            value = resolved
-        else:
-            value = reader.decode(value, context=context)
-        context[key] = value
-        setattr(estimator, key, value)
-    return estimator
+    reader = _Decoder(tensors, device=resolve_device(device), where=where)
+    reader.library_version = manifest.get("library_version")
+    return reader.decode_estimator(manifest)
 
 
 def _expect(value, kind, what, where):
@@ -306,8 +275,11 @@ def _read(path, *, with_tensors: bool):
             raise ModelFileError(
                 f"{where!r} is not a valid ganaugment model file: unexpected members {extra[:5]}."
             )
-        info = archive.getinfo(MANIFEST)
-        if info.file_size > _MAX_MANIFEST_BYTES:
+        for info in archive.infolist():
+            # Refuse decompression bombs before reading anything.
+            if info.compress_type != zipfile.ZIP_STORED and info.file_size > 1000 * max(info.compress_size, 1):
+                raise ModelFileError(f"{where!r} is not a valid ganaugment model file: {info.filename} is a decompression bomb.")
+        if archive.getinfo(MANIFEST).file_size > _MAX_MANIFEST_BYTES:
             raise ModelFileError(f"{where!r} is not a valid ganaugment model file: its manifest is too large.")
         try:
             manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
@@ -371,6 +343,19 @@ class _Encoder:
         from safetensors.torch import save as save_tensors
 
         return save_tensors(self.tensors)
+
+    def encode_estimator(self, estimator, where: str) -> dict:
+        """Class name, hyperparameters and fitted attributes of a PersistableMixin estimator."""
+        name = type(estimator).__name__
+        if _ESTIMATORS.get(name) is not type(estimator):
+            raise TypeError(f"Cannot save {where or name}: {name} does not inherit ganaugment's PersistableMixin.")
+        params = estimator.get_params(deep=False)
+        skip = set(params) | set(getattr(type(estimator), "_transient_attributes", ()))
+        return {
+            "estimator": name,
+            "params": {k: self.encode(v, f"{where}{k}") for k, v in params.items()},
+            "fitted": [[k, self.encode(v, f"{where}{k}")] for k, v in vars(estimator).items() if k not in skip],
+        }
 
     def _store(self, tensor, where) -> dict:
         key = f"t{len(self.tensors)}"
@@ -454,6 +439,8 @@ class _Encoder:
                 "has_gauss": int(has_gauss),
                 "gauss": float(gauss),
             }
+        if isinstance(value, PersistableMixin):
+            return {_TAG: "estimator", **self.encode_estimator(value, where + ".")}
         if type(value).__name__ in _STATE_CLASSES and _STATE_CLASSES[type(value).__name__] is type(value):
             state = value.to_state()
             return {_TAG: "object", "class": type(value).__name__, "state": self.encode(state, where)}
@@ -491,6 +478,37 @@ class _Decoder:
         self.tensors = tensors
         self.device = device
         self.where = where
+        self.library_version = None
+
+    def decode_estimator(self, entry: dict):
+        """Rebuild an estimator from :meth:`_Encoder.encode_estimator` output."""
+        where = self.where
+        name = entry.get("estimator")
+        cls = _ESTIMATORS.get(name) if isinstance(name, str) else None
+        if cls is None:
+            raise ModelFileError(f"{where!r} holds a {name!r}, which this version of ganaugment does not provide.")
+        params = {k: self.decode(v) for k, v in _expect(entry.get("params"), dict, "params", where).items()}
+        unknown = sorted(set(params) - set(cls().get_params(deep=False)))
+        if unknown:
+            raise ModelFileError(
+                f"{where!r} sets hyperparameters {unknown} that {name} does not have; "
+                f"it was written by ganaugment {self.library_version}."
+            )
+        estimator = cls(**params)
+        context = {}
+        for item in _expect(entry.get("fitted"), list, "fitted", where):
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+                self.fail("malformed fitted attribute entry")
+            key, value = item
+            if not key.isidentifier() or key.startswith("__") or key in params:
+                self.fail(f"invalid fitted attribute name {key!r}")
+            if key == "device_" and self.device is not None:
+                value = self.device  # wherever it was trained, the model now lives here
+            else:
+                value = self.decode(value, context=context)
+            context[key] = value
+            setattr(estimator, key, value)
+        return estimator
 
     def fail(self, message):
         raise ModelFileError(f"{self.where!r} is corrupted: {message}.")
@@ -582,6 +600,8 @@ class _Decoder:
             rs = np.random.RandomState()
             rs.set_state(("MT19937", keys, int(value["pos"]), int(value["has_gauss"]), float(value["gauss"])))
             return rs
+        if tag == "estimator":
+            return self.decode_estimator(value)
         if tag == "object":
             cls = _STATE_CLASSES.get(value["class"])
             if cls is None:

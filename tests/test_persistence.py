@@ -14,7 +14,8 @@ from pandas.testing import assert_frame_equal
 
 from ganaugment import GANAugmenter, TableEncoder
 from ganaugment import persistence
-from ganaugment.persistence import ModelFileError, load_model, read_model_info
+from ganaugment.persistence import ModelFileError, PersistableMixin, load_model, read_model_info
+from sklearn.base import BaseEstimator
 
 from tests.conftest import FAST
 
@@ -100,6 +101,31 @@ def test_pickle_and_joblib_of_the_estimator_keep_working(fitted, tmp_path):
     expected, _ = reference.sample(30)
     assert_frame_equal(clone.sample(30)[0], expected)
     assert_frame_equal(from_joblib.sample(30)[0], expected)
+
+
+class _Wrapper(PersistableMixin, BaseEstimator):
+    """Holds a fitted GANAugmenter, the way an over-sampler built on it would."""
+
+    _transient_attributes = ("cache_",)
+
+    def __init__(self, inner=None, ratio=0.5):
+        self.inner = inner
+        self.ratio = ratio
+
+    def fit(self, X):
+        self.augmenter_ = GANAugmenter(**FAST, random_state=1).fit(X)
+        self.cache_ = object()  # not saved: declared transient
+        return self
+
+
+def test_estimator_holding_an_estimator_round_trips(tmp_path):
+    X = pd.DataFrame({"a": np.arange(100) % 5, "b": ["u", "v", "w", "v"] * 25})
+    wrapper = _Wrapper(inner=GANAugmenter(epochs=1), ratio=0.25).fit(X)
+    wrapper.save(tmp_path / "w.gan")
+    loaded = _Wrapper.load(tmp_path / "w.gan")
+    assert loaded.ratio == 0.25 and loaded.inner.get_params() == GANAugmenter(epochs=1).get_params()
+    assert not hasattr(loaded, "cache_")
+    assert_frame_equal(loaded.augmenter_.sample(20), wrapper.augmenter_.sample(20))
 
 
 def test_metadata_is_kept(fitted, tmp_path):
@@ -288,6 +314,12 @@ def test_unknown_format_version_is_a_clear_error(fitted, tmp_path):
         GANAugmenter.load(tmp_path / "new.gan")
 
 
+def _bomb(path):
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(persistence.MANIFEST, b" " * 50_000_000)
+        archive.writestr(persistence.TENSORS, b"")
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -296,8 +328,9 @@ def test_unknown_format_version_is_a_clear_error(fitted, tmp_path):
         lambda p, good: _zip_with(p, "{not json", b""),
         lambda p, good: _zip_with(p, json.dumps({"format": "something-else"}), b""),
         lambda p, good: p.write_bytes(b""),
+        lambda p, good: _bomb(p),
     ],
-    ids=["text", "truncated", "bad-json", "foreign-format", "empty"],
+    ids=["text", "truncated", "bad-json", "foreign-format", "empty", "zip-bomb"],
 )
 def test_damaged_or_foreign_files_are_refused(fitted, tmp_path, make):
     fitted.save(tmp_path / "good.gan")
@@ -389,9 +422,6 @@ def test_atomic_write_never_exposes_a_partial_file(tmp_path):
 
 
 def test_wrong_estimator_class_is_refused(fitted, tmp_path):
-    from ganaugment.persistence import PersistableMixin
-    from sklearn.base import BaseEstimator
-
     class OtherEstimator(PersistableMixin, BaseEstimator):
         pass
 
