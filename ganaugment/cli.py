@@ -197,6 +197,11 @@ def _converter(name: str, default, kinds: set):
     def convert(text):
         if text.lower() == "none" and ("none" in kinds or default is None):
             return None
+        if text.lstrip().startswith(("{", "[")) and ("other" in kinds or "list" in kinds):
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected JSON, got {text!r}") from None
         for kind in simple:
             try:
                 return {"int": int, "float": float, "str": str}[kind](text)
@@ -210,7 +215,8 @@ def _converter(name: str, default, kinds: set):
         wanted = " or ".join({"int": "an integer", "float": "a number", "str": "a string"}[k] for k in simple)
         raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
 
-    metavar = {"int": "INT", "float": "FLOAT", "str": "TEXT"}.get(simple[0] if simple else "", "VALUE")
+    single = len(simple) == 1 and not kinds & {"other", "choice", "list"}
+    metavar = {"int": "INT", "float": "FLOAT", "str": "TEXT"}.get(simple[0], "VALUE") if single else "VALUE"
     return convert, metavar
 
 
@@ -460,6 +466,13 @@ def _cmd_oversample(args):
     params = estimator_params(args)
     if "verbose" in sampler_cls().get_params():
         params["verbose"] = not args.quiet
+    if isinstance(params.get("sampling_strategy"), dict):
+        # JSON keys are text; map them onto the class labels of the target column.
+        labels = y.unique().tolist()
+        params["sampling_strategy"] = {
+            _match_label(str(k), labels, "class in --sampling-strategy"): int(v)
+            for k, v in params["sampling_strategy"].items()
+        }
     X_res, y_res = sampler_cls(**params).fit_resample(X, y)
     X_res = pd.DataFrame(X_res, columns=X.columns) if not isinstance(X_res, pd.DataFrame) else X_res.copy()
     X_res[args.target] = list(y_res)

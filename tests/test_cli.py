@@ -170,6 +170,19 @@ def test_option_defaults_follow_the_estimator(monkeypatch, capsys):
     assert cli.estimator_params(args) == {"clip": True, "max_categories": None}
 
 
+def test_options_are_generated_for_any_sampler_class():
+    """The oversample command's options come from the sampler the same way (shown on SMOTE)."""
+    from imblearn.over_sampling import SMOTE
+
+    parser = cli._Parser(prog="test")
+    cli.add_estimator_options(parser, SMOTE, title="sampler options")
+    parse = lambda *argv: cli.estimator_params(parser.parse_args(list(argv)))  # noqa: E731
+    assert parse() == {}
+    assert parse("--sampling-strategy", "0.5", "--k-neighbors", "3") == {"sampling_strategy": 0.5, "k_neighbors": 3}
+    assert parse("--sampling-strategy", "minority") == {"sampling_strategy": "minority"}
+    assert parse("--sampling-strategy", '{"yes": 200}') == {"sampling_strategy": {"yes": 200}}
+
+
 def test_parquet_in_and_tsv_out_round_trip(tmp_path):
     frame = make_customers(50, random_state=3)
     cli.write_table(frame, str(tmp_path / "t.parquet"))
@@ -195,7 +208,10 @@ def test_oversample_command(table, workdir, capsys):
         assert code != 0 and "GANOverSampler" in err
         pytest.skip("ganaugment.GANOverSampler is not importable yet (issue 3, another branch)")
     out = workdir / "balanced.csv"
-    code, _, err = run(["oversample", table, "--target", "churned", "-o", out, *FAST_FLAGS], capsys)
+    names = ganaugment.GANOverSampler().get_params()
+    flags = [f for i in range(0, len(FAST_FLAGS) - 1, 2) for f in FAST_FLAGS[i:i + 2]
+             if FAST_FLAGS[i][2:].replace("-", "_") in names]
+    code, _, err = run(["oversample", table, "--target", "churned", "-o", out, *flags, "--quiet"], capsys)
     assert code == 0, err
     real = pd.read_csv(table)
     balanced = pd.read_csv(out)
