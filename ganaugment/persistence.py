@@ -207,9 +207,17 @@ def save_model(estimator, path, *, metadata=None) -> str:
     blob = writer.tensor_bytes()
     with atomic_write(path) as handle:
         with zipfile.ZipFile(handle, "w") as archive:
-            archive.writestr(MANIFEST, text, compress_type=zipfile.ZIP_DEFLATED)
-            archive.writestr(TENSORS, blob, compress_type=zipfile.ZIP_STORED)
+            archive.writestr(_member(MANIFEST, zipfile.ZIP_DEFLATED), text)
+            archive.writestr(_member(TENSORS, zipfile.ZIP_STORED), blob)
     return os.fspath(path)
+
+
+def _member(name: str, compression: int) -> zipfile.ZipInfo:
+    """A zip entry with a fixed timestamp, so that saving twice gives identical bytes."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = compression
+    info.external_attr = 0o644 << 16
+    return info
 
 
 # --------------------------------------------------------------- reading

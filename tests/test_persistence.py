@@ -88,9 +88,7 @@ def test_array_input_model_round_trips(tmp_path):
 def test_model_saved_twice_is_byte_identical(fitted, tmp_path):
     fitted.save(tmp_path / "a.gan")
     fitted.save(tmp_path / "b.gan")
-    with zipfile.ZipFile(tmp_path / "a.gan") as a, zipfile.ZipFile(tmp_path / "b.gan") as b:
-        assert a.read(persistence.MANIFEST) == b.read(persistence.MANIFEST)
-        assert a.read(persistence.TENSORS) == b.read(persistence.TENSORS)
+    assert (tmp_path / "a.gan").read_bytes() == (tmp_path / "b.gan").read_bytes()
 
 
 def test_pickle_and_joblib_of_the_estimator_keep_working(fitted, tmp_path):
@@ -394,7 +392,7 @@ def test_failed_save_leaves_the_previous_file_untouched(fitted, tmp_path, monkey
     real_writestr = zipfile.ZipFile.writestr
 
     def fail_on_tensors(self, name, data, *args, **kwargs):
-        if name == persistence.TENSORS:
+        if getattr(name, "filename", name) == persistence.TENSORS:
             real_writestr(self, name, data[: len(data) // 3], *args, **kwargs)
             raise OSError("disk full (simulated)")
         return real_writestr(self, name, data, *args, **kwargs)
