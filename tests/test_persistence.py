@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from ganaugment import GANAugmenter, TableEncoder
@@ -426,3 +428,49 @@ def test_wrong_estimator_class_is_refused(fitted, tmp_path):
     fitted.save(tmp_path / "m.gan")
     with pytest.raises(ModelFileError, match="GANAugmenter.load"):
         OtherEstimator.load(tmp_path / "m.gan")
+
+
+# ------------------------------------------------ property: any state value
+
+
+def _same(a, b) -> bool:
+    """Equal value and equal type, all the way down (True is not 1, NaN equals NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (np.isnan(a) and np.isnan(b)) or a == b
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, pd.Timestamp):
+        return a == b and a.unit == b.unit and str(a.tz) == str(b.tz)
+    return a == b
+
+
+_timestamps = st.builds(
+    lambda dt, tz: pd.Timestamp(dt).tz_localize(tz) if tz else pd.Timestamp(dt),
+    st.datetimes(min_value=pd.Timestamp("1700-01-01").to_pydatetime(), max_value=pd.Timestamp("2200-01-01").to_pydatetime()),
+    st.sampled_from([None, "UTC", "Asia/Kolkata", "America/Sao_Paulo"]),
+)
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True), st.text(), _timestamps,
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(st.one_of(st.text(), st.integers()), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_values)
+def test_any_state_value_round_trips_with_its_types(value):
+    writer = persistence._Encoder()
+    text = json.dumps(writer.encode(value, "value"), allow_nan=False)
+    back = persistence._Decoder(dict(writer.tensors), device=None, where="t").decode(json.loads(text))
+    assert _same(back, value), (value, back)
