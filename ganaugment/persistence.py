@@ -227,13 +227,14 @@ def read_model_info(path) -> dict:
     Returns a dict with ``format_version``, ``library_version``,
     ``estimator``, ``params`` and ``metadata``.
     """
+    path = os.fspath(path)
     manifest, tensors = _read(path, with_tensors=True)
-    reader = _Decoder(tensors, device=None, where=os.fspath(path))
+    reader = _Decoder(tensors, device=None, where=path)
     return {
         "format_version": manifest["format_version"],
         "library_version": manifest.get("library_version"),
         "estimator": manifest["estimator"],
-        "params": {k: reader.decode(v) for k, v in manifest["params"].items()},
+        "params": {k: reader.decode(v) for k, v in _expect(manifest["params"], dict, "params", path).items()},
         "metadata": reader.decode(manifest.get("metadata", {})),
     }
 
