@@ -170,6 +170,21 @@ def test_option_defaults_follow_the_estimator(monkeypatch, capsys):
     assert cli.estimator_params(args) == {"clip": True, "max_categories": None}
 
 
+def test_fit_shows_a_progress_bar_unless_quiet(table, tmp_path, monkeypatch, capsys):
+    seen = []
+
+    def fake_fit(self, X, y=None):
+        seen.append(self.verbose)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(GANAugmenter, "fit", fake_fit)
+    for extra in ([], ["--quiet"]):
+        code, _, err = run(["fit", table, "-o", tmp_path / "m.gan", *extra], capsys)
+        assert code == 1 and err.strip() == "ganaugment: error: stop here"
+    assert seen == [True, False]
+    assert not (tmp_path / "m.gan").exists()
+
+
 def test_options_are_generated_for_any_sampler_class():
     """The oversample command's options come from the sampler the same way (shown on SMOTE)."""
     from imblearn.over_sampling import SMOTE
