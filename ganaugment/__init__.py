@@ -1,8 +1,9 @@
 """ganaugment: GAN data augmentation as a trustworthy step of an ML pipeline."""
 
 from .augmenter import GANAugmenter
+from .persistence import ModelFileError
 from .tabular.encoder import TableEncoder
 from .training import TrainingDivergedWarning
 
-__all__ = ["GANAugmenter", "TableEncoder", "TrainingDivergedWarning"]
+__all__ = ["GANAugmenter", "ModelFileError", "TableEncoder", "TrainingDivergedWarning"]
 __version__ = "0.1.0"

@@ -20,6 +20,7 @@ from ._validation import (
     check_target,
     seed_from,
 )
+from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN
 from .training import TrainingConfig, train_gan
@@ -29,7 +30,7 @@ __all__ = ["GANAugmenter"]
 TABLE_EPOCHS = 300  # default passes over a table when ``epochs=None``
 
 
-class GANAugmenter(TransformerMixin, BaseEstimator):
+class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
     """Learn a table with a conditional GAN and generate synthetic rows.
 
     The generator and discriminator are MLPs trained with the standard
