@@ -2,11 +2,13 @@
 
 from .augmenter import GANAugmenter
 from .metrics import FidelityReport, FidelityWarning, LowFidelityError, ModeCollapseWarning, evaluate
+from .persistence import ModelFileError
 from .tabular.encoder import TableEncoder
 from .training import TrainingDivergedWarning
 
 __all__ = [
     "GANAugmenter",
+    "ModelFileError",
     "TableEncoder",
     "TrainingDivergedWarning",
     "evaluate",

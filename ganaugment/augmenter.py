@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._torch import resolve_device
 from ._validation import (
@@ -22,6 +22,7 @@ from ._validation import (
 )
 from .metrics.diagnostics import warn_mode_collapse
 from .metrics.gate import FidelityWarning, check_gate_params, holdout_split, run_gate
+from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN
 from .training import TrainingConfig, train_gan
@@ -33,7 +34,7 @@ TABLE_EPOCHS = 300  # default passes over a table when ``epochs=None``
 CHECK_ROWS_MIN, CHECK_ROWS_MAX = 1000, 20000
 
 
-class GANAugmenter(TransformerMixin, BaseEstimator):
+class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
     """Learn a table with a conditional GAN and generate synthetic rows.
 
     The generator and discriminator are MLPs trained with the standard
@@ -51,16 +52,16 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
         data kind: 300 for tables.
     batch_size : int, default=500
         Rows per training step; rounded down to a multiple of ``pac``.
-    generator_dim : tuple of int, default=(256, 256)
+    generator_dim : tuple of int, default=(128, 128)
         Widths of the generator's residual blocks.
-    discriminator_dim : tuple of int, default=(256, 256)
+    discriminator_dim : tuple of int, default=(128, 128)
         Widths of the discriminator's hidden layers.
     noise_dim : int, default=128
         Size of the generator's noise input.
     pac : int, default=10
         Rows packed into one discriminator input (PacGAN), against mode
         collapse.
-    dropout : float, default=0.5
+    dropout : float, default=0.25
         Dropout in the discriminator.
     lr_generator, lr_discriminator : float, default=2e-4
         Adam learning rates.
@@ -179,11 +180,11 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
         *,
         epochs=None,
         batch_size=500,
-        generator_dim=(256, 256),
-        discriminator_dim=(256, 256),
+        generator_dim=(128, 128),
+        discriminator_dim=(128, 128),
         noise_dim=128,
         pac=10,
-        dropout=0.5,
+        dropout=0.25,
         lr_generator=2e-4,
         lr_discriminator=2e-4,
         discriminator_steps=1,
@@ -564,8 +565,8 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
         return self.fit(X, y, **fit_params).transform(X, y)
 
     def get_feature_names_out(self, input_features=None):
-        check_is_fitted(self, "model_")
-        return np.asarray(self.encoder_.columns_, dtype=object).astype(str)
+        check_is_fitted(self, "n_features_in_")
+        return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

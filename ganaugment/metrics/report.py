@@ -15,7 +15,10 @@ import math
 import os
 import tempfile
 
+import numpy as np
 import pandas as pd
+
+from ..persistence import persistable
 
 __all__ = ["FidelityReport"]
 
@@ -41,6 +44,7 @@ DESCRIPTIONS = {
 }
 
 
+@persistable
 class FidelityReport:
     """Scores, tables and figures measuring how faithful synthetic data is.
 
@@ -120,6 +124,36 @@ class FidelityReport:
     @property
     def figure_titles(self) -> list:
         return [title for title, _, _ in self._figures]
+
+    # ------------------------------------------------------- persistence
+    def to_state(self) -> dict:
+        """Plain values for a model file: scores, tables, notes and drawn figures.
+
+        Figures are drawn first; the raw SDMetrics report objects in
+        ``details`` are not kept (their scores and tables are).
+        """
+        self.render_figures()
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "scores": dict(self.scores),
+            "sections": dict(self.sections),
+            "notes": list(self.notes),
+            "details": {k: v for k, v in self.details.items() if isinstance(v, str)},
+            "tables": {title: _frame_state(frame) for title, frame in self.tables.items()},
+            "figures": [[t, np.frombuffer(png, dtype=np.uint8).copy(), c] for t, png, c in self._figures],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, *, device=None, context=None) -> "FidelityReport":
+        report = cls(kind=state["kind"], title=state["title"])
+        report.scores = {k: float(v) for k, v in state["scores"].items()}
+        report.sections = dict(state["sections"])
+        report.notes = list(state["notes"])
+        report.details = dict(state["details"])
+        report.tables = {title: _frame_from_state(table) for title, table in state["tables"].items()}
+        report._figures = [(t, np.asarray(png, dtype=np.uint8).tobytes(), c) for t, png, c in state["figures"]]
+        return report
 
     # ---------------------------------------------------------- reading
     def __getitem__(self, name: str) -> float:
@@ -277,3 +311,18 @@ def _png(figure) -> bytes:
     if isinstance(figure, (bytes, bytearray)):
         return bytes(figure)
     return figure_to_png(figure)
+
+
+def _frame_state(frame: pd.DataFrame) -> dict:
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            columns.append([str(name), values.to_numpy(dtype=np.float64, na_value=np.nan)])
+        else:
+            columns.append([str(name), [None if pd.isna(v) else str(v) for v in values.tolist()]])
+    return {"columns": columns}
+
+
+def _frame_from_state(state: dict) -> pd.DataFrame:
+    return pd.DataFrame({name: values for name, values in state["columns"]})

@@ -10,9 +10,9 @@ from ganaugment import GANAugmenter, ModeCollapseWarning, TrainingDivergedWarnin
 from ganaugment.metrics.diagnostics import never_generated, warn_mode_collapse
 from ganaugment.training import TrainingConfig, discriminator_won, train_gan
 
-from conftest import FAST
-from test_evaluate import make_table
-from test_gate import zeroed_generator  # noqa: F401  (fixture)
+from ..conftest import FAST
+from .test_evaluate import make_table
+from .test_gate import collapsed_generator  # noqa: F401  (fixture)
 
 
 def test_never_generated_reports_frequent_levels_only():
@@ -25,7 +25,7 @@ def test_never_generated_reports_frequent_levels_only():
         warn_mode_collapse(real, synthetic)
 
 
-def test_fit_warns_when_the_generator_collapses(zeroed_generator):  # noqa: F811
+def test_fit_warns_when_the_generator_collapses(collapsed_generator):  # noqa: F811
     X = make_table(300, 0)
     with pytest.warns(ModeCollapseWarning, match="city"):
         GANAugmenter(random_state=0, **FAST).fit(X)

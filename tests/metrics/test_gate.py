@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch import nn
 from imblearn import FunctionSampler
 from imblearn.pipeline import Pipeline
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -14,8 +15,8 @@ from ganaugment import FidelityWarning, GANAugmenter, LowFidelityError
 from ganaugment.metrics._frames import row_keys
 from ganaugment.metrics.gate import holdout_split
 
-from conftest import FAST
-from test_evaluate import make_table
+from ..conftest import FAST
+from .test_evaluate import make_table
 
 GOOD = dict(FAST, epochs=3)
 THRESHOLD = 0.5
@@ -28,8 +29,14 @@ def table():
 
 
 @pytest.fixture
-def zeroed_generator(monkeypatch):
-    """Train as usual, then zero every generator weight: the broken model of the gate tests."""
+def collapsed_generator(monkeypatch):
+    """Train as usual, then break the generator: the broken model of the gate tests.
+
+    Every weight is zeroed (so every row gets the same output) and the output
+    bias pins each discrete span to its last level. Zeroed weights alone are
+    not enough: discrete spans are sampled with Gumbel-max, so all-zero
+    logits still give uniformly drawn levels.
+    """
     train = augmenter_module.train_gan
 
     def train_then_break(problem, config, history, optimizers=None):
@@ -37,6 +44,10 @@ def zeroed_generator(monkeypatch):
         with torch.no_grad():
             for parameter in problem.generator.parameters():
                 parameter.zero_()
+            last = [m for m in problem.generator.modules() if isinstance(m, nn.Linear)][-1]
+            for span in problem.encoder.spans_:
+                if span.kind == "discrete":
+                    last.bias[span.stop - 1] = 20.0
         return out
 
     monkeypatch.setattr(augmenter_module, "train_gan", train_then_break)
@@ -75,7 +86,7 @@ def test_gate_lets_a_trained_model_through(table):
     assert clone.fidelity_report_.quality_score == model.quality_score_
 
 
-def test_gate_stops_a_zeroed_generator(table, zeroed_generator):
+def test_gate_stops_a_collapsed_generator(table, collapsed_generator):
     X, y = table
     model, caught = fit_quietly(GANAugmenter(random_state=0, min_quality=THRESHOLD, **GOOD), X, y)
     assert model.gate_passed_ is False and model.quality_score_ < THRESHOLD
@@ -85,7 +96,7 @@ def test_gate_stops_a_zeroed_generator(table, zeroed_generator):
     assert error.value.report.quality_score < THRESHOLD
 
 
-def test_fallback_hands_out_no_synthetic_rows(table, zeroed_generator):
+def test_fallback_hands_out_no_synthetic_rows(table, collapsed_generator):
     X, y = table
     model, _ = fit_quietly(GANAugmenter(random_state=0, min_quality=THRESHOLD, on_low_quality="fallback", **GOOD), X, y)
     with pytest.warns(FidelityWarning, match="no rows"):
@@ -119,7 +130,7 @@ def augment_with(model):
 @pytest.mark.parametrize("broken", [True, False])
 def test_pipeline_with_fallback_never_feeds_rejected_rows(table, request, broken):
     if broken:
-        request.getfixturevalue("zeroed_generator")
+        request.getfixturevalue("collapsed_generator")
     X, y = table
     gan = GANAugmenter(random_state=0, min_quality=THRESHOLD, on_low_quality="fallback", **GOOD)
     pipe = Pipeline([("augment", FunctionSampler(func=augment_with(gan), validate=False)), ("clf", RecordingClassifier())])
@@ -167,3 +178,20 @@ def test_gate_parameters_are_validated(table, params):
     X, _ = table
     with pytest.raises(ValueError):
         GANAugmenter(**params, **FAST).fit(X)
+
+
+def test_gated_model_file_keeps_the_gate_decision(table, collapsed_generator, tmp_path):
+    from ganaugment import GANAugmenter as Loader
+
+    X, y = table
+    model, _ = fit_quietly(GANAugmenter(random_state=0, min_quality=THRESHOLD, on_low_quality="fallback", **GOOD), X, y)
+    model.save(tmp_path / "gated.gan")
+    loaded = Loader.load(tmp_path / "gated.gan")
+    assert loaded.gate_passed_ is False and loaded.quality_score_ == model.quality_score_
+    with pytest.warns(FidelityWarning):
+        assert len(loaded.sample(10)[0]) == 0
+    report = loaded.fidelity_report_
+    assert report.to_frame().equals(model.fidelity_report_.to_frame())
+    pd.testing.assert_frame_equal(report.columns, model.fidelity_report_.columns, check_dtype=False)
+    assert report.figure_titles == model.fidelity_report_.figure_titles
+    assert "data:image/png;base64," in report.to_html()

@@ -8,7 +8,7 @@ import pytest
 from ganaugment import FidelityReport, evaluate
 from ganaugment.metrics.plots import image_grid
 
-from test_evaluate import make_table
+from .test_evaluate import make_table
 
 
 def test_html_report_is_self_contained_and_holds_every_part(tmp_path):
