@@ -1,0 +1,131 @@
+"""Class-conditional DCGAN modules whose depth adapts to the image size.
+
+The generator starts from a small ``base`` grid, doubles it with ``n_up``
+stride-2 transposed convolutions and crops the centre to ``(H, W)``; the
+discriminator halves ``(H, W)`` with stride-2 convolutions (kernel 4,
+padding 1, so any size works: 28 -> 14 -> 7) and ends in a linear layer.
+:func:`plan` picks the stack for an image size so that 8x8 to 64x64 and
+beyond, square or not, power of two or not, all get a sensible network.
+
+Conditioning: the generator reads ``[noise | class embedding]``; the
+discriminator adds a projection term ``<embed(y), h>`` (Miyato & Koyama 2018)
+to its unconditional logit. Networks are plain modules: shapes in, tensors
+out; no RNG, no device choice, no data handling.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["ImagePlan", "plan", "ImageGenerator", "ImageDiscriminator"]
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """The layer stack for one image size."""
+
+    channels: int
+    height: int
+    width: int
+    n_up: int  # stride-2 layers in the generator
+    base: tuple  # (h, w) of the generator's first grid
+    widths: tuple  # generator feature widths, from the base grid upward (len n_up)
+    n_down: int  # stride-2 layers in the discriminator
+    d_widths: tuple  # discriminator feature widths (len n_down)
+    d_out: tuple  # (h, w) of the discriminator's last grid
+
+
+def plan(channels: int, height: int, width: int, base_width: int = 64, max_width: int = 256) -> ImagePlan:
+    """Layer stack for ``channels x height x width`` images.
+
+    The generator upsamples ``n_up`` times from a base grid of 3 to 7 pixels
+    on its short side; the discriminator downsamples until its short side is
+    at most 7 pixels. Feature widths double per level below the image
+    (``base_width`` at full resolution), capped at ``max_width``.
+    """
+    short = min(height, width)
+    n_up = max(1, int(math.floor(math.log2(short / 4)))) if short >= 8 else 1
+    scale = 2**n_up
+    base = (math.ceil(height / scale), math.ceil(width / scale))
+    widths = tuple(min(max_width, base_width * 2 ** (n_up - 1 - i)) for i in range(n_up))
+    n_down = 0
+    h, w = height, width
+    while min(h, w) > 7 or n_down == 0:
+        h, w = h // 2, w // 2
+        n_down += 1
+    d_widths = tuple(min(max_width, base_width * 2**i) for i in range(n_down))
+    return ImagePlan(channels, height, width, n_up, base, widths, n_down, d_widths, (h, w))
+
+
+class ImageGenerator(nn.Module):
+    """``(noise, class) -> images (n, C, H, W)`` in [-1, 1] (tanh output)."""
+
+    def __init__(self, layout: ImagePlan, noise_dim: int, n_classes: int, embed_dim: int = 32):
+        super().__init__()
+        self.layout = layout
+        self.n_classes = n_classes
+        self.embed = nn.Embedding(max(n_classes, 1), embed_dim) if n_classes else None
+        in_dim = noise_dim + (embed_dim if n_classes else 0)
+        first = layout.widths[0]
+        bh, bw = layout.base
+        self.project = nn.Sequential(
+            nn.Linear(in_dim, first * bh * bw, bias=False),
+            nn.Unflatten(1, (first, bh, bw)),
+            nn.BatchNorm2d(first),
+            nn.ReLU(inplace=True),
+        )
+        layers = []
+        width = first
+        for i in range(layout.n_up - 1):
+            out = layout.widths[i + 1]
+            layers += [
+                nn.ConvTranspose2d(width, out, 4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(out),
+                nn.ReLU(inplace=True),
+            ]
+            width = out
+        layers += [nn.ConvTranspose2d(width, layout.channels, 4, stride=2, padding=1), nn.Tanh()]
+        self.upsample = nn.Sequential(*layers)
+
+    def forward(self, noise: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+        h = noise
+        if self.embed is not None:
+            h = torch.cat([noise, self.embed(classes)], dim=1)
+        images = self.upsample(self.project(h))
+        top = (images.shape[2] - self.layout.height) // 2
+        left = (images.shape[3] - self.layout.width) // 2
+        return images[:, :, top : top + self.layout.height, left : left + self.layout.width]
+
+
+class ImageDiscriminator(nn.Module):
+    """``(images, class) -> one logit per image``; strided convolutions, LeakyReLU(0.2).
+
+    Batch norm follows every convolution but the first, as in DCGAN.
+    """
+
+    def __init__(self, layout: ImagePlan, n_classes: int):
+        super().__init__()
+        layers = []
+        width = layout.channels
+        for i, out in enumerate(layout.d_widths):
+            layers.append(nn.Conv2d(width, out, 4, stride=2, padding=1, bias=i == 0))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            width = out
+        layers.append(nn.Flatten())
+        self.features = nn.Sequential(*layers)
+        feature_dim = width * layout.d_out[0] * layout.d_out[1]
+        self.head = nn.Linear(feature_dim, 1)
+        self.embed = nn.Embedding(n_classes, feature_dim) if n_classes else None
+
+    def forward(self, images: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(images)
+        logit = self.head(h).squeeze(1)
+        if self.embed is not None:
+            logit = logit + (self.embed(classes) * h).sum(dim=1)
+        return logit
