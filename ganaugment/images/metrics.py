@@ -48,16 +48,16 @@ class _SmallCNN(nn.Module):
         super().__init__()
         short = min(height, width)
         self.conv = nn.Sequential(
-            nn.Conv2d(channels, 32, 3, padding=1),
+            nn.Conv2d(channels, 16, 3, padding=1),
             nn.ReLU(),
             nn.MaxPool2d(2) if short >= 8 else nn.Identity(),
-            nn.Conv2d(32, 64, 3, padding=1),
+            nn.Conv2d(16, 32, 3, padding=1),
             nn.ReLU(),
             nn.MaxPool2d(2) if short >= 16 else nn.Identity(),
             nn.AdaptiveAvgPool2d(4),
             nn.Flatten(),
         )
-        self.features = nn.Sequential(nn.Linear(64 * 16, feature_dim), nn.ReLU())
+        self.features = nn.Sequential(nn.Linear(32 * 16, feature_dim), nn.ReLU())
         self.head = nn.Linear(feature_dim, n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -123,7 +123,7 @@ class ImageFeatureExtractor:
 
 
 def fit_feature_extractor(
-    X, y=None, *, image_shape=None, steps: int = 1500, batch_size: int = 64, holdout: float = 0.2, random_state=0
+    X, y=None, *, image_shape=None, steps: int = 1000, batch_size: int = 64, holdout: float = 0.2, random_state=0
 ) -> ImageFeatureExtractor:
     """Train the feature CNN on real images.
 
@@ -137,7 +137,7 @@ def fit_feature_extractor(
     y : array-like of shape (n,), default=None
     image_shape : tuple, default=None
         Shape of one image when ``X`` holds flat rows.
-    steps : int, default=1500
+    steps : int, default=1000
         Adam steps (learning rate 1e-3).
     batch_size : int, default=64
     holdout : float, default=0.2

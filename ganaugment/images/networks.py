@@ -33,9 +33,10 @@ class ImagePlan:
     width: int
     n_up: int  # stride-2 layers in the generator
     base: tuple  # (h, w) of the generator's first grid
-    widths: tuple  # generator feature widths, from the base grid upward (len n_up)
-    n_down: int  # stride-2 layers in the discriminator
-    d_widths: tuple  # discriminator feature widths (len n_down)
+    widths: tuple  # generator feature widths, from the base grid upward
+    strides: tuple  # generator layer strides (1 or 2), one per hidden width after the first
+    d_widths: tuple  # discriminator feature widths
+    d_strides: tuple  # discriminator convolution strides (1 or 2)
     d_out: tuple  # (h, w) of the discriminator's last grid
 
 
@@ -51,14 +52,19 @@ def plan(channels: int, height: int, width: int, base_width: int = 64, max_width
     n_up = max(1, int(math.floor(math.log2(short / 4)))) if short >= 8 else 1
     scale = 2**n_up
     base = (math.ceil(height / scale), math.ceil(width / scale))
-    widths = tuple(min(max_width, base_width * 2 ** (n_up - 1 - i)) for i in range(n_up))
-    n_down = 0
+    # Every network gets at least two hidden levels: small images add a stride-1 layer.
+    extra = max(0, 2 - n_up)
+    levels = n_up + extra
+    widths = tuple(min(max_width, base_width * 2 ** (levels - 1 - i)) for i in range(levels))
+    strides = (1,) * extra + (2,) * (n_up - 1)
+    d_strides = []
     h, w = height, width
-    while min(h, w) > 7 or n_down == 0:
+    while min(h, w) > 7 or not d_strides:
         h, w = h // 2, w // 2
-        n_down += 1
-    d_widths = tuple(min(max_width, base_width * 2**i) for i in range(n_down))
-    return ImagePlan(channels, height, width, n_up, base, widths, n_down, d_widths, (h, w))
+        d_strides.append(2)
+    d_strides += [1] * max(0, 2 - len(d_strides))
+    d_widths = tuple(min(max_width, base_width * 2**i) for i in range(len(d_strides)))
+    return ImagePlan(channels, height, width, n_up, base, widths, strides, d_widths, tuple(d_strides), (h, w))
 
 
 class ImageGenerator(nn.Module):
@@ -80,10 +86,13 @@ class ImageGenerator(nn.Module):
         )
         layers = []
         width = first
-        for i in range(layout.n_up - 1):
-            out = layout.widths[i + 1]
+        for out, stride in zip(layout.widths[1:], layout.strides):
+            if stride == 2:
+                conv = nn.ConvTranspose2d(width, out, 4, stride=2, padding=1, bias=False)
+            else:
+                conv = nn.Conv2d(width, out, 3, padding=1, bias=False)
             layers += [
-                nn.ConvTranspose2d(width, out, 4, stride=2, padding=1, bias=False),
+                conv,
                 nn.BatchNorm2d(out),
                 nn.ReLU(inplace=True),
             ]
@@ -111,8 +120,11 @@ class ImageDiscriminator(nn.Module):
         super().__init__()
         layers = []
         width = layout.channels
-        for i, out in enumerate(layout.d_widths):
-            layers.append(nn.Conv2d(width, out, 4, stride=2, padding=1, bias=i == 0))
+        for i, (out, stride) in enumerate(zip(layout.d_widths, layout.d_strides)):
+            if stride == 2:
+                layers.append(nn.Conv2d(width, out, 4, stride=2, padding=1, bias=i == 0))
+            else:
+                layers.append(nn.Conv2d(width, out, 3, padding=1, bias=i == 0))
             if i > 0:
                 layers.append(nn.BatchNorm2d(out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
