@@ -57,7 +57,7 @@ class ImageGAN:
             lambda: ImageGenerator(self.plan, int(params["noise_dim"]), self.n_classes), device, self.torch_rng, init="dcgan"
         )
         self.discriminator = build_module(
-            lambda: ImageDiscriminator(self.plan, self.n_classes), device, self.torch_rng, init="dcgan"
+            lambda: ImageDiscriminator(self.plan, self.n_classes, bool(params.get("minibatch_std", False))), device, self.torch_rng, init="dcgan"
         )
         # The generator's class embedding sits beside N(0, 1) noise, so it starts at that scale;
         # the discriminator's projection embedding starts small, like its other weights.

@@ -113,10 +113,15 @@ class ImageGenerator(nn.Module):
 class ImageDiscriminator(nn.Module):
     """``(images, class) -> one logit per image``; strided convolutions, LeakyReLU(0.2).
 
-    Batch norm follows every convolution but the first, as in DCGAN.
+    Batch norm follows every convolution but the first, as in DCGAN. With
+    ``minibatch_std``, the last feature map gets one more channel: the mean
+    over features of their standard deviation across the batch (Karras et al.
+    2018). Real and fake images are scored in separate batches, so this
+    tells the discriminator when the generator's images all look alike, the
+    signature of mode collapse.
     """
 
-    def __init__(self, layout: ImagePlan, n_classes: int):
+    def __init__(self, layout: ImagePlan, n_classes: int, minibatch_std: bool = True):
         super().__init__()
         layers = []
         width = layout.channels
@@ -129,14 +134,18 @@ class ImageDiscriminator(nn.Module):
                 layers.append(nn.BatchNorm2d(out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             width = out
-        layers.append(nn.Flatten())
         self.features = nn.Sequential(*layers)
-        feature_dim = width * layout.d_out[0] * layout.d_out[1]
+        self.minibatch_std = minibatch_std
+        feature_dim = (width + int(minibatch_std)) * layout.d_out[0] * layout.d_out[1]
         self.head = nn.Linear(feature_dim, 1)
         self.embed = nn.Embedding(n_classes, feature_dim) if n_classes else None
 
     def forward(self, images: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(images)
+        if self.minibatch_std:
+            spread = h.std(dim=0, correction=0).mean() if len(h) > 1 else h.new_zeros(())
+            h = torch.cat([h, spread.expand(h.shape[0], 1, *h.shape[2:])], dim=1)
+        h = h.flatten(1)
         logit = self.head(h).squeeze(1)
         if self.embed is not None:
             logit = logit + (self.embed(classes) * h).sum(dim=1)
