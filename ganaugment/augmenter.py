@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._torch import resolve_device
 from ._validation import (
@@ -22,6 +22,7 @@ from ._validation import (
 )
 from .images import fitting as _images
 from .images.codec import looks_like_images
+from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN
 from .training import TrainingConfig, train_gan
@@ -32,7 +33,7 @@ TABLE_EPOCHS = 300  # default passes over a table when ``epochs=None``
 TABLE_BATCH_SIZE = 500  # default rows per step for a table when ``batch_size=None``
 
 
-class GANAugmenter(TransformerMixin, BaseEstimator):
+class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
     """Learn a table or a set of images with a conditional GAN and generate synthetic samples.
 
     The generator and discriminator are MLPs trained with the standard
@@ -60,16 +61,16 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
         Rows per training step; rounded down to a multiple of ``pac``.
         ``None`` picks the default of the data kind: 500 for tables, 64 for
         images.
-    generator_dim : tuple of int, default=(256, 256)
+    generator_dim : tuple of int, default=(128, 128)
         Widths of the generator's residual blocks.
-    discriminator_dim : tuple of int, default=(256, 256)
+    discriminator_dim : tuple of int, default=(128, 128)
         Widths of the discriminator's hidden layers.
     noise_dim : int, default=128
         Size of the generator's noise input.
     pac : int, default=10
         Rows packed into one discriminator input (PacGAN), against mode
         collapse.
-    dropout : float, default=0.5
+    dropout : float, default=0.25
         Dropout in the discriminator.
     lr_generator, lr_discriminator : float, default=2e-4
         Adam learning rates.
@@ -176,11 +177,11 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
         *,
         epochs=None,
         batch_size=None,
-        generator_dim=(256, 256),
-        discriminator_dim=(256, 256),
+        generator_dim=(128, 128),
+        discriminator_dim=(128, 128),
         noise_dim=128,
         pac=10,
-        dropout=0.5,
+        dropout=0.25,
         lr_generator=2e-4,
         lr_discriminator=2e-4,
         discriminator_steps=1,
@@ -534,8 +535,8 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
         return self.fit(X, y, **fit_params).transform(X, y)
 
     def get_feature_names_out(self, input_features=None):
-        check_is_fitted(self, "model_")
-        return np.asarray(self.encoder_.columns_, dtype=object).astype(str)
+        check_is_fitted(self, "n_features_in_")
+        return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

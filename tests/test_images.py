@@ -177,3 +177,15 @@ def test_image_fidelity_and_grid(digits, tmp_path):
     with open(path, "rb") as stream:
         assert stream.read(8) == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]  # no temp file left behind
+
+
+def test_saved_image_model_samples_the_same(digits, tmp_path):
+    X, y = digits
+    gan = GANAugmenter(image_shape=(8, 8), random_state=0, **FAST_IMAGES).fit(X, y)
+    path = gan.save(tmp_path / "digits.gan")
+    loaded = GANAugmenter.load(path)
+    assert loaded.kind_ == "image" and loaded.codec_.item_shape_ == (8, 8)
+    expected, labels = gan.sample(y={1: 4, 2: 4})
+    got, got_labels = loaded.sample(y={1: 4, 2: 4})
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got_labels, labels)

@@ -29,6 +29,8 @@ import numbers
 
 import numpy as np
 
+from ..persistence import persistable
+
 __all__ = ["ImageCodec", "looks_like_images"]
 
 MAX_CHANNELS = 4
@@ -57,6 +59,7 @@ def _channel_axis(shape: tuple) -> str:
     )
 
 
+@persistable
 class ImageCodec:
     """Learn the layout, dtype and range of images; map them to and from [-1, 1].
 
@@ -78,6 +81,26 @@ class ImageCodec:
 
     def __init__(self, image_shape=None):
         self.image_shape = image_shape
+
+    def to_state(self) -> dict:
+        return {
+            "image_shape": None if self.image_shape is None else [int(v) for v in self.image_shape],
+            "layout": self.layout_,
+            "shape": [self.channels_, self.height_, self.width_],
+            "item_shape": [int(v) for v in self.item_shape_],
+            "dtype": np.dtype(self.dtype_).str,
+            "range": [float(self.low_), float(self.high_)],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, *, device=None, context=None) -> "ImageCodec":
+        codec = cls(image_shape=None if state["image_shape"] is None else tuple(state["image_shape"]))
+        codec.layout_ = str(state["layout"])
+        codec.channels_, codec.height_, codec.width_ = (int(v) for v in state["shape"])
+        codec.item_shape_ = tuple(int(v) for v in state["item_shape"])
+        codec.dtype_ = np.dtype(state["dtype"])
+        codec.low_, codec.high_ = (float(v) for v in state["range"])
+        return codec
 
     # ------------------------------------------------------------ layout
     def _parse_shape(self, shape: tuple):

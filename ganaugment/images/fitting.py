@@ -8,6 +8,7 @@ requests, ``random_state``) is the same for tables and images.
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 
@@ -19,33 +20,34 @@ from ..training import TrainingConfig, train_gan
 from .codec import ImageCodec
 from .model import ImageGAN
 
-__all__ = ["IMAGE_STEPS", "IMAGE_BATCH_SIZE", "TABLE_ONLY_DEFAULTS", "fit_images", "generate_images", "check_images"]
+__all__ = ["IMAGE_STEPS", "IMAGE_BATCH_SIZE", "TABLE_ONLY", "fit_images", "generate_images", "check_images"]
 
 IMAGE_STEPS = 2500  # generator updates when ``epochs=None`` (rounded up to whole epochs)
 IMAGE_BATCH_SIZE = 64  # images per step when ``batch_size=None``
 IMAGE_BASE_WIDTH = 32  # feature width at full resolution; doubles per halving, capped at 256
 IMAGE_TRANSLATE = 0.125  # largest shift of the discriminator's translation augmentation (image side share)
 
-# Parameters that only shape the tabular model, with their defaults: changing one
-# with image data would silently do nothing, so it is an error instead.
-TABLE_ONLY_DEFAULTS = {
-    "generator_dim": (256, 256),
-    "discriminator_dim": (256, 256),
-    "pac": 10,
-    "dropout": 0.5,
-    "tau": 0.2,
-    "max_modes": 10,
-    "max_categories": 500,
-    "categorical_features": None,
-    "condition_columns": None,
-}
+# Parameters that only shape the tabular model: changing one with image data
+# would silently do nothing, so it is an error instead.
+TABLE_ONLY = (
+    "generator_dim",
+    "discriminator_dim",
+    "pac",
+    "dropout",
+    "tau",
+    "max_modes",
+    "max_categories",
+    "categorical_features",
+    "condition_columns",
+)
 
 
 def _check_table_only(estimator) -> None:
+    defaults = inspect.signature(type(estimator).__init__).parameters
     changed = [
         name
-        for name, default in TABLE_ONLY_DEFAULTS.items()
-        if _differs(getattr(estimator, name), default)
+        for name in TABLE_ONLY
+        if name in defaults and _differs(getattr(estimator, name), defaults[name].default)
     ]
     if changed:
         raise ValueError(

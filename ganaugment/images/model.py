@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._torch import build_module, make_generator
+from ..persistence import ModelFileError, persistable
 from .networks import ImageDiscriminator, ImageGenerator, plan
 
 __all__ = ["ImageGAN"]
@@ -30,6 +31,7 @@ class _Batch:
     classes: torch.Tensor | None
 
 
+@persistable
 class ImageGAN:
     """Networks plus the tensors that training and generation gather from.
 
@@ -68,6 +70,36 @@ class ImageGAN:
         self._data = None
         self._classes = None
         self.class_frequencies = None  # training share of every class, kept after training
+
+    def to_state(self) -> dict:
+        """Networks, class frequencies and generator state as plain values."""
+        return {
+            "shape": list(self.shape),
+            "n_classes": self.n_classes,
+            "params": dict(self.params),
+            "class_frequencies": self.class_frequencies,
+            "generator": dict(self.generator.state_dict()),
+            "discriminator": dict(self.discriminator.state_dict()),
+            "torch_rng": self.torch_rng,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, *, device, context) -> "ImageGAN":
+        """Rebuild the model on ``device`` from :meth:`to_state` output."""
+        device = torch.device("cpu") if device is None else device
+        model = cls(tuple(state["shape"]), int(state["n_classes"]), state["params"], device, seed=0)
+        try:
+            model.generator.load_state_dict(state["generator"], strict=True)
+            model.discriminator.load_state_dict(state["discriminator"], strict=True)
+        except RuntimeError as exc:
+            raise ModelFileError(f"The saved network weights do not fit the saved image layout: {exc}") from None
+        if state.get("class_frequencies") is not None:
+            model.class_frequencies = np.asarray(state["class_frequencies"], dtype=np.float64)
+        if state.get("torch_rng") is not None and state["torch_rng"].device == device:
+            model.torch_rng = state["torch_rng"]
+        model.generator.eval()
+        model.discriminator.eval()
+        return model
 
     # ------------------------------------------------------------- data
     def set_training_data(self, images: np.ndarray, class_codes: np.ndarray | None) -> None:
