@@ -1,6 +1,7 @@
 """ganaugment: GAN data augmentation as a trustworthy step of an ML pipeline."""
 
 from .augmenter import GANAugmenter
+from .images import ImageCodec, image_fidelity, save_image_grid
 from .metrics import FidelityReport, FidelityWarning, LowFidelityError, ModeCollapseWarning, evaluate
 from .persistence import ModelFileError
 from .tabular.encoder import TableEncoder
@@ -8,9 +9,12 @@ from .training import TrainingDivergedWarning
 
 __all__ = [
     "GANAugmenter",
+    "ImageCodec",
     "ModelFileError",
     "TableEncoder",
     "TrainingDivergedWarning",
+    "image_fidelity",
+    "save_image_grid",
     "evaluate",
     "FidelityReport",
     "FidelityWarning",
