@@ -1,8 +1,15 @@
 """ganaugment: GAN data augmentation as a trustworthy step of an ML pipeline."""
 
 from .augmenter import GANAugmenter
+from .oversampling import GANOverSampler, SmallClassFallbackWarning
 from .tabular.encoder import TableEncoder
 from .training import TrainingDivergedWarning
 
-__all__ = ["GANAugmenter", "TableEncoder", "TrainingDivergedWarning"]
+__all__ = [
+    "GANAugmenter",
+    "GANOverSampler",
+    "SmallClassFallbackWarning",
+    "TableEncoder",
+    "TrainingDivergedWarning",
+]
 __version__ = "0.1.0"
