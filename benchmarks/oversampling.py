@@ -211,11 +211,14 @@ def main():
                         help="extra GANOverSampler variant, e.g. 'gan_nofilter={\"acceptance\": null}'")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="write the per-fold records to this JSON file")
-    parser.add_argument("--from-json", help="only print the tables of a JSON file written by --out")
+    parser.add_argument("--from-json", nargs="+", help="only print the tables of JSON files written by --out")
     args = parser.parse_args()
     if args.from_json:
-        with open(args.from_json) as handle:
-            report(json.load(handle))
+        records = []
+        for path in args.from_json:
+            with open(path) as handle:
+                records += json.load(handle)
+        report(records)
         return
     started = time.perf_counter()
     records = run(args)
