@@ -10,7 +10,8 @@ cross-validation loop:
   seconds (``time_limit``), so a fold on a large table stays short;
 * a plausibility filter (``acceptance="knn"``): more candidates than needed
   are generated, and those whose nearest real neighbours mostly belong to
-  other classes are dropped (see :func:`_knn_scores`);
+  other classes, or that lie outside the support of their own class, are
+  dropped (see :func:`_knn_acceptance`);
 * a documented fallback for classes too small for a GAN (``min_class_size``):
   their rows come from SMOTE, or from random oversampling where SMOTE cannot
   apply, with a warning.
@@ -75,20 +76,23 @@ class GANOverSampler(BaseOverSampler):
         Overrides the estimator's ``time_limit`` when given.
     acceptance : {{"knn"}} or None, default="knn"
         Plausibility filter. With ``"knn"``, ``candidates`` times more rows
-        than needed are generated for each class; a candidate of class
-        ``c`` is accepted when the share of class ``c`` among its
-        ``n_neighbors`` nearest real rows is at least the
+        than needed are generated for each class, and a candidate of class
+        ``c`` is accepted when (a) the share of class ``c`` among its
+        ``n_neighbors`` nearest real rows reaches the
         ``acceptance_quantile`` quantile of the same share over the real
-        rows of class ``c`` (leave-one-out). Accepted candidates are kept
-        in generation order; if too few pass, the best-scored rejected ones
-        fill the gap, so the counts are always exact. ``None`` keeps the
-        first generated rows.
+        rows of class ``c``, and (b) its distance to the nearest real row of
+        class ``c`` is within the ``1 - acceptance_quantile`` quantile of the
+        real rows' distances to their nearest fellow member (both
+        leave-one-out, on standardised numeric and one-hot categorical
+        columns). Accepted candidates are kept in generation order; if too
+        few pass, the best-ranked rejected ones fill the gap, so the counts
+        are always exact. ``None`` keeps the first generated rows.
     candidates : float, default=3.0
         Candidates generated per requested row when filtering (>= 1).
     acceptance_quantile : float, default=0.1
-        How strict the filter is, in [0, 1]: 0 accepts everything a real
-        row of the class could look like, higher values keep only rows that
-        sit deeper inside their class.
+        How strict the filter is, in [0, 1]: 0 accepts any row no less
+        plausible than the least plausible real member of its class, higher
+        values keep only rows that sit deeper inside their class.
     n_neighbors : int, default=5
         Neighbours used by the ``"knn"`` filter.
     min_class_size : int, default=10
@@ -261,17 +265,18 @@ class GANOverSampler(BaseOverSampler):
                 out[c] = _take(X_syn, rows)
                 self.acceptance_rate_[c] = 1.0
             return out
-        scores, thresholds = _knn_scores(X, y, X_syn, y_syn, list(wanted), int(self.n_neighbors),
-                                         float(self.acceptance_quantile))
+        passed, rank = _knn_acceptance(
+            X, y, X_syn, y_syn, list(wanted), int(self.n_neighbors), float(self.acceptance_quantile)
+        )
         out = {}
         for c, n in wanted.items():
             rows = np.flatnonzero(y_syn == c)
-            accepted = scores[rows] >= thresholds[c]
+            accepted = passed[rows]
             self.acceptance_rate_[c] = float(accepted.mean()) if rows.size else 1.0
             keep = rows[accepted][:n]
             if keep.size < n:
                 rejected = rows[~accepted]
-                best = rejected[np.argsort(-scores[rejected], kind="stable")][: n - keep.size]
+                best = rejected[np.argsort(-rank[rejected], kind="stable")][: n - keep.size]
                 keep = np.sort(np.concatenate([keep, best]))
             out[c] = _take(X_syn, keep)
         return out
@@ -399,24 +404,43 @@ def _as_float(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _knn_scores(X, y, X_syn, y_syn, classes, k, quantile):
-    """Share of the own class among the ``k`` nearest real rows, and per-class thresholds.
+def _knn_acceptance(X, y, X_syn, y_syn, classes, k, quantile):
+    """Which synthetic rows look like real members of their class, and a rank for the rest.
 
-    For synthetic rows the neighbours are real rows; for the real rows of a
-    class (which set its threshold) the row itself is left out.
+    Two neighbour tests, each calibrated on the real rows of the class
+    (leave-one-out, so a real row is never its own neighbour):
+
+    * class share: the share of the own class among the ``k`` nearest real
+      rows must reach the ``quantile`` quantile of that share over the real
+      members (drops rows that sit among other classes);
+    * support: the distance to the nearest real member of the class must not
+      exceed the ``1 - quantile`` quantile of the members' own
+      nearest-member distances (drops rows outside the class's support).
+
+    Returns ``(accepted, rank)``; a higher rank is more plausible.
     """
     real_m, syn_m = _plausibility_matrix(X, X_syn)
     k = min(k, len(y) - 1)
     nn = NearestNeighbors(n_neighbors=k + 1).fit(real_m)
     _, syn_idx = nn.kneighbors(syn_m, n_neighbors=k)
-    scores = (y[syn_idx] == y_syn[:, None]).mean(axis=1)
-    thresholds = {}
+    share = (y[syn_idx] == y_syn[:, None]).mean(axis=1)
+    accepted = np.zeros(len(y_syn), dtype=bool)
+    rank = np.full(len(y_syn), -np.inf)
     for c in classes:
         members = np.flatnonzero(y == c)
+        rows = np.flatnonzero(y_syn == c)
+        if rows.size == 0 or members.size < 2:
+            accepted[rows] = True
+            continue
         _, idx = nn.kneighbors(real_m[members], n_neighbors=k + 1)
-        # Drop the row itself (wherever ties put it) and keep k neighbours.
         own = idx == members[:, None]
+        # Drop the row itself (wherever ties put it) and keep k neighbours.
         kept = np.where(own.any(axis=1)[:, None], ~own, np.arange(k + 1)[None, :] < k)
-        share = np.array([(y[i[m]][:k] == c).mean() for i, m in zip(idx, kept)])
-        thresholds[c] = float(np.quantile(share, quantile)) if share.size else 0.0
-    return scores, thresholds
+        real_share = np.array([(y[i[m]][:k] == c).mean() for i, m in zip(idx, kept)])
+        inside = NearestNeighbors(n_neighbors=2).fit(real_m[members])
+        real_gap = inside.kneighbors(real_m[members])[0][:, 1]
+        syn_gap = inside.kneighbors(syn_m[rows], n_neighbors=1)[0][:, 0]
+        max_gap = float(np.quantile(real_gap, 1.0 - quantile))
+        accepted[rows] = (share[rows] >= np.quantile(real_share, quantile)) & (syn_gap <= max_gap)
+        rank[rows] = share[rows] - syn_gap / max(max_gap, 1e-12)
+    return accepted, rank

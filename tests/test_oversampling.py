@@ -177,9 +177,10 @@ def test_time_limit_is_forwarded():
 
 # ------------------------------------------------------------------ filter
 class _PlantedGenerator(BaseEstimator):
-    """Stands in for the GAN: half of its class-1 rows sit in class 0's blob."""
+    """Stands in for the GAN: half of its class-1 rows sit at ``bad_center``."""
 
-    def __init__(self, random_state=None):
+    def __init__(self, bad_center=0.0, random_state=None):
+        self.bad_center = bad_center
         self.random_state = random_state
 
     def fit(self, X, y):
@@ -189,7 +190,7 @@ class _PlantedGenerator(BaseEstimator):
         (c, n), = y.items()
         rng = np.random.default_rng(0)
         good = rng.normal(10.0, 0.5, (n - n // 2, 2))
-        bad = rng.normal(0.0, 0.5, (n // 2, 2))
+        bad = rng.normal(self.bad_center, 0.5, (n // 2, 2))
         rows = np.empty((n, 2))
         rows[0::2], rows[1::2] = bad, good  # alternate: the first rows are not the good ones
         return rows, np.full(n, c)
@@ -206,6 +207,16 @@ def test_knn_filter_drops_rows_in_the_other_class():
     unfiltered = GANOverSampler(estimator=_PlantedGenerator(), acceptance=None, random_state=0)
     X_raw, _ = unfiltered.fit_resample(X, y)
     assert (X_raw[120:, 0] < 5).sum() == 40
+
+
+def test_knn_filter_drops_rows_outside_the_class_support():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0.0, 0.5, (100, 2)), rng.normal(10.0, 0.5, (20, 2))])
+    y = np.array([0] * 100 + [1] * 20)
+    # Rows at (30, 30) have only class-1 neighbours, but no real row is near them.
+    s = GANOverSampler(estimator=_PlantedGenerator(bad_center=30.0), random_state=0)
+    X_res, _ = s.fit_resample(X, y)
+    assert (X_res[120:, 0] < 20).all()
 
 
 def test_knn_filter_fills_up_with_the_best_rejected_rows():
