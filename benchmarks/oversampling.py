@@ -117,6 +117,8 @@ def run(args) -> list:
     for spec in args.gan or ():
         label, _, params = spec.partition("=")
         variants[label] = json.loads(params) if params else {}
+    if args.skip_default_gan:
+        variants.pop("gan")
     samplers = [s for s in args.samplers if s != "gan"] + (list(variants) if "gan" in args.samplers else [])
     for name in args.datasets:
         X, y = load(name, args.data)
@@ -209,6 +211,7 @@ def main():
     parser.add_argument("--folds", type=int, default=5, help="run only the first N of the 5 folds")
     parser.add_argument("--gan", action="append", metavar="LABEL=JSON",
                         help="extra GANOverSampler variant, e.g. 'gan_nofilter={\"acceptance\": null}'")
+    parser.add_argument("--skip-default-gan", action="store_true", help="run only the --gan variants")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="write the per-fold records to this JSON file")
     parser.add_argument("--from-json", nargs="+", help="only print the tables of JSON files written by --out")
