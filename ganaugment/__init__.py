@@ -2,12 +2,14 @@
 
 from .augmenter import GANAugmenter
 from .oversampling import GANOverSampler, SmallClassFallbackWarning
+from .persistence import ModelFileError
 from .tabular.encoder import TableEncoder
 from .training import TrainingDivergedWarning
 
 __all__ = [
     "GANAugmenter",
     "GANOverSampler",
+    "ModelFileError",
     "SmallClassFallbackWarning",
     "TableEncoder",
     "TrainingDivergedWarning",

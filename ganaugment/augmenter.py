@@ -20,6 +20,7 @@ from ._validation import (
     check_target,
     seed_from,
 )
+from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN
 from .training import TrainingConfig, train_gan
@@ -29,7 +30,7 @@ __all__ = ["GANAugmenter"]
 TABLE_EPOCHS = 300  # default passes over a table when ``epochs=None``
 
 
-class GANAugmenter(TransformerMixin, BaseEstimator):
+class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
     """Learn a table with a conditional GAN and generate synthetic rows.
 
     The generator and discriminator are MLPs trained with the standard
@@ -47,16 +48,16 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
         data kind: 300 for tables.
     batch_size : int, default=500
         Rows per training step; rounded down to a multiple of ``pac``.
-    generator_dim : tuple of int, default=(256, 256)
+    generator_dim : tuple of int, default=(128, 128)
         Widths of the generator's residual blocks.
-    discriminator_dim : tuple of int, default=(256, 256)
+    discriminator_dim : tuple of int, default=(128, 128)
         Widths of the discriminator's hidden layers.
     noise_dim : int, default=128
         Size of the generator's noise input.
     pac : int, default=10
         Rows packed into one discriminator input (PacGAN), against mode
         collapse.
-    dropout : float, default=0.5
+    dropout : float, default=0.25
         Dropout in the discriminator.
     lr_generator, lr_discriminator : float, default=2e-4
         Adam learning rates.
@@ -150,11 +151,11 @@ class GANAugmenter(TransformerMixin, BaseEstimator):
         *,
         epochs=None,
         batch_size=500,
-        generator_dim=(256, 256),
-        discriminator_dim=(256, 256),
+        generator_dim=(128, 128),
+        discriminator_dim=(128, 128),
         noise_dim=128,
         pac=10,
-        dropout=0.5,
+        dropout=0.25,
         lr_generator=2e-4,
         lr_discriminator=2e-4,
         discriminator_steps=1,

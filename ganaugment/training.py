@@ -80,10 +80,12 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
     gen, disc = problem.generator, problem.discriminator
     if optimizers is None:
         opt_g = torch.optim.Adam(
-            gen.parameters(), lr=config.lr_generator, betas=config.betas, weight_decay=config.weight_decay
+            gen.parameters(), lr=config.lr_generator, betas=config.betas, weight_decay=config.weight_decay,
+            foreach=True,
         )
         opt_d = torch.optim.Adam(
-            disc.parameters(), lr=config.lr_discriminator, betas=config.betas, weight_decay=config.weight_decay
+            disc.parameters(), lr=config.lr_discriminator, betas=config.betas, weight_decay=config.weight_decay,
+            foreach=True,
         )
     else:
         opt_g, opt_d = optimizers
@@ -151,20 +153,25 @@ def _finite(value: float) -> bool:
 def _train_epoch(problem, config, opt_g, opt_d) -> torch.Tensor:
     """One epoch; returns the epoch means as one tensor (a single host sync)."""
     totals = torch.zeros(4, device=problem.device)
+    last = config.discriminator_steps - 1
     for _ in range(config.steps_per_epoch):
-        for _ in range(config.discriminator_steps):
+        for k in range(config.discriminator_steps):
             batch = problem.draw(config.batch_size)
-            with torch.no_grad():
-                fake, _ = problem.generate(batch)
+            if k < last:
+                with torch.no_grad():
+                    fake, aux = problem.generate(batch)
+            else:
+                # The last fake keeps its graph: the generator step reuses it
+                # once the discriminator has been updated on its detached copy.
+                fake, aux = problem.generate(batch)
             real_logits = problem.discriminate(batch.real, batch)
-            fake_logits = problem.discriminate(fake, batch)
+            fake_logits = problem.discriminate(fake.detach(), batch)
             loss_d = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
         # Generator step: the discriminator's weights need no gradient here.
         problem.discriminator.requires_grad_(False)
-        fake, aux = problem.generate(batch)
         fake_logits_g = problem.discriminate(fake, batch)
         loss_g = F.softplus(-fake_logits_g).mean() + problem.generator_penalty(aux, batch)
         opt_g.zero_grad(set_to_none=True)

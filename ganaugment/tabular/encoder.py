@@ -16,11 +16,13 @@ generator's output activations, the conditional loss and the sampler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
+
+from ..persistence import ModelFileError, persistable
 
 __all__ = ["Span", "TableEncoder"]
 
@@ -102,6 +104,7 @@ def _infer_kind(series: pd.Series, categorical: bool) -> str:
     return "categorical"
 
 
+@persistable
 class TableEncoder:
     """Reversible transformer between a DataFrame and a GAN-ready matrix.
 
@@ -283,6 +286,39 @@ class TableEncoder:
                 start += len(state.levels)
         self.spans_ = spans
         self.output_width_ = start
+
+    # ---------------------------------------------------------- persistence
+    def to_state(self) -> dict:
+        """The fitted encoder as plain values (see :mod:`ganaugment.persistence`)."""
+        return {
+            "params": {
+                "max_modes": self.max_modes,
+                "max_categories": self.max_categories,
+                "mixture_sample_size": self.mixture_sample_size,
+                "clip": self.clip,
+                "categorical_features": self.categorical_features,
+                "random_state": self.random_state,
+            },
+            "columns": list(self.columns_),
+            "states": [asdict(state) for state in self.states_],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, *, device=None, context=None) -> "TableEncoder":
+        """Rebuild a fitted encoder from :meth:`to_state` output."""
+        allowed = {f.name for f in fields(_ColumnState)}
+        encoder = cls(**state["params"])
+        encoder.columns_ = list(state["columns"])
+        encoder.states_ = []
+        for entry in state["states"]:
+            unknown = set(entry) - allowed
+            if unknown:
+                raise ModelFileError(f"Encoder state has unknown column fields {sorted(unknown)}.")
+            encoder.states_.append(_ColumnState(**entry))
+        if [s.name for s in encoder.states_] != encoder.columns_:
+            raise ModelFileError("Encoder state is inconsistent: column states do not match the columns.")
+        encoder._build_spans()
+        return encoder
 
     # --------------------------------------------------------- introspection
     def state_of(self, column) -> _ColumnState:

@@ -23,6 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from .._torch import build_module, make_generator
+from ..persistence import ModelFileError, persistable
 from .encoder import TableEncoder
 from .networks import TabularDiscriminator, TabularGenerator
 
@@ -77,6 +78,7 @@ class ConditionLayout:
         return np.stack(codes, axis=1).astype(np.int64)
 
 
+@persistable
 class TabularGAN:
     """Networks plus the tensors that training and generation gather from."""
 
@@ -102,6 +104,45 @@ class TabularGAN:
         )
         self._build_activation_index()
         self.counts = None
+
+    # ------------------------------------------------------ persistence
+    def to_state(self) -> dict:
+        """Networks, condition statistics and generator state as plain values.
+
+        The encoder is not included: the estimator saves it as its own
+        attribute and hands it back through ``context`` on load.
+        """
+        return {
+            "n_classes": self.layout.n_classes,
+            "params": dict(self.params),
+            "counts": self.counts,
+            "generator": dict(self.generator.state_dict()),
+            "discriminator": dict(self.discriminator.state_dict()),
+            "torch_rng": self.torch_rng,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, *, device, context) -> "TabularGAN":
+        """Rebuild the model on ``device`` from :meth:`to_state` output."""
+        encoder = (context or {}).get("encoder_")
+        if encoder is None:
+            raise ModelFileError("The tabular model state needs the fitted encoder_, which the file lacks.")
+        device = torch.device("cpu") if device is None else device
+        model = cls(encoder, int(state["n_classes"]), state["params"], device, seed=0)
+        try:
+            model.generator.load_state_dict(state["generator"], strict=True)
+            model.discriminator.load_state_dict(state["discriminator"], strict=True)
+        except RuntimeError as exc:
+            raise ModelFileError(f"The saved network weights do not fit the saved layout: {exc}") from None
+        counts = np.asarray(state["counts"], dtype=np.float64)
+        if counts.shape != (max(model.layout.n_classes, 1), model.layout.n_slots):
+            raise ModelFileError(f"The saved condition counts have shape {counts.shape}, which does not fit the layout.")
+        model.counts = counts
+        if state.get("torch_rng") is not None:
+            model.torch_rng = state["torch_rng"]
+        model.generator.eval()
+        model.discriminator.eval()
+        return model
 
     # ----------------------------------------------------------- layout
     def _build_activation_index(self):
@@ -224,6 +265,10 @@ class TabularGAN:
 
     def generator_penalty(self, raw: torch.Tensor, batch: _Batch) -> torch.Tensor:
         """Cross-entropy that makes the generator honour the column condition."""
+        return self._condition_loss(raw, batch)
+
+    def _condition_loss(self, raw: torch.Tensor, batch: _Batch) -> torch.Tensor:
+        """Cross-entropy that makes the generator honour the column condition."""
         lay = self.layout
         if not lay.widths:
             return raw.new_zeros(())
@@ -280,6 +325,12 @@ class TabularGAN:
                 c = torch.as_tensor(classes[lo : lo + chunk], device=self.device)
                 cond = self._condition(s, c)
                 raw = self.generator(self._noise(len(s), gen), cond)
+                # Discrete spans hold logits of a categorical distribution: the
+                # Gumbel-max trick draws from it (an arg-max of the bare logits
+                # would always pick the likeliest level and lose rare ones).
+                disc = self._disc_flat
+                u = torch.rand((len(raw), len(disc)), generator=gen, device=self.device).clamp_(1e-10, 1.0 - 1e-7)
+                raw[:, disc] -= torch.log(-torch.log(u))
                 raw[:, self._cont_index] = torch.tanh(raw[:, self._cont_index])
                 out.append(raw.float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.encoder.output_width_), np.float32)

@@ -1,0 +1,547 @@
+"""The ``ganaugment`` command line: fit, sample, oversample, report, demo.
+
+Every hyperparameter option is generated from the estimator itself: its name
+and default from ``get_params()``, its type from ``_parameter_constraints``
+and its help from the class docstring. An option left out is not passed at
+all, so the estimator's own default applies and the command line can never
+drift from the Python API.
+
+A user error prints one line, ``ganaugment: error: ...``, and exits with a
+non-zero status; set ``GANAUGMENT_DEBUG=1`` to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import numbers
+import os
+import re
+import sys
+import time
+import warnings
+
+__all__ = ["main", "build_parser", "read_table", "write_table"]
+
+PROG = "ganaugment"
+_HP_PREFIX = "hp__"
+# Parameters the command line sets itself rather than exposing as options.
+_HANDLED = {"verbose"}
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called or in the files it was given."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (plus a hint to --help)."""
+
+    def error(self, message):
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+# ------------------------------------------------------------ table files
+_READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+_COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")
+
+
+def _table_format(path: str) -> str:
+    name = os.path.basename(path).lower()
+    for suffix in _COMPRESSION:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    ext = os.path.splitext(name)[1]
+    if ext not in _READERS:
+        raise UsageError(f"cannot tell the format of {path!r} from its extension; use .csv, .tsv or .parquet")
+    return _READERS[ext]
+
+
+def read_table(path: str, *, parse_dates=None):
+    """Read a CSV / TSV / Parquet file (chosen by extension) into a DataFrame."""
+    import pandas as pd
+
+    kind = _table_format(path)
+    if not os.path.exists(path):
+        raise UsageError(f"file not found: {path}")
+    try:
+        if kind == "parquet":
+            frame = pd.read_parquet(path)
+            for column in parse_dates or ():
+                frame[column] = pd.to_datetime(frame[column])
+        else:
+            frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", parse_dates=list(parse_dates or []) or False)
+    except ImportError as exc:
+        raise UsageError(f"reading {path!r} needs pyarrow ({exc}); install it with: pip install 'ganaugment[parquet]'")
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise UsageError(f"cannot read {path!r}: {_one_line(exc)}")
+    if frame.shape[0] == 0:
+        raise UsageError(f"{path!r} holds no rows")
+    return frame
+
+
+def write_table(frame, path: str) -> None:
+    """Write ``frame`` to CSV / TSV / Parquet by extension, atomically; ``-`` is CSV on stdout."""
+    from .persistence import atomic_write
+
+    if path == "-":
+        frame.to_csv(sys.stdout, index=False)
+        return
+    kind = _table_format(path)
+    try:
+        if kind == "parquet":
+            with atomic_write(path) as handle:
+                frame.to_parquet(handle, index=False)
+        else:
+            compression = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
+            codec = next((c for s, c in compression.items() if path.lower().endswith(s)), None)
+            with atomic_write(path) as handle:
+                frame.to_csv(handle, sep="\t" if kind == "tsv" else ",", index=False, compression=codec)
+    except ImportError as exc:
+        raise UsageError(f"writing {path!r} needs pyarrow ({exc}); install it with: pip install 'ganaugment[parquet]'")
+
+
+# -------------------------------------------------- estimator options
+def _param_docs(cls) -> dict:
+    """First sentence of every parameter's description in a numpydoc docstring."""
+    doc = cls.__doc__ or ""
+    match = re.search(r"\n\s*Parameters\n\s*-+\n(.*?)(\n\s*[A-Z][A-Za-z ]+\n\s*-{3,}\n|\Z)", doc, re.S)
+    if not match:
+        return {}
+    docs, names, lines = {}, [], []
+
+    def flush():
+        text = " ".join(line.strip() for line in lines).strip()
+        text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text).replace("``", "")
+        sentence = re.split(r"(?<=\.)\s", text, maxsplit=1)[0] if text else ""
+        for name in names:
+            docs[name] = sentence
+
+    body = match.group(1).splitlines()
+    indent = min((len(l) - len(l.lstrip()) for l in body if l.strip()), default=0)
+    for line in body:
+        if not line.strip():
+            continue
+        if len(line) - len(line.lstrip()) == indent:
+            flush()
+            head = line.split(" : ")[0]
+            names, lines = [n.strip() for n in head.split(",")], []
+        else:
+            lines.append(line)
+    flush()
+    return docs
+
+
+def _constraint_kinds(constraints) -> set:
+    from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+    kinds = set()
+    for item in constraints or ():
+        if item is None:
+            kinds.add("none")
+        elif isinstance(item, Interval):
+            kinds.add("int" if item.type is numbers.Integral else "float")
+        elif isinstance(item, StrOptions):
+            kinds.add("str")
+        elif isinstance(item, Options):
+            kinds.add("choice")
+        elif item in ("boolean",):
+            kinds.add("bool")
+        elif item in ("random_state",):
+            kinds.add("int")
+        elif item is str:
+            kinds.add("str")
+        elif item is bool:
+            kinds.add("bool")
+        elif item in (int,):
+            kinds.add("int")
+        elif item in (float,):
+            kinds.add("float")
+        elif item in (list, tuple):
+            kinds.add("list")
+        elif item == "array-like":
+            kinds.add("list")
+        else:
+            kinds.add("other")
+    return kinds
+
+
+def _converter(name: str, default, kinds: set):
+    """A string -> value function for one hyperparameter, and a metavar."""
+    if isinstance(default, bool) or kinds == {"bool"}:
+        return None, None  # a --flag / --no-flag pair
+    if isinstance(default, (tuple, list)) or "list" in kinds:
+        element = int if isinstance(default, (tuple, list)) and default and all(
+            isinstance(v, numbers.Integral) for v in default
+        ) else str
+
+        def as_list(text):
+            if text.lower() == "none" and "none" in kinds:
+                return None
+            items = [t.strip() for t in text.split(",") if t.strip()]
+            try:
+                values = [element(t) for t in items]
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+            return tuple(values) if isinstance(default, tuple) else values
+
+        return as_list, "A,B,..."
+    simple = [k for k in ("int", "float", "str") if k in kinds]
+    if not simple:
+        if isinstance(default, numbers.Integral):
+            simple = ["int"]
+        elif isinstance(default, numbers.Real):
+            simple = ["float"]
+        elif isinstance(default, str):
+            simple = ["str"]
+
+    def convert(text):
+        if text.lower() == "none" and ("none" in kinds or default is None):
+            return None
+        if text.lstrip().startswith(("{", "[")) and ("other" in kinds or "list" in kinds):
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected JSON, got {text!r}") from None
+        for kind in simple:
+            try:
+                return {"int": int, "float": float, "str": str}[kind](text)
+            except ValueError:
+                continue
+        if not simple or "other" in kinds or "choice" in kinds:
+            try:
+                return json.loads(text)
+            except ValueError:
+                return text
+        wanted = " or ".join({"int": "an integer", "float": "a number", "str": "a string"}[k] for k in simple)
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+
+    single = len(simple) == 1 and not kinds & {"other", "choice", "list"}
+    metavar = {"int": "INT", "float": "FLOAT", "str": "TEXT"}.get(simple[0], "VALUE") if single else "VALUE"
+    return convert, metavar
+
+
+def add_estimator_options(parser, cls, *, title: str, skip=()) -> None:
+    """One option per hyperparameter of ``cls``, derived from the class itself."""
+    defaults = cls().get_params(deep=False)
+    constraints = getattr(cls, "_parameter_constraints", {})
+    docs = _param_docs(cls)
+    group = parser.add_argument_group(title, f"Hyperparameters of {cls.__name__}; a left-out option keeps the class default.")
+    for name, default in defaults.items():
+        if name in _HANDLED or name in skip:
+            continue
+        kinds = _constraint_kinds(constraints.get(name))
+        flag = "--" + name.replace("_", "-")
+        shown = ",".join(map(str, default)) if isinstance(default, (tuple, list)) else default
+        help_text = (docs.get(name) or name.replace("_", " ")).replace("%", "%%")
+        help_text += f" (default: {shown})".replace("%", "%%")
+        convert, metavar = _converter(name, default, kinds)
+        if convert is None:
+            group.add_argument(
+                flag, dest=_HP_PREFIX + name, action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS, help=help_text,
+            )
+        else:
+            group.add_argument(
+                flag, dest=_HP_PREFIX + name, type=convert, metavar=metavar,
+                default=argparse.SUPPRESS, help=help_text,
+            )
+
+
+def estimator_params(args) -> dict:
+    """The hyperparameters the user actually set on the command line."""
+    return {k[len(_HP_PREFIX):]: v for k, v in vars(args).items() if k.startswith(_HP_PREFIX)}
+
+
+# ---------------------------------------------------------------- parser
+def _optional_class(name: str):
+    """``ganaugment.<name>`` if this installation provides it, else None."""
+    import ganaugment
+
+    try:
+        return getattr(ganaugment, name)
+    except AttributeError:
+        return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import GANAugmenter, __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="GAN data augmentation from the command line: learn a table, generate synthetic rows, "
+        "balance classes, and check the fidelity of synthetic data. Tables are CSV, TSV or Parquet, "
+        "chosen by file extension.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    fit = commands.add_parser(
+        "fit", help="train a GAN on a table and save the model",
+        description="Train a conditional GAN on DATA and save it as a safe, versioned model file.",
+    )
+    fit.add_argument("data", metavar="DATA", help="training table (.csv, .tsv or .parquet)")
+    fit.add_argument("-o", "--output", required=True, metavar="MODEL", help="where to write the model (e.g. model.gan)")
+    fit.add_argument("--target", metavar="COL", help="class column to condition on; 'sample --class' then picks classes")
+    _add_reading_options(fit)
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_estimator_options(fit, GANAugmenter, title="GAN options")
+    fit.set_defaults(handler=_cmd_fit)
+
+    sample = commands.add_parser(
+        "sample", help="generate synthetic rows from a saved model",
+        description="Generate synthetic rows from a model written by 'ganaugment fit'. By default the random "
+        "generator state stored in the model is used, so the same command gives the same rows.",
+    )
+    sample.add_argument("model", metavar="MODEL", help="model file written by 'ganaugment fit'")
+    sample.add_argument("-n", "--n-samples", type=_positive_int, required=True, metavar="N", help="number of rows")
+    sample.add_argument("-o", "--output", default="-", metavar="OUT", help="output table (.csv, .tsv, .parquet); '-' (default) writes CSV to stdout")
+    sample.add_argument("--class", dest="klass", metavar="C", help="generate only rows of class C (models fitted with --target)")
+    sample.add_argument(
+        "--condition", action="append", default=[], metavar="COL=VALUE",
+        help="every row holds VALUE in categorical column COL; repeat for several columns",
+    )
+    sample.add_argument("--seed", type=int, metavar="INT", help="seed the sampling instead of using the stored generator state")
+    sample.add_argument("--device", default="auto", help="where to run the generator: auto, cpu or cuda (default: auto)")
+    sample.set_defaults(handler=_cmd_sample)
+
+    over = commands.add_parser(
+        "oversample", help="balance a table's classes with GANOverSampler",
+        description="Add synthetic rows to the minority classes of DATA (GANOverSampler.fit_resample) and "
+        "write the balanced table: the real rows first and unchanged, then the synthetic ones.",
+    )
+    over.add_argument("data", metavar="DATA", help="imbalanced table (.csv, .tsv or .parquet)")
+    over.add_argument("--target", required=True, metavar="COL", help="class column")
+    over.add_argument("-o", "--output", required=True, metavar="OUT", help="balanced table to write")
+    _add_reading_options(over)
+    over.add_argument("--quiet", action="store_true", help="no progress bar")
+    sampler = _optional_class("GANOverSampler")
+    if sampler is not None:
+        add_estimator_options(over, sampler, title="sampler options")
+    over.set_defaults(handler=_cmd_oversample)
+
+    report = commands.add_parser(
+        "report", help="score synthetic data against real data and write an HTML report",
+        description="Compare SYNTHETIC with REAL (ganaugment.evaluate) and write a self-contained HTML report.",
+    )
+    report.add_argument("real", metavar="REAL", help="the real (training) table")
+    report.add_argument("synthetic", metavar="SYNTHETIC", help="the synthetic table")
+    report.add_argument("-o", "--output", required=True, metavar="HTML", help="report file to write (e.g. report.html)")
+    report.add_argument("--holdout", metavar="TABLE", help="real rows not used in training: enables privacy and ML-efficacy figures")
+    report.add_argument("--target", metavar="COL", help="class column for machine-learning efficacy")
+    _add_reading_options(report)
+    report.set_defaults(handler=_cmd_report)
+
+    demo = commands.add_parser(
+        "demo", help="fit on a generated customer table, print fidelity figures, write the synthetic table",
+        description="Run the demo: fit GANAugmenter on a generated customer table, print SDMetrics figures, "
+        "and write the synthetic table to CSV.",
+    )
+    demo.add_argument("--quick", action="store_true", help="a small table and few epochs (seconds, for a smoke test)")
+    demo.add_argument("--output-dir", default="ganaugment-demo", metavar="DIR", help="where to write the synthetic table (default: ganaugment-demo)")
+    demo.add_argument("--random-state", type=int, default=0, metavar="INT", help="seed of the table and the model (default: 0)")
+    demo.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _add_reading_options(parser):
+    parser.add_argument(
+        "--parse-dates", type=_column_list, default=None, metavar="COL,COL",
+        help="columns to read as datetimes (CSV stores them as text)",
+    )
+
+
+def _column_list(text):
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# -------------------------------------------------------------- commands
+def _split_target(frame, target, path):
+    if target is None:
+        return frame, None
+    if target not in frame.columns:
+        raise UsageError(f"--target {target!r} is not a column of {path!r}; its columns are {list(frame.columns)}")
+    return frame.drop(columns=[target]), frame[target]
+
+
+def _cmd_fit(args):
+    from . import GANAugmenter
+
+    frame = read_table(args.data, parse_dates=args.parse_dates)
+    X, y = _split_target(frame, args.target, args.data)
+    params = estimator_params(args)
+    params["verbose"] = not args.quiet
+    model = GANAugmenter(**params)
+    started = time.perf_counter()
+    model.fit(X, y)
+    seconds = time.perf_counter() - started
+    model.save(
+        args.output,
+        metadata={"target": args.target, "columns": [str(c) for c in frame.columns], "data": os.path.basename(args.data)},
+    )
+    print(
+        f"Trained on {len(X)} rows x {X.shape[1]} columns for {len(model.history_)} epochs in {seconds:.1f} s; "
+        f"model written to {args.output}",
+        file=sys.stderr,
+    )
+
+
+def _match_label(value: str, candidates, what: str):
+    """The candidate whose text is ``value`` (labels come from the command line as text)."""
+    candidates = list(candidates)
+    for candidate in candidates:
+        if str(candidate) == value:
+            return candidate
+    for candidate in candidates:
+        if str(candidate).lower() == value.lower():
+            return candidate
+    shown = ", ".join(map(str, candidates[:10]))
+    raise UsageError(f"{what} {value!r} is unknown; known values include {shown}")
+
+
+def _cmd_sample(args):
+    from . import GANAugmenter
+    from .persistence import read_model_info
+    from .tabular.encoder import _MISSING, _OTHER
+
+    info = read_model_info(args.model)
+    model = GANAugmenter.load(args.model, device=args.device)
+    if args.seed is not None:
+        import numpy as np
+
+        model._sample_rng = np.random.default_rng(args.seed)
+    kwargs = {}
+    if args.klass is not None:
+        if model.classes_ is None:
+            raise UsageError("--class was given, but the model was fitted without --target")
+        kwargs["y"] = _match_label(args.klass, model.classes_.tolist(), "class")
+    conditions = {}
+    for item in args.condition:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise UsageError(f"--condition expects COL=VALUE, got {item!r}")
+        columns = {str(c): c for c in model.encoder_.columns_}
+        if column not in columns:
+            raise UsageError(f"--condition names {column!r}, which is not a column of the model; columns: {list(columns)}")
+        state = model.encoder_.state_of(columns[column])
+        if state.kind != "categorical":
+            raise UsageError(f"--condition: column {column!r} is numeric; conditions work on categorical columns only")
+        levels = [v for v in list(state.levels) + list(state.pooled_levels) if v not in (_MISSING, _OTHER)]
+        conditions[columns[column]] = _match_label(value, levels, f"value of {column!r}")
+    if conditions:
+        kwargs["conditions"] = conditions
+    out = model.sample(args.n_samples, **kwargs)
+    if model.classes_ is not None:
+        X, y = out
+        target = info["metadata"].get("target") or "class"
+        X = X.copy()
+        X[target] = y
+        order = info["metadata"].get("columns")
+        if order and set(order) == set(map(str, X.columns)):
+            X = X[[c for c in order]]
+        out = X
+    write_table(out, args.output)
+    if args.output != "-":
+        print(f"Wrote {len(out)} synthetic rows to {args.output}", file=sys.stderr)
+
+
+def _cmd_oversample(args):
+    sampler_cls = _optional_class("GANOverSampler")
+    if sampler_cls is None:
+        raise UsageError("the oversample command needs ganaugment.GANOverSampler, which this installation does not provide")
+    import pandas as pd
+
+    frame = read_table(args.data, parse_dates=args.parse_dates)
+    X, y = _split_target(frame, args.target, args.data)
+    params = estimator_params(args)
+    if "verbose" in sampler_cls().get_params():
+        params["verbose"] = not args.quiet
+    if isinstance(params.get("sampling_strategy"), dict):
+        # JSON keys are text; map them onto the class labels of the target column.
+        labels = y.unique().tolist()
+        params["sampling_strategy"] = {
+            _match_label(str(k), labels, "class in --sampling-strategy"): int(v)
+            for k, v in params["sampling_strategy"].items()
+        }
+    X_res, y_res = sampler_cls(**params).fit_resample(X, y)
+    X_res = pd.DataFrame(X_res, columns=X.columns) if not isinstance(X_res, pd.DataFrame) else X_res.copy()
+    X_res[args.target] = list(y_res)
+    X_res = X_res[list(frame.columns)]
+    write_table(X_res, args.output)
+    counts = pd.Series(list(y_res)).value_counts().sort_index()
+    before = y.value_counts().reindex(counts.index, fill_value=0)
+    summary = ", ".join(f"{k}: {before[k]} -> {counts[k]}" for k in counts.index)
+    print(f"Class counts {summary}; balanced table written to {args.output}", file=sys.stderr)
+
+
+def _cmd_report(args):
+    try:
+        from . import evaluate
+    except ImportError:
+        raise UsageError("the report command needs ganaugment.evaluate, which this installation does not provide") from None
+    real = read_table(args.real, parse_dates=args.parse_dates)
+    synthetic = read_table(args.synthetic, parse_dates=args.parse_dates)
+    holdout = None if args.holdout is None else read_table(args.holdout, parse_dates=args.parse_dates)
+    if args.target is not None:
+        for path, table in ((args.real, real), (args.synthetic, synthetic), (args.holdout, holdout)):
+            if table is not None and args.target not in table.columns:
+                raise UsageError(f"--target {args.target!r} is not a column of {path!r}")
+    report = evaluate(real, synthetic, holdout=holdout, target=args.target)
+    report.save(args.output)
+    print(report.summary())
+    print(f"Report written to {args.output}", file=sys.stderr)
+
+
+def _cmd_demo(args):
+    from .demo import run_demo
+
+    run_demo(args.output_dir, quick=args.quick, random_state=args.random_state)
+
+
+# ------------------------------------------------------------------ main
+def _one_line(exc) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status (0 on success)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = os.environ.get("GANAUGMENT_DEBUG", "") not in ("", "0")
+    from .persistence import ModelFileError
+
+    user_errors = (UsageError, ModelFileError, ValueError, TypeError, KeyError, FileNotFoundError, PermissionError, IsADirectoryError)
+    try:
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.showwarning = _show_warning
+            args.handler(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except user_errors as exc:
+        if debug:
+            raise
+        message = _one_line(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
