@@ -156,6 +156,7 @@ class GANOverSampler(BaseOverSampler):
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
         "estimator": [HasMethods(["fit", "sample"]), None],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_steps": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "time_limit": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "acceptance": [StrOptions({"knn"}), None],
@@ -171,6 +172,7 @@ class GANOverSampler(BaseOverSampler):
         *,
         sampling_strategy="auto",
         estimator=None,
+        epochs=None,
         max_steps=1000,
         time_limit=None,
         acceptance="knn",
@@ -183,6 +185,7 @@ class GANOverSampler(BaseOverSampler):
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.estimator = estimator
+        self.epochs = epochs
         self.max_steps = max_steps
         self.time_limit = time_limit
         self.acceptance = acceptance
@@ -244,6 +247,8 @@ class GANOverSampler(BaseOverSampler):
         updates = {}
         if "random_state" in params and params["random_state"] is None:
             updates["random_state"] = int(rng.integers(2**31 - 1))
+        if self.epochs is not None and "epochs" in params:
+            params["epochs"] = updates["epochs"] = int(self.epochs)
         if self.time_limit is not None and "time_limit" in params:
             updates["time_limit"] = self.time_limit
         if self.max_steps is not None and "epochs" in params and hasattr(estimator, "_effective_batch_size"):

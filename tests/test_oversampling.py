@@ -167,6 +167,14 @@ def test_max_steps_caps_the_epochs():
     assert len(unbounded.estimator_.history_) == 4
 
 
+def test_epochs_overrides_the_estimator():
+    X, y = blobs([150, 50])
+    s = sampler(estimator=small_gan(epochs=40), epochs=2)
+    s.fit_resample(X, y)
+    assert len(s.estimator_.history_) == 2
+    assert s.estimator.epochs == 40  # the given estimator is never modified
+
+
 def test_time_limit_is_forwarded():
     X, y = blobs([150, 50])
     s = sampler(estimator=small_gan(epochs=10_000), max_steps=None, time_limit=0.01)
