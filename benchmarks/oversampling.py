@@ -168,6 +168,7 @@ def run(args) -> list:
 
 
 def report(records: list) -> None:
+    """Markdown tables of fold means, and the GAN-vs-SMOTE summary on matched folds."""
     frame = pd.DataFrame(records)
     if frame.empty:
         return
@@ -186,21 +187,30 @@ def report(records: list) -> None:
             for sampler in order:
                 if (dataset, sampler) in table.index:
                     r = table.loc[(dataset, sampler)]
-                    cells.append(f"{r.f1:.3f} / {r.ap:.3f} / {r.bal_acc:.3f} / {r.seconds:.1f}s")
+                    folds = "" if r.folds == 5 else f" ({int(r.folds)} folds)"
+                    cells.append(f"{r.f1:.3f} / {r.ap:.3f} / {r.bal_acc:.3f} / {r.seconds:.1f}s{folds}")
                 else:
                     cells.append("-")
             print(f"| {dataset} | " + " | ".join(cells) + " |")
-        means = table.groupby("sampler", sort=False)["f1"].mean()
-        print("| **mean F1** | " + " | ".join(f"**{means.get(s, float('nan')):.3f}**" for s in order) + " |")
-        if "smote" in order:
-            f1 = table["f1"].unstack("sampler")
-            for sampler in order:
-                if sampler.startswith("gan") and sampler in f1:
-                    wins = int((f1[sampler] > f1["smote"]).sum())
-                    print(
-                        f"\n{model_name}: {sampler} mean minority F1 {f1[sampler].mean():.3f} vs SMOTE "
-                        f"{f1['smote'].mean():.3f}; beats SMOTE on {wins} of {len(f1)} data sets"
-                    )
+        if "smote" not in order:
+            continue
+        print()
+        for sampler in order:
+            if not sampler.startswith("gan"):
+                continue
+            # Compare on the (data set, fold) pairs that both samplers ran.
+            pair = part[part["sampler"].isin([sampler, "smote"])].pivot_table(
+                index=["dataset", "fold"], columns="sampler", values="f1"
+            ).dropna()
+            if pair.empty or sampler not in pair:
+                continue
+            per_set = pair.groupby(level="dataset", sort=False).mean()
+            wins = int((per_set[sampler] > per_set["smote"]).sum())
+            print(
+                f"{model_name}: {sampler} mean minority F1 {per_set[sampler].mean():.3f} vs SMOTE "
+                f"{per_set['smote'].mean():.3f} over {len(per_set)} data sets ({len(pair)} matched folds); "
+                f"beats SMOTE on {wins} of {len(per_set)}"
+            )
 
 
 def main():
