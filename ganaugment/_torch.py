@@ -19,7 +19,10 @@ def resolve_device(device: str) -> torch.device:
     """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a usable device."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'.") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was requested but CUDA is not available; use device='auto' or 'cpu'.")
     return resolved

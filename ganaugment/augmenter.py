@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._torch import resolve_device
 from ._validation import (
@@ -483,8 +483,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         return self.fit(X, y, **fit_params).transform(X, y)
 
     def get_feature_names_out(self, input_features=None):
-        check_is_fitted(self, "model_")
-        return np.asarray(self.encoder_.columns_, dtype=object).astype(str)
+        check_is_fitted(self, "n_features_in_")
+        return _check_feature_names_in(self, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

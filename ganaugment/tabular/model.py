@@ -116,6 +116,7 @@ class TabularGAN:
             "n_classes": self.layout.n_classes,
             "params": dict(self.params),
             "counts": self.counts,
+            "n_training_rows": int(self.n_training_rows),
             "generator": dict(self.generator.state_dict()),
             "discriminator": dict(self.discriminator.state_dict()),
             "torch_rng": self.torch_rng,
@@ -138,6 +139,7 @@ class TabularGAN:
         if counts.shape != (max(model.layout.n_classes, 1), model.layout.n_slots):
             raise ModelFileError(f"The saved condition counts have shape {counts.shape}, which does not fit the layout.")
         model.counts = counts
+        model.n_training_rows = int(state["n_training_rows"])
         if state.get("torch_rng") is not None:
             model.torch_rng = state["torch_rng"]
         model.generator.eval()
@@ -186,7 +188,10 @@ class TabularGAN:
         total = counts.sum(axis=0)
         # Rows sorted by slot, per choice column: rows holding slot s are
         # order[start[s] : start[s] + count[s]].
-        order = np.concatenate([np.argsort(slots[:, j], kind="stable") for j in range(slots.shape[1])])
+        self.n_training_rows = n
+        order = np.concatenate(
+            [np.argsort(slots[:, j], kind="stable") for j in range(slots.shape[1])] + [np.zeros(0, np.int64)]
+        )
         order_start = np.zeros(lay.n_slots, dtype=np.int64)
         for j in range(slots.shape[1]):
             lo, hi = lay.slot_offsets[j], lay.slot_offsets[j + 1]
@@ -289,10 +294,11 @@ class TabularGAN:
         """
         lay = self.layout
         counts = self.counts
-        # Restrict to the fixed slots: P(class, slot) over rows that hold them.
-        weight = np.ones(counts.shape[0])
-        for j, slot in fixed.items():
-            weight = weight * counts[:, slot]
+        # P(class | fixed values) is proportional to P(class) * prod_j P(value_j | class).
+        class_size = self.class_sizes()
+        weight = class_size.astype(np.float64)
+        for slot in fixed.values():
+            weight = weight * counts[:, slot] / np.maximum(class_size, 1)
         if class_codes is None:
             class_codes = rng.choice(counts.shape[0], size=n_rows, p=weight / weight.sum())
         n_cat = len(lay.widths)
@@ -313,6 +319,14 @@ class TabularGAN:
                         p = counts[:, lo:hi].sum(axis=0)
                     slot[sel] = lo + rng.choice(hi - lo, size=sel.size, p=p / p.sum())
         return slot, class_codes
+
+    def class_sizes(self) -> np.ndarray:
+        """Training rows per class (one pseudo-class for a model without ``y``)."""
+        lay = self.layout
+        if not lay.has_class:
+            return np.array([self.n_training_rows], dtype=np.int64)
+        lo = lay.slot_offsets[len(lay.widths)]
+        return np.diag(self.counts[:, lo : lo + lay.n_classes]).astype(np.int64)
 
     def sample_encoded(self, slot: np.ndarray, classes: np.ndarray, seed: int, chunk: int = 50000) -> np.ndarray:
         """Generate encoded rows for given condition slots and classes."""
