@@ -16,7 +16,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validat
 
 from ganaugment import GANAugmenter, GANOverSampler, SmallClassFallbackWarning
 
-from conftest import FAST
+from .conftest import FAST
 
 
 def small_gan(**extra):
