@@ -1,6 +1,7 @@
 """ganaugment: GAN data augmentation as a trustworthy step of an ML pipeline."""
 
 from .augmenter import GANAugmenter
+from .images import ImageCodec, image_fidelity, save_image_grid
 from .oversampling import GANOverSampler, SmallClassFallbackWarning
 from .persistence import ModelFileError
 from .tabular.encoder import TableEncoder
@@ -9,9 +10,12 @@ from .training import TrainingDivergedWarning
 __all__ = [
     "GANAugmenter",
     "GANOverSampler",
+    "ImageCodec",
     "ModelFileError",
     "SmallClassFallbackWarning",
     "TableEncoder",
     "TrainingDivergedWarning",
+    "image_fidelity",
+    "save_image_grid",
 ]
 __version__ = "0.1.0"
