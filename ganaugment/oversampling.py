@@ -37,6 +37,7 @@ from sklearn.utils.validation import validate_data
 
 from ._validation import seed_from
 from .augmenter import TABLE_EPOCHS, GANAugmenter
+from .persistence import PersistableMixin
 
 __all__ = ["GANOverSampler", "SmallClassFallbackWarning"]
 
@@ -45,7 +46,7 @@ class SmallClassFallbackWarning(UserWarning):
     """A class had too few rows for the GAN; its rows came from a fallback sampler."""
 
 
-class GANOverSampler(BaseOverSampler):
+class GANOverSampler(PersistableMixin, BaseOverSampler):
     """Over-sample minority classes with a conditional tabular GAN.
 
     A :class:`~ganaugment.GANAugmenter` is trained on all the classes of
@@ -224,13 +225,18 @@ class GANOverSampler(BaseOverSampler):
         parts = {}  # class -> synthetic rows (same container kind as X)
         if gan_classes:
             self.estimator_ = self._fit_gan(X, y, rng)
-            parts.update(self._generate(X, y, {c: wanted[c] for c in gan_classes}, rng))
+            if getattr(self.estimator_, "_fallback", False):
+                # The estimator's fidelity gate rejected the model (it has warned):
+                # no synthetic row below the threshold reaches the classifier.
+                parts.update({c: _take(X, np.zeros(0, dtype=np.int64)) for c in gan_classes})
+            else:
+                parts.update(self._generate(X, y, {c: wanted[c] for c in gan_classes}, rng))
         for c in small:
             parts[c] = self._fallback_rows(X, y, c, wanted[c], counts[c], rng)
 
         order = [c for c in wanted]  # imblearn's resolved order
         X_new = [parts[c] for c in order]
-        y_new = [np.full(wanted[c], c, dtype=y.dtype) for c in order]
+        y_new = [np.full(len(parts[c]), c, dtype=y.dtype) for c in order]
         if is_frame:
             real = X.reset_index(drop=True)
             frames = [real] + [_like_frame(p, real) for p in X_new]

@@ -305,3 +305,33 @@ def test_has_no_transform():
 )
 def test_imblearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_gate_fallback_keeps_synthetic_rows_out_of_the_pipeline(recwarn):
+    # A threshold no model reaches: the gate rejects and only real rows come back.
+    from ganaugment import GANAugmenter
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["u", "v"], 300)})
+    y = np.where(rng.random(300) < 0.2, 1, 0)
+    gan = GANAugmenter(min_quality=0.999, on_low_quality="fallback", validation_fraction=0.2, random_state=0, **FAST)
+    X_res, y_res = GANOverSampler(estimator=gan, random_state=0).fit_resample(X, y)
+    assert len(X_res) == len(X) and (y_res == y).all()
+    pd.testing.assert_frame_equal(X_res, X)
+
+
+def test_save_load_round_trip(tmp_path):
+    from ganaugment import GANAugmenter
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["u", "v"], 200)})
+    y = np.where(rng.random(200) < 0.25, 1, 0)
+    sampler = GANOverSampler(estimator=GANAugmenter(random_state=0, **FAST), random_state=0)
+    sampler.fit_resample(X, y)
+    path = tmp_path / "sampler.gan"
+    sampler.save(path)
+    loaded = GANOverSampler.load(path)
+    assert loaded.sampling_strategy_ == sampler.sampling_strategy_
+    a = sampler.estimator_.sample(20, y=1)[0]
+    b = loaded.estimator_.sample(20, y=1)[0]
+    pd.testing.assert_frame_equal(a, b)
