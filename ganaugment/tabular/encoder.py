@@ -78,6 +78,8 @@ class _ColumnState:
     is_datetime: bool = False
     datetime_unit: str | None = None
     minimum: float = 0.0
+    # Exact bounds of integer and datetime columns (float64 rounds beyond 2**53).
+    integer_bounds: list | None = None
     maximum: float = 0.0
     center: float = 0.0
     scale: float = 1.0
@@ -202,6 +204,10 @@ class TableEncoder:
         state.is_integer = bool(state.is_datetime or pd.api.types.is_integer_dtype(series))
         state.minimum = float(observed.min())
         state.maximum = float(observed.max())
+        if state.is_integer:
+            present = series.dropna()
+            exact = present.to_numpy(dtype="datetime64[ns]").astype("int64") if state.is_datetime else present
+            state.integer_bounds = [int(exact.min()), int(exact.max())]
         # Statistics of the values divided by their largest magnitude: values near
         # the float64 limit would overflow a plain mean and standard deviation.
         magnitude = float(np.abs(observed).max()) or 1.0
@@ -480,7 +486,8 @@ class TableEncoder:
             missing = matrix[:, miss_span.start + 1] > matrix[:, miss_span.start]
         if state.is_integer:
             values = np.round(values)
-        return _restore_numeric_dtype(values, missing, state)
+        bounds = state.integer_bounds if self.clip else None
+        return _restore_numeric_dtype(values, missing, state, bounds)
 
     def _decode_categorical(self, matrix, state, span, rng):
         codes = matrix[:, span.start : span.stop].argmax(axis=1)
@@ -528,10 +535,10 @@ def _to_python(value):
     return value
 
 
-def _restore_numeric_dtype(values, missing, state) -> pd.Series:
+def _restore_numeric_dtype(values, missing, state, bounds=None) -> pd.Series:
     dtype = state.dtype
     if state.is_datetime:
-        ints = values.astype(np.int64)
+        ints = _as_integers(values, "int64", bounds)
         out = pd.Series(ints.astype("datetime64[ns]"))
         out[missing] = pd.NaT
         try:
@@ -540,7 +547,7 @@ def _restore_numeric_dtype(values, missing, state) -> pd.Series:
             # Time-zone aware columns: localise back from UTC nanoseconds.
             return pd.to_datetime(out, utc=True).dt.tz_convert(dtype.split(", ")[-1].rstrip("]"))
     if state.is_integer:
-        ints = _as_integers(values, dtype)
+        ints = _as_integers(values, dtype, bounds)
         if missing.any():
             nullable = dtype if dtype[:1].isupper() else dtype.capitalize()
             out = pd.Series(ints, dtype=nullable if dtype[:1].isupper() else "Int64")
@@ -552,8 +559,11 @@ def _restore_numeric_dtype(values, missing, state) -> pd.Series:
     return pd.Series(values).astype(dtype)
 
 
-def _as_integers(values: np.ndarray, dtype: str) -> np.ndarray:
-    """Rounded floats as integers inside the range of ``dtype`` (a cast would wrap around)."""
+def _as_integers(values: np.ndarray, dtype: str, bounds=None) -> np.ndarray:
+    """Rounded floats as integers inside the range of ``dtype`` (a cast would wrap around).
+
+    ``bounds`` (exact ints) clips the result after the cast, where no rounding happens.
+    """
     try:
         info = np.iinfo(pd.api.types.pandas_dtype(dtype).numpy_dtype if dtype[:1].isupper() else np.dtype(dtype))
     except (TypeError, ValueError):
@@ -561,7 +571,10 @@ def _as_integers(values: np.ndarray, dtype: str) -> np.ndarray:
     target = np.uint64 if info.min == 0 else np.int64
     # The largest float64 below 2**63 (or 2**64): float(info.max) itself rounds up past the range.
     top = min(float(info.max), np.nextafter(2.0**64 if target is np.uint64 else 2.0**63, 0))
-    return np.clip(np.nan_to_num(values), float(info.min), top).astype(target)
+    ints = np.clip(np.nan_to_num(values), float(info.min), top).astype(target)
+    if bounds is not None:
+        ints = np.clip(ints, target(bounds[0]), target(bounds[1]))
+    return ints
 
 
 def _restore_categorical_dtype(values, missing, state) -> pd.Series:
