@@ -14,7 +14,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._torch import resolve_device
-from .checkpoint import Checkpointer
 from ._validation import (
     as_frame,
     check_n_samples,
@@ -22,6 +21,7 @@ from ._validation import (
     check_target,
     seed_from,
 )
+from .checkpoint import Checkpointer
 from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN

@@ -125,7 +125,11 @@ def _data_digest(data: pd.DataFrame, y) -> str:
     """SHA-256 of the column names, dtypes and values of the table (and of y)."""
     digest = hashlib.sha256()
     digest.update(repr([(repr(c), str(data[c].dtype)) for c in data.columns]).encode())
-    digest.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+    try:
+        hashes = pd.util.hash_pandas_object(data, index=False)
+    except TypeError:  # unhashable cells (lists, dicts): the encoder refuses them with a clear error later
+        hashes = pd.util.hash_pandas_object(data.astype(str), index=False)
+    digest.update(hashes.to_numpy().tobytes())
     if y is not None:
         labels = pd.Series(np.asarray(y).ravel(), dtype=object)
         digest.update(repr(sorted({repr(v) for v in labels.unique()})).encode())

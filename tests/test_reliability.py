@@ -128,10 +128,11 @@ def test_missing_numbers_are_learned(table):
     "values,kinds",
     [([1, "a", 2.5, "b"], "float, int, str"), ([[1], [2], [1], [2]], "list"), ([{"k": 1}, {"k": 2}] * 2, "dict")],
 )
-def test_object_column_of_mixed_types_is_named(values, kinds):
+def test_object_column_of_mixed_types_is_named(values, kinds, tmp_path):
     X = pd.DataFrame({"ok": np.arange(20.0), "odd": pd.Series(values * 5, dtype=object)})
-    with pytest.raises(ValueError, match=rf"Column 'odd' mixes value types \({kinds}\).*astype\(str\)"):
-        GANAugmenter(**ONE).fit(X)
+    for folder in (None, tmp_path):  # with a checkpoint_dir the data are fingerprinted first
+        with pytest.raises(ValueError, match=rf"Column 'odd' mixes value types \({kinds}\).*astype\(str\)"):
+            GANAugmenter(**ONE, checkpoint_dir=folder).fit(X)
 
 
 def test_columns_not_seen_at_fit_are_named(table):
@@ -529,3 +530,12 @@ def test_the_guide_example_runs(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert printed.count("epochs trained: 30") == 2 and "Column 'income' contains infinite values" in printed
     assert os.path.exists(tmp_path / "gan-checkpoints" / CHECKPOINT_NAME)
+
+
+def test_the_command_line_passes_checkpoint_options_through():
+    from ganaugment import cli
+
+    args = cli.build_parser().parse_args(
+        ["fit", "t.csv", "-o", "m.gan", "--checkpoint-dir", "runs/a", "--checkpoint-every", "5"]
+    )
+    assert cli.estimator_params(args) == {"checkpoint_dir": "runs/a", "checkpoint_every": 5}
