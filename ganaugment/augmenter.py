@@ -275,10 +275,15 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
                 for optimizer, state in zip(optimizers, checkpointer.optimizer_states):
                     optimizer.load_state_dict(state)
             config.callbacks.append(checkpointer)
+        # The training generator as each epoch ends: Ctrl-C mid-epoch goes back to it with the
+        # networks, so that resuming from here matches an uninterrupted fit exactly.
+        rng_at_epoch_end = [self.model_.torch_rng.get_state()]
+        config.callbacks.insert(0, lambda epoch, _: rng_at_epoch_end.__setitem__(0, self.model_.torch_rng.get_state()))
         try:
             optimizers = train_gan(self.model_, config, self.history_, optimizers=optimizers)
         finally:
             self.model_.release_training_data()
+        self.model_.torch_rng.set_state(rng_at_epoch_end[0])
         if checkpointer is not None and checkpointer.saved_epoch != len(self.history_):
             checkpointer.save(len(self.history_), optimizers)  # the last epoch, or where Ctrl-C stopped
         self.fit_seconds_ = time.perf_counter() - started

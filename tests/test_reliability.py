@@ -435,17 +435,27 @@ def test_resuming_with_other_data_or_hyperparameters_is_refused(table, tmp_path)
         GANAugmenter(**{**params, "checkpoint_dir": tmp_path / "file"}).fit(table)
 
 
-def test_ctrl_c_with_a_checkpoint_dir_saves_the_last_finished_epoch(table, tmp_path, on_epoch):
-    def interrupt(problem, epoch):
-        if epoch == 3:
-            raise KeyboardInterrupt
+def test_ctrl_c_with_a_checkpoint_dir_saves_the_last_finished_epoch_and_resumes_exactly(table, tmp_path, monkeypatch):
+    real = augmenter_module.TabularGAN.generate
+    calls = {"n": 0}
 
-    on_epoch(interrupt)
-    params = dict(**{**FAST, "epochs": 10}, checkpoint_dir=tmp_path, checkpoint_every=2, random_state=0)
+    def generate(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 7:  # two steps per epoch: the first step of epoch 4
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    params = dict(**{**FAST, "epochs": 6}, checkpoint_every=2, random_state=0)
+    straight = GANAugmenter(**params).fit(table)
+    monkeypatch.setattr(augmenter_module.TabularGAN, "generate", generate)
     with pytest.warns(RuntimeWarning, match="interrupted"):
-        gan = GANAugmenter(**params).fit(table)
+        gan = GANAugmenter(**params, checkpoint_dir=tmp_path).fit(table)
     assert len(gan.history_) == 3
     assert read_model_info(tmp_path / CHECKPOINT_NAME)["metadata"]["epoch"] == 3
+    monkeypatch.undo()
+    resumed = GANAugmenter(**params, checkpoint_dir=tmp_path).fit(table)
+    assert resumed.history_[:3] == gan.history_
+    assert resumed.sample(300).to_csv() == straight.sample(300).to_csv()
 
 
 _TRAINING_SCRIPT = """
