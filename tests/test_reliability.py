@@ -549,3 +549,9 @@ def test_the_command_line_passes_checkpoint_options_through():
         ["fit", "t.csv", "-o", "m.gan", "--checkpoint-dir", "runs/a", "--checkpoint-every", "5"]
     )
     assert cli.estimator_params(args) == {"checkpoint_dir": "runs/a", "checkpoint_every": 5}
+
+
+def test_checkpoint_dir_with_images_is_refused_rather_than_ignored(tmp_path):
+    images = np.random.default_rng(0).random((8, 8, 8))
+    with pytest.raises(ValueError, match="checkpoint_dir.*only apply to tables"):
+        GANAugmenter(**ONE, kind="image", checkpoint_dir=tmp_path).fit(images)
