@@ -553,5 +553,5 @@ def test_the_command_line_passes_checkpoint_options_through():
 
 def test_checkpoint_dir_with_images_is_refused_rather_than_ignored(tmp_path):
     images = np.random.default_rng(0).random((8, 8, 8))
-    with pytest.raises(ValueError, match="checkpoint_dir.*only apply to tables"):
-        GANAugmenter(**ONE, kind="image", checkpoint_dir=tmp_path).fit(images)
+    with pytest.raises(ValueError, match="^checkpoint_dir only apply to tables"):
+        GANAugmenter(epochs=1, kind="image", checkpoint_dir=tmp_path).fit(images)
