@@ -105,7 +105,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         epochs and when it ends (``checkpoint.gan``, itself a loadable model).
         A fit given a folder that holds a checkpoint resumes from it, and
         refuses a checkpoint written with other data or hyperparameters
-        (``epochs``, ``time_limit``, ``verbose`` and ``device`` may change).
+        (``epochs``, ``time_limit``, ``verbose``, ``device`` and
+        ``on_low_quality`` may change). Tables only so far.
     checkpoint_every : int, default=10
         Epochs between two checkpoints.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
