@@ -322,6 +322,39 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             return X_out
         return X_out, self.classes_[classes]
 
+    def sample_to_file(self, path, n_samples=None, *, chunk_size=100_000, y=None, conditions=None, target="class"):
+        """Stream synthetic rows to a CSV or Parquet file, ``chunk_size`` rows at a time.
+
+        Memory depends on ``chunk_size``, not on ``n_samples``. The file is
+        written under a temporary name next to ``path`` and renamed onto it
+        once complete. Its columns and dtypes are those of :meth:`sample`
+        (Parquet keeps them exactly; CSV keeps the text). The rows are the
+        ones that consecutive ``sample(chunk_size)`` calls would return.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination; the format follows the extension: ``.csv``,
+            ``.tsv`` (optionally ``.gz``), ``.parquet`` or ``.pq``.
+        n_samples : int, default=None
+            Number of rows; may be left out when ``y`` is a dict.
+        chunk_size : int, default=100_000
+            Rows generated and written at a time.
+        y, conditions
+            As in :meth:`sample`.
+        target : str, default="class"
+            Name of the class column appended to the rows of a model fitted
+            with ``y``.
+
+        Returns
+        -------
+        path : str
+        """
+        from .streaming import write_samples
+
+        check_is_fitted(self, "model_")
+        return write_samples(self, path, n_samples, chunk_size=chunk_size, y=y, conditions=conditions, target=target)
+
     def _resolve_sample_request(self, n_samples, y):
         if y is None:
             return check_n_samples(n_samples), None
