@@ -110,3 +110,12 @@ def test_bad_requests_fail_before_writing(fitted, tmp_path):
     with pytest.raises(ValueError, match="n_samples"):
         model.sample_to_file(tmp_path / "out.csv", 0)
     assert os.listdir(tmp_path) == []
+
+
+def test_loaded_model_without_y_streams(fitted, tmp_path):
+    # A saved and loaded model (the CLI's path) has no training data attached.
+    _copy(fitted).save(tmp_path / "m.gan")
+    loaded = GANAugmenter.load(tmp_path / "m.gan")
+    loaded.sample_to_file(tmp_path / "out.csv", 50, chunk_size=20, conditions={"city": "nice"})
+    back = pd.read_csv(tmp_path / "out.csv")
+    assert len(back) == 50 and (back["city"] == "nice").all()

@@ -249,6 +249,15 @@ class TableEncoder:
                 "convert it to a single type (for example with .astype(str)) before fitting."
             )
         counts = observed.value_counts(sort=True, dropna=True)
+        return self._categorical_levels(state, counts, int(missing.sum()))
+
+    def _categorical_levels(self, state, counts: pd.Series, n_missing: int) -> _ColumnState:
+        """Set ``state``'s levels from value counts, most frequent first.
+
+        Split from :meth:`_fit_categorical` so that counts merged over the
+        shards of a distributed fit give the same state as one full column.
+        """
+        name = state.name
         counts = counts[counts > 0]
         levels = list(counts.index)
         freqs = counts.to_numpy(dtype=np.float64)
@@ -261,7 +270,7 @@ class TableEncoder:
             freqs = np.concatenate([freqs[:keep], [pooled.sum()]])
         if state.has_missing:
             levels.append(_MISSING)
-            freqs = np.concatenate([freqs, [missing.sum()]])
+            freqs = np.concatenate([freqs, [n_missing]])
         if not levels:
             raise ValueError(f"Column {name!r} has no observed value: it is entirely missing.")
         state.levels = [_to_python(v) for v in levels]
