@@ -224,7 +224,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             clip=self.clip,
             random_state=int(rng.integers(2**31 - 1)),
         ).fit(frame)
-        encoded = self.encoder_.transform(frame, rng)
+        encoded = self.encoder_.transform_compact(frame, rng)
         self.encode_seconds_ = time.perf_counter() - started
         n_classes = 0 if classes is None else len(classes)
         self.model_ = TabularGAN(self.encoder_, n_classes, self._network_params(), self.device_, int(rng.integers(2**63 - 1)))

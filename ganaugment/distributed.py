@@ -114,7 +114,7 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
         random_state=int(rng.integers(2**31 - 1)),
     )
     estimator.encoder_ = _shared_encoder(encoder, frame, n_total, encoder_sample_rows, rank_rng)
-    encoded = estimator.encoder_.transform(frame, rank_rng)
+    encoded = estimator.encoder_.transform_compact(frame, rank_rng)
     estimator.encode_seconds_ = time.perf_counter() - started
 
     n_classes = 0 if classes is None else len(classes)
