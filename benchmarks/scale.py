@@ -12,6 +12,8 @@ rows show that memory does not grow with n.
         --sample-rows 1000000 10000000 --out /tmp/scale > scale.log 2>&1
 
 Prints one line per figure; peak RSS is ``resource.getrusage`` (Linux: KiB).
+``python benchmarks/scale.py encode dense|compact --rows N`` measures the
+training encoding alone (the dense one-hot matrix against compact rows).
 """
 
 from __future__ import annotations
@@ -150,6 +152,25 @@ def cmd_sample(args) -> None:
         os.remove(args.path)
 
 
+def cmd_encode(args) -> None:
+    """Peak RSS of encoding the table for training: dense one-hot matrix against compact rows."""
+    from ganaugment import TableEncoder
+
+    table = make_table(args.rows, seed=args.seed)
+    encoder = TableEncoder(random_state=0).fit(table)
+    before = peak_rss_mib()
+    started = time.perf_counter()
+    if args.layout == "dense":
+        encoded = encoder.transform(table, np.random.default_rng(0))
+        size = encoded.nbytes
+    else:
+        encoded = encoder.transform_compact(table, np.random.default_rng(0))
+        size = encoded.values.nbytes + encoded.codes.nbytes
+    print(f"encode {args.rows:,} rows ({args.layout}, width {encoder.output_width_}): {size / 2**20:.0f} MiB of "
+          f"training data in {time.perf_counter() - started:.1f} s; peak rss {before:.0f} MiB before, "
+          f"{peak_rss_mib():.0f} MiB after", flush=True)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command")
@@ -168,11 +189,15 @@ def main(argv=None) -> None:
     sample.add_argument("n", type=int)
     sample.add_argument("--chunk-size", type=int, default=100_000)
     sample.add_argument("--keep", action="store_true")
+    encode = commands.add_parser("encode", help="peak memory of the dense against the compact training encoding")
+    encode.add_argument("layout", choices=["dense", "compact"])
+    encode.add_argument("--rows", type=int, default=1_000_000)
+    encode.add_argument("--seed", type=int, default=0)
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0].startswith("-"):
         argv = ["run", *argv]
     args = parser.parse_args(argv)
-    (cmd_sample if args.command == "sample" else cmd_run)(args)
+    {"sample": cmd_sample, "encode": cmd_encode}.get(args.command, cmd_run)(args)
 
 
 if __name__ == "__main__":

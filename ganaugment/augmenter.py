@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._torch import resolve_device
+from ._torch import autocast_dtype, resolve_device
 from ._validation import (
     as_frame,
     check_n_samples,
@@ -83,6 +83,11 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         Stop training after this many seconds (checked once per epoch).
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where to train. ``"auto"`` uses CUDA when it is available.
+    mixed_precision : {"auto", "bf16"} or None, default=None
+        Run the training forward passes under bfloat16 autocast. ``"auto"``
+        does so on a CUDA device that supports bfloat16 and changes nothing
+        on CPU; ``"bf16"`` does so on any device (CPU included). ``None``
+        trains in float32.
     random_state : int, RandomState instance or None, default=None
         Seeds every random draw. The same seed, data and CPU give identical
         samples; no global random state is read or changed.
@@ -142,6 +147,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         "clip": ["boolean"],
         "time_limit": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "device": [str],
+        "mixed_precision": [StrOptions({"auto", "bf16"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -167,6 +173,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         clip=True,
         time_limit=None,
         device="auto",
+        mixed_precision=None,
         random_state=None,
         verbose=False,
     ):
@@ -188,6 +195,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.clip = clip
         self.time_limit = time_limit
         self.device = device
+        self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -240,6 +248,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             verbose=bool(self.verbose),
             description="GANAugmenter",
             time_limit=self.time_limit,
+            autocast_dtype=autocast_dtype(self.mixed_precision, self.device_),
         )
         self.history_ = []
         try:

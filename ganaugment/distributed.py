@@ -44,7 +44,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ._torch import make_generator
+from ._torch import autocast_dtype, make_generator
 from ._validation import check_target, seed_from
 from .tabular.encoder import TableEncoder, _infer_kind
 from .tabular.model import TabularGAN
@@ -142,6 +142,7 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
         discriminator_steps=estimator.discriminator_steps,
         verbose=bool(estimator.verbose) and rank == 0,
         description=f"GANAugmenter x{world}",
+        autocast_dtype=autocast_dtype(estimator.mixed_precision, device),
     )
     generator, discriminator = model.generator, model.discriminator
     model.generator = _wrap(DistributedDataParallel, generator, device)

@@ -275,6 +275,7 @@ class TabularGAN:
 
     def _activate(self, raw: torch.Tensor) -> torch.Tensor:
         """tanh on continuous columns, Gumbel-softmax on every discrete span."""
+        raw = raw.float()  # bfloat16 under mixed precision; the activations run in float32
         out = torch.empty_like(raw)
         out[:, self._cont_index] = torch.tanh(raw[:, self._cont_index])
         u = torch.rand(raw.shape, generator=self.torch_rng, device=raw.device).clamp_(1e-10, 1.0 - 1e-7)
