@@ -17,12 +17,10 @@ def data_path(*parts):
     return path
 
 
-@pytest.fixture
-def mixed_frame():
+def make_mixed_frame(n=300, seed=0):
     """A small table with every column kind and missing values."""
-    rng = np.random.default_rng(0)
-    n = 300
-    frame = pd.DataFrame(
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
         {
             "age": rng.integers(18, 80, n),
             "income": np.where(rng.random(n) < 0.1, np.nan, rng.lognormal(10, 1, n)),
@@ -33,4 +31,8 @@ def mixed_frame():
             "note": np.where(rng.random(n) < 0.2, None, rng.choice(["x", "y"], n)),
         }
     )
-    return frame
+
+
+@pytest.fixture
+def mixed_frame():
+    return make_mixed_frame()

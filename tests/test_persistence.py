@@ -19,25 +19,15 @@ from ganaugment import persistence
 from ganaugment.persistence import ModelFileError, PersistableMixin, load_model, read_model_info
 from sklearn.base import BaseEstimator
 
-from tests.conftest import FAST
+from tests.conftest import FAST, make_mixed_frame
 
 
 @pytest.fixture(scope="module")
 def fitted(request):
     """One model with classes, fitted on every column kind (shared: training costs time)."""
-    rng = np.random.default_rng(0)
     n = 240
-    X = pd.DataFrame(
-        {
-            "age": rng.integers(18, 80, n),
-            "income": np.where(rng.random(n) < 0.1, np.nan, rng.lognormal(10, 1, n)),
-            "city": rng.choice(["paris", "lyon", "nice"], n, p=[0.6, 0.3, 0.1]),
-            "member": rng.random(n) < 0.3,
-            "grade": pd.Categorical(rng.choice(["a", "b", "c"], n), categories=["a", "b", "c", "d"]),
-            "joined": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 1000, n), unit="D"),
-            "note": np.where(rng.random(n) < 0.2, None, rng.choice(["x", "y"], n)),
-        }
-    )
+    X = make_mixed_frame(n)
+    rng = np.random.default_rng(0)
     y = rng.choice([3, 7], n, p=[0.8, 0.2])
     return GANAugmenter(**FAST, random_state=0).fit(X, y)
 

@@ -120,6 +120,7 @@ class TabularGAN:
             "n_classes": self.layout.n_classes,
             "params": dict(self.params),
             "counts": self.counts,
+            "n_training_rows": int(self.n_training_rows),
             "generator": dict(self.generator.state_dict()),
             "discriminator": dict(self.discriminator.state_dict()),
             "torch_rng": self.torch_rng,
@@ -142,6 +143,7 @@ class TabularGAN:
         if counts.shape != (max(model.layout.n_classes, 1), model.layout.n_slots):
             raise ModelFileError(f"The saved condition counts have shape {counts.shape}, which does not fit the layout.")
         model.counts = counts
+        model.n_training_rows = int(state["n_training_rows"])
         if state.get("torch_rng") is not None:
             model.torch_rng = state["torch_rng"]
         model.generator.eval()
