@@ -87,6 +87,7 @@ def test_torchrun_two_ranks_agree_and_rank0_model_samples(tmp_path):
     assert model.n_ranks_ == 2 and len(model.history_) == 2
     X = frame.drop(columns=["label"])
     # Condition counts are global: every row of both shards, per class.
+    assert model.model_.n_training_rows == 400
     assert model.model_.counts.sum() == 400 * 3  # 400 rows x (city, member, class)
     np.testing.assert_array_equal(model.model_.class_sizes(), frame["label"].value_counts().sort_index().to_numpy())
     assert "rare" in model.encoder_.state_of("city").levels

@@ -9,15 +9,13 @@ import pytest
 
 from ganaugment import GANAugmenter
 
-from .conftest import FAST
+from .conftest import FAST, make_mixed_frame
 
 
 @pytest.fixture(scope="module")
 def fitted():
     """One small fitted model per module; tests take deep copies (same random stream)."""
-    from .conftest import mixed_frame
-
-    frame = mixed_frame.__wrapped__()
+    frame = make_mixed_frame()
     return frame, GANAugmenter(**FAST, random_state=7).fit(frame)
 
 

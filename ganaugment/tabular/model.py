@@ -352,11 +352,7 @@ class TabularGAN:
         """Training rows per class (one pseudo-class for a model without ``y``)."""
         lay = self.layout
         if not lay.has_class:
-            # Every row holds one level of the first choice column; a loaded
-            # model has the counts but not ``n_training_rows``.
-            if lay.widths:
-                return np.array([int(self.counts[0, : lay.slot_offsets[1]].sum())], dtype=np.int64)
-            return np.array([getattr(self, "n_training_rows", 1)], dtype=np.int64)
+            return np.array([self.n_training_rows], dtype=np.int64)
         lo = lay.slot_offsets[len(lay.widths)]
         return np.diag(self.counts[:, lo : lo + lay.n_classes]).astype(np.int64)
 
