@@ -62,6 +62,8 @@ def write_samples(estimator, path, n_samples, *, chunk_size, y=None, conditions=
             frame, classes = estimator._generate(n_rows, class_codes, fixed)
             if estimator.classes_ is not None:
                 frame[target] = estimator.classes_[classes]
+            # File headers are text: a model fitted on an array has columns 0, 1, ...
+            frame.columns = [str(c) for c in frame.columns]
             yield frame
 
     with atomic_write(path) as handle:

@@ -117,3 +117,12 @@ def test_loaded_model_without_y_streams(fitted, tmp_path):
     loaded.sample_to_file(tmp_path / "out.csv", 50, chunk_size=20, conditions={"city": "nice"})
     back = pd.read_csv(tmp_path / "out.csv")
     assert len(back) == 50 and (back["city"] == "nice").all()
+
+
+def test_model_fitted_on_an_array_gets_text_headers(tmp_path):
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    model = GANAugmenter(**FAST, random_state=0).fit(X)
+    model.sample_to_file(tmp_path / "out.parquet", 25, chunk_size=10)
+    back = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(back.columns) == ["0", "1"] and len(back) == 25
+    assert back.dtypes.astype(str).tolist() == ["float64", "float64"]
