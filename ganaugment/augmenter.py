@@ -20,6 +20,8 @@ from ._validation import (
     check_target,
     seed_from,
 )
+from .images import fitting as _images
+from .images.codec import looks_like_images
 from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN
@@ -28,10 +30,11 @@ from .training import TrainingConfig, train_gan
 __all__ = ["GANAugmenter"]
 
 TABLE_EPOCHS = 300  # default passes over a table when ``epochs=None``
+TABLE_BATCH_SIZE = 500  # default rows per step for a table when ``batch_size=None``
 
 
 class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
-    """Learn a table with a conditional GAN and generate synthetic rows.
+    """Learn a table or a set of images with a conditional GAN and generate synthetic samples.
 
     The generator and discriminator are MLPs trained with the standard
     minimax GAN game: the discriminator maximises
@@ -41,13 +44,23 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
     one-hot slots, and training-by-sampling over the categorical columns makes
     rare levels part of the game.
 
+    Images (``kind="image"``, or detected from a 3D / 4D array or an
+    ``image_shape``) are learned by a class-conditional DCGAN whose layer stack
+    is sized from the image shape (see :mod:`ganaugment.images`), trained by
+    the same loop; samples come back in the layout, dtype and value range of
+    the training images. Parameters that only shape the tabular model must
+    stay at their defaults for images.
+
     Parameters
     ----------
     epochs : int or None, default=None
         Passes over the training data. ``None`` picks the default of the
-        data kind: 300 for tables.
-    batch_size : int, default=500
+        data kind: 300 for tables; for images, as many epochs as make 2,500
+        training steps.
+    batch_size : int or None, default=None
         Rows per training step; rounded down to a multiple of ``pac``.
+        ``None`` picks the default of the data kind: 500 for tables, 64 for
+        images.
     generator_dim : tuple of int, default=(128, 128)
         Widths of the generator's residual blocks.
     discriminator_dim : tuple of int, default=(128, 128)
@@ -83,11 +96,18 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         Stop training after this many seconds (checked once per epoch).
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where to train. ``"auto"`` uses CUDA when it is available.
+    kind : {"auto", "table", "image"}, default="auto"
+        What X holds. ``"auto"``: images when X is a 3D or 4D array or
+        ``image_shape`` is given, a table otherwise.
+    image_shape : tuple of int, default=None
+        Shape of one image when X holds flat rows, such as
+        ``image_shape=(8, 8)`` for ``sklearn.datasets.load_digits().data``:
+        ``(H, W)``, ``(H, W, C)`` or ``(C, H, W)``.
     mixed_precision : {"auto", "bf16"} or None, default=None
-        Run the training forward passes under bfloat16 autocast. ``"auto"``
-        does so on a CUDA device that supports bfloat16 and changes nothing
-        on CPU; ``"bf16"`` does so on any device (CPU included). ``None``
-        trains in float32.
+        Run the table model's training forward passes under bfloat16
+        autocast. ``"auto"`` does so on a CUDA device that supports bfloat16
+        and changes nothing on CPU; ``"bf16"`` does so on any device (CPU
+        included). ``None`` trains in float32.
     random_state : int, RandomState instance or None, default=None
         Seeds every random draw. The same seed, data and CPU give identical
         samples; no global random state is read or changed.
@@ -96,9 +116,13 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
+    kind_ : {"table", "image"}
+        The data kind the model learned.
     encoder_ : TableEncoder
-        The fitted reversible table encoder.
-    model_ : TabularGAN
+        The fitted reversible table encoder (tables).
+    codec_ : ImageCodec
+        The fitted image layout / range codec (images).
+    model_ : TabularGAN or ImageGAN
         The networks and the condition statistics.
     history_ : list of dict
         One entry per epoch: ``loss_d``, ``loss_g``, ``d_real``, ``d_fake``
@@ -130,7 +154,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "epochs": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "generator_dim": [tuple, list],
         "discriminator_dim": [tuple, list],
         "noise_dim": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -147,6 +171,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         "clip": ["boolean"],
         "time_limit": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "device": [str],
+        "kind": [StrOptions({"auto", "table", "image"})],
+        "image_shape": [tuple, list, None],
         "mixed_precision": [StrOptions({"auto", "bf16"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -156,7 +182,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self,
         *,
         epochs=None,
-        batch_size=500,
+        batch_size=None,
         generator_dim=(128, 128),
         discriminator_dim=(128, 128),
         noise_dim=128,
@@ -173,6 +199,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         clip=True,
         time_limit=None,
         device="auto",
+        kind="auto",
+        image_shape=None,
         mixed_precision=None,
         random_state=None,
         verbose=False,
@@ -195,6 +223,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.clip = clip
         self.time_limit = time_limit
         self.device = device
+        self.kind = kind
+        self.image_shape = image_shape
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
@@ -208,7 +238,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
             The table. Numeric, categorical, boolean and datetime columns,
-            with missing values, are all learned.
+            with missing values, are all learned. Or images: an array of
+            shape (n, H, W), (n, H, W, C), (n, C, H, W), or flat rows with
+            ``image_shape``.
         y : array-like of shape (n_samples,), default=None
             Class labels to condition on.
 
@@ -216,6 +248,13 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         -------
         self : GANAugmenter
         """
+        if self.kind == "image" or (self.kind == "auto" and looks_like_images(X, self.image_shape)):
+            self.kind_ = "image"
+            _images.fit_images(self, X, y)
+            return self
+        if self.image_shape is not None:
+            raise ValueError("image_shape was given with kind='table'; drop it or use kind='image'.")
+        self.kind_ = "table"
         frame, self._input_kind = self._prepare_fit_input(X)
         classes, class_codes = (None, None) if y is None else check_target(y, len(frame), estimator=self)
         self._validate_hyperparameters(frame)
@@ -297,7 +336,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         }
 
     def _effective_batch_size(self, n_rows: int) -> int:
-        batch = min(int(self.batch_size), max(n_rows, self.pac))
+        batch_size = TABLE_BATCH_SIZE if self.batch_size is None else self.batch_size
+        batch = min(int(batch_size), max(n_rows, self.pac))
         return max(self.pac, batch - batch % self.pac)
 
     # --------------------------------------------------------------- sample
@@ -324,6 +364,11 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         n_samples, class_codes = self._resolve_sample_request(n_samples, y)
+        if getattr(self, "kind_", "table") == "image":
+            if conditions:
+                raise ValueError("conditions apply to table columns; an image model takes only y.")
+            images, classes = _images.generate_images(self, n_samples, class_codes)
+            return images if self.classes_ is None else (images, self.classes_[classes])
         fixed = self._resolve_conditions(conditions)
         frame, classes = self._generate(n_samples, class_codes, fixed)
         X_out = self._to_output(frame)
@@ -362,6 +407,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         from .streaming import write_samples
 
         check_is_fitted(self, "model_")
+        if getattr(self, "kind_", "table") == "image":
+            raise ValueError("sample_to_file writes tables; this model learned images. Use sample() instead.")
         return write_samples(self, path, n_samples, chunk_size=chunk_size, y=y, conditions=conditions, target=target)
 
     def _resolve_sample_request(self, n_samples, y):
@@ -494,14 +541,21 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         X_synthetic : DataFrame or ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self, "model_")
-        frame, _ = as_frame(X, estimator=self, reset=False)
-        check_table(frame, min_rows=1)
+        is_image = getattr(self, "kind_", "table") == "image"
+        if is_image:
+            n_rows = _images.check_images(self, X)
+        else:
+            frame, _ = as_frame(X, estimator=self, reset=False)
+            check_table(frame, min_rows=1)
+            n_rows = len(frame)
         class_codes = None
         if y is not None and self.classes_ is not None:
             y = np.asarray(y, dtype=object).ravel()
-            if len(y) != len(frame):
-                raise ValueError(f"y has {len(y)} labels but X has {len(frame)} rows.")
+            if len(y) != n_rows:
+                raise ValueError(f"y has {len(y)} labels but X has {n_rows} rows.")
             class_codes = self._class_codes(y)
+        if is_image:
+            return _images.generate_images(self, n_rows, class_codes)[0]
         groups = list(self.condition_columns or ())
         if not groups:
             out, _ = self._generate(len(frame), class_codes, {})

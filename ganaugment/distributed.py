@@ -92,6 +92,9 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
     started = time.perf_counter()
     rank, world = dist.get_rank(), dist.get_world_size()
     estimator._validate_params()
+    if getattr(estimator, "kind", "table") == "image" or getattr(estimator, "image_shape", None) is not None:
+        raise ValueError("fit_distributed trains table models; images are not supported yet.")
+    estimator.kind_ = "table"
     frame, estimator._input_kind = estimator._prepare_fit_input(X)
     estimator._validate_hyperparameters(frame)
     frame = _agree_on_dtypes(frame)

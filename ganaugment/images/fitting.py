@@ -1,0 +1,129 @@
+"""The image path of :class:`~ganaugment.GANAugmenter`: fit, generate, transform.
+
+``GANAugmenter`` detects the data kind and calls these functions; they set
+the estimator's fitted attributes (``codec_``, ``model_``, ``history_``, ...)
+so that the estimator surface (``fit`` / ``sample`` / ``transform``, class
+requests, ``random_state``) is the same for tables and images.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+
+import numpy as np
+
+from .._torch import resolve_device
+from .._validation import check_target, seed_from
+from ..training import TrainingConfig, train_gan
+from .codec import ImageCodec
+from .model import ImageGAN
+
+__all__ = ["IMAGE_STEPS", "IMAGE_BATCH_SIZE", "TABLE_ONLY", "fit_images", "generate_images", "check_images"]
+
+IMAGE_STEPS = 2500  # generator updates when ``epochs=None`` (rounded up to whole epochs)
+IMAGE_BATCH_SIZE = 64  # images per step when ``batch_size=None``
+IMAGE_BASE_WIDTH = 32  # feature width at full resolution; doubles per halving, capped at 256
+IMAGE_TRANSLATE = 0.125  # largest shift of the discriminator's translation augmentation (image side share)
+
+# Parameters that only shape the tabular model: changing one with image data
+# would silently do nothing, so it is an error instead.
+TABLE_ONLY = (
+    "generator_dim",
+    "discriminator_dim",
+    "pac",
+    "dropout",
+    "tau",
+    "max_modes",
+    "max_categories",
+    "categorical_features",
+    "condition_columns",
+)
+
+
+def _check_table_only(estimator) -> None:
+    defaults = inspect.signature(type(estimator).__init__).parameters
+    changed = [
+        name
+        for name in TABLE_ONLY
+        if name in defaults and _differs(getattr(estimator, name), defaults[name].default)
+    ]
+    if changed:
+        raise ValueError(
+            f"{', '.join(changed)} only apply to tables, but X holds images; leave them at their defaults "
+            "(the image network is sized from the image shape)."
+        )
+
+
+def _differs(value, default) -> bool:
+    if isinstance(default, tuple) and isinstance(value, (tuple, list)):
+        return tuple(value) != default
+    return value != default
+
+
+def fit_images(estimator, X, y) -> None:
+    """Fit ``estimator``'s image GAN on ``X`` (optionally conditioned on ``y``)."""
+    _check_table_only(estimator)
+    started = time.perf_counter()
+    codec = ImageCodec(image_shape=estimator.image_shape).fit(X)
+    images = codec.transform(X)
+    if len(images) < 2:
+        raise ValueError(f"Found n_samples = {len(images)}: a GAN needs at least 2 images to learn a distribution.")
+    classes, class_codes = (None, None) if y is None else check_target(y, len(images), estimator=estimator)
+    estimator.codec_ = codec
+    estimator.classes_ = classes
+    estimator._y_dtype = None if y is None else np.asarray(y).dtype
+    estimator.n_features_in_ = int(np.prod(np.shape(X)[1:]))
+    rng = np.random.default_rng(seed_from(estimator.random_state))
+    estimator.device_ = resolve_device(estimator.device)
+    n_classes = 0 if classes is None else len(classes)
+    params = {"noise_dim": int(estimator.noise_dim), "base_width": IMAGE_BASE_WIDTH, "translate": IMAGE_TRANSLATE}
+    model = ImageGAN(codec.shape_, n_classes, params, estimator.device_, int(rng.integers(2**63 - 1)))
+    estimator.model_ = model
+    estimator.encode_seconds_ = time.perf_counter() - started
+    batch = min(IMAGE_BATCH_SIZE if estimator.batch_size is None else int(estimator.batch_size), len(images))
+    steps_per_epoch = max(1, len(images) // batch)
+    epochs = math.ceil(IMAGE_STEPS / steps_per_epoch) if estimator.epochs is None else int(estimator.epochs)
+    config = TrainingConfig(
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        batch_size=batch,
+        lr_generator=estimator.lr_generator,
+        lr_discriminator=estimator.lr_discriminator,
+        betas=(0.5, 0.999),
+        discriminator_steps=estimator.discriminator_steps,
+        verbose=bool(estimator.verbose),
+        description="GANAugmenter (images)",
+        time_limit=estimator.time_limit,
+    )
+    model.set_training_data(images, class_codes)
+    estimator.history_ = []
+    try:
+        train_gan(model, config, estimator.history_)
+    finally:
+        model.release_training_data()
+    estimator.fit_seconds_ = time.perf_counter() - started
+    estimator._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
+
+
+def generate_images(estimator, n_samples: int, class_codes):
+    """``(images in the input layout, class codes)`` for ``n_samples`` images.
+
+    Without requested classes, classes are drawn with the training frequencies
+    (fixed when the model is unconditional: ``None``).
+    """
+    rng = estimator._sample_rng
+    model = estimator.model_
+    if class_codes is None and model.n_classes:
+        class_codes = rng.choice(model.n_classes, size=n_samples, p=model.class_frequencies)
+    images = model.sample(class_codes, n_samples, seed=int(rng.integers(2**63 - 1)))
+    return estimator.codec_.inverse_transform(images), class_codes
+
+
+def check_images(estimator, X) -> int:
+    """Validate images given to ``transform``; returns how many there are."""
+    images = estimator.codec_.transform(X)
+    if len(images) == 0:
+        raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
+    return len(images)

@@ -1,0 +1,168 @@
+"""ImageGAN: the class-conditional DCGAN as a problem for :func:`train_gan`.
+
+The training images live on the device as one float tensor ``(n, C, H, W)``
+in [-1, 1]; a batch is an index gather. Real and fake images pass through the
+same random translation before the discriminator sees them (a differentiable
+augmentation in the sense of Zhao et al. 2020), which keeps the
+discriminator from memorising small training sets without teaching the
+generator to shift its images: the generator is never rewarded for the
+translation, since the discriminator sees it on both sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .._torch import build_module, make_generator
+from ..persistence import ModelFileError, persistable
+from .networks import ImageDiscriminator, ImageGenerator, plan
+
+__all__ = ["ImageGAN"]
+
+
+@dataclass
+class _Batch:
+    real: torch.Tensor
+    classes: torch.Tensor | None
+
+
+@persistable
+class ImageGAN:
+    """Networks plus the tensors that training and generation gather from.
+
+    Parameters
+    ----------
+    shape : tuple (C, H, W)
+    n_classes : int
+        0 for an unconditional model.
+    params : dict
+        ``noise_dim``, ``base_width`` (feature width at full resolution) and
+        ``translate`` (largest shift of the discriminator's translation
+        augmentation, as a fraction of the image side; 0 turns it off).
+    device : torch.device
+    seed : int
+    """
+
+    def __init__(self, shape: tuple, n_classes: int, params: dict, device: torch.device, seed: int):
+        self.shape = tuple(int(s) for s in shape)
+        self.n_classes = int(n_classes)
+        self.params = dict(params)
+        self.device = device
+        self.torch_rng = make_generator(seed, device)
+        self.plan = plan(*self.shape, base_width=int(params["base_width"]))
+        self.generator = build_module(
+            lambda: ImageGenerator(self.plan, int(params["noise_dim"]), self.n_classes), device, self.torch_rng, init="dcgan"
+        )
+        self.discriminator = build_module(
+            lambda: ImageDiscriminator(self.plan, self.n_classes, bool(params.get("minibatch_std", False))), device, self.torch_rng, init="dcgan"
+        )
+        # The generator's class embedding sits beside N(0, 1) noise, so it starts at that scale;
+        # the discriminator's projection embedding starts small, like its other weights.
+        _init_embeddings(self.generator, self.torch_rng, std=1.0)
+        _init_embeddings(self.discriminator, self.torch_rng, std=0.02)
+        h, w = self.shape[1:]
+        self._shift = (round(h * float(params["translate"])), round(w * float(params["translate"])))
+        self._data = None
+        self._classes = None
+        self.class_frequencies = None  # training share of every class, kept after training
+
+    def to_state(self) -> dict:
+        """Networks, class frequencies and generator state as plain values."""
+        return {
+            "shape": list(self.shape),
+            "n_classes": self.n_classes,
+            "params": dict(self.params),
+            "class_frequencies": self.class_frequencies,
+            "generator": dict(self.generator.state_dict()),
+            "discriminator": dict(self.discriminator.state_dict()),
+            "torch_rng": self.torch_rng,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, *, device, context) -> "ImageGAN":
+        """Rebuild the model on ``device`` from :meth:`to_state` output."""
+        device = torch.device("cpu") if device is None else device
+        model = cls(tuple(state["shape"]), int(state["n_classes"]), state["params"], device, seed=0)
+        try:
+            model.generator.load_state_dict(state["generator"], strict=True)
+            model.discriminator.load_state_dict(state["discriminator"], strict=True)
+        except RuntimeError as exc:
+            raise ModelFileError(f"The saved network weights do not fit the saved image layout: {exc}") from None
+        if state.get("class_frequencies") is not None:
+            model.class_frequencies = np.asarray(state["class_frequencies"], dtype=np.float64)
+        if state.get("torch_rng") is not None and state["torch_rng"].device == device:
+            model.torch_rng = state["torch_rng"]
+        model.generator.eval()
+        model.discriminator.eval()
+        return model
+
+    # ------------------------------------------------------------- data
+    def set_training_data(self, images: np.ndarray, class_codes: np.ndarray | None) -> None:
+        self._data = torch.as_tensor(images, dtype=torch.float32, device=self.device)
+        if class_codes is not None:
+            counts = np.bincount(class_codes, minlength=self.n_classes).astype(np.float64)
+            self.class_frequencies = counts / counts.sum()
+        self._classes = None if class_codes is None else torch.as_tensor(class_codes, dtype=torch.long, device=self.device)
+
+    def release_training_data(self) -> None:
+        """Drop the training tensors so a fitted model holds no real images."""
+        self._data = None
+        self._classes = None
+
+    # --------------------------------------------------- trainer protocol
+    def draw(self, batch_size: int) -> _Batch:
+        rows = torch.randint(len(self._data), (batch_size,), generator=self.torch_rng, device=self.device)
+        classes = None if self._classes is None else self._classes[rows]
+        return _Batch(self._data[rows], classes)
+
+    def _noise(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        return torch.randn(n, int(self.params["noise_dim"]), generator=gen, device=self.device)
+
+    def generate(self, batch: _Batch):
+        return self.generator(self._noise(len(batch.real), self.torch_rng), batch.classes), None
+
+    def discriminate(self, x: torch.Tensor, batch: _Batch) -> torch.Tensor:
+        if self.discriminator.training and max(self._shift) > 0:
+            x = self._translate(x)
+        return self.discriminator(x, batch.classes)
+
+    def generator_penalty(self, aux, batch: _Batch) -> torch.Tensor:
+        return torch.zeros((), device=self.device)
+
+    def _translate(self, x: torch.Tensor) -> torch.Tensor:
+        """Shift every image by its own random offset; borders repeat the edge pixels."""
+        n, _, h, w = x.shape
+        sh, sw = self._shift
+        padded = F.pad(x, (sw, sw, sh, sh), mode="replicate")
+        dy = torch.randint(2 * sh + 1, (n, 1, 1), generator=self.torch_rng, device=x.device)
+        dx = torch.randint(2 * sw + 1, (n, 1, 1), generator=self.torch_rng, device=x.device)
+        rows = torch.arange(h, device=x.device).view(1, h, 1) + dy
+        cols = torch.arange(w, device=x.device).view(1, 1, w) + dx
+        index = torch.arange(n, device=x.device).view(n, 1, 1)
+        return padded.permute(0, 2, 3, 1)[index, rows, cols].permute(0, 3, 1, 2)
+
+    # ------------------------------------------------------- generation
+    def sample(self, classes: np.ndarray | None, n: int, seed: int, chunk: int = 2048) -> np.ndarray:
+        """``n`` images ``(n, C, H, W)`` in [-1, 1]; ``classes`` gives each one's class code."""
+        gen = make_generator(seed, self.device)
+        out = []
+        self.generator.eval()
+        with torch.inference_mode():
+            for lo in range(0, n, chunk):
+                size = min(chunk, n - lo)
+                c = None if classes is None else torch.as_tensor(classes[lo : lo + size], dtype=torch.long, device=self.device)
+                out.append(self.generator(self._noise(size, gen), c).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, *self.shape), dtype=np.float32)
+
+
+def _init_embeddings(module: nn.Module, gen: torch.Generator, std: float) -> None:
+    """Embeddings are outside build_module's layer list; draw them from N(0, std)."""
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Embedding):
+                layer.weight.normal_(0.0, std, generator=gen)
