@@ -42,3 +42,13 @@ def test_training_batches_are_the_same_from_dense_or_compact(mixed_frame):
     real = {tuple(row) for row in dense}
     assert all(tuple(row) in real for row in batches[1].real.numpy())
     assert counts.sum() == len(mixed_frame) * (len(encoder.category_spans()) + 1)
+
+
+def test_span_softmax_matches_a_padded_softmax(mixed_frame):
+    encoder = TableEncoder(random_state=0).fit(mixed_frame)
+    model = TabularGAN(encoder, 0, PARAMS, torch.device("cpu"), seed=3)
+    logits = torch.randn(32, len(model._disc_flat), generator=torch.Generator().manual_seed(0)) * 5
+    padded = torch.full((32,) + tuple(model._disc_index.shape), float("-inf"))
+    padded[:, model._disc_mask] = logits
+    expected = torch.softmax(padded, dim=2)[:, model._disc_mask]
+    torch.testing.assert_close(model._span_softmax(logits), expected)

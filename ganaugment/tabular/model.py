@@ -167,6 +167,11 @@ class TabularGAN:
         self._disc_mask = torch.as_tensor(pad_mask, device=dev)
         self._disc_flat = torch.as_tensor(pad_index[pad_mask], dtype=torch.long, device=dev)
         self._disc_start = torch.as_tensor([s.start for s in disc], dtype=torch.long, device=dev)
+        # Span number of every discrete encoded column (in _disc_flat order),
+        # for a softmax per span without padding every span to the widest one.
+        self._disc_segment = torch.as_tensor(
+            np.repeat(np.arange(len(disc)), [s.width for s in disc]), dtype=torch.long, device=dev
+        )
         # Conditional loss: for each categorical choice column, its encoded columns (padded).
         lay = self.layout
         cmax = max(lay.widths, default=1)
@@ -282,9 +287,24 @@ class TabularGAN:
         out[:, self._cont_index] = torch.tanh(raw[:, self._cont_index])
         u = torch.rand(raw.shape, generator=self.torch_rng, device=raw.device).clamp_(1e-10, 1.0 - 1e-7)
         perturbed = (raw - torch.log(-torch.log(u))) / self.params["tau"]
-        logits = perturbed[:, self._disc_index].masked_fill(~self._disc_mask, float("-inf"))
-        out[:, self._disc_flat] = torch.softmax(logits, dim=2)[:, self._disc_mask]
+        out[:, self._disc_flat] = self._span_softmax(perturbed[:, self._disc_flat])
         return out
+
+    def _span_softmax(self, logits: torch.Tensor) -> torch.Tensor:
+        """Softmax within every discrete span of ``logits`` (the discrete columns, flat).
+
+        Works on the flat columns with scatter operations: a table with one
+        500-level column and forty small spans costs 40x less than padding
+        every span to 500 slots.
+        """
+        segment = self._disc_segment.expand(len(logits), -1)
+        n_spans = len(self._disc_start)
+        with torch.no_grad():  # the shift only keeps exp() finite; softmax does not depend on it
+            top = logits.new_full((len(logits), n_spans), float("-inf"))
+            top = top.scatter_reduce(1, segment, logits, reduce="amax", include_self=True)
+        weights = torch.exp(logits - top.gather(1, segment))
+        total = weights.new_zeros((len(logits), n_spans)).scatter_add(1, segment, weights)
+        return weights / total.gather(1, segment)
 
     def _noise(self, n: int, gen: torch.Generator) -> torch.Tensor:
         return torch.randn(n, self.params["noise_dim"], generator=gen, device=self.device)
