@@ -171,6 +171,33 @@ def cmd_encode(args) -> None:
           f"{peak_rss_mib():.0f} MiB after", flush=True)
 
 
+def cmd_step(args) -> None:
+    """Seconds per activation and per generator+discriminator forward/backward on this table's layout."""
+    import torch
+
+    from ganaugment import TableEncoder
+    from ganaugment.tabular.model import TabularGAN
+
+    table = make_table(args.rows, seed=args.seed)
+    encoder = TableEncoder(random_state=0).fit(table)
+    params = dict(noise_dim=128, generator_dim=[128, 128], discriminator_dim=[128, 128], pac=10, dropout=0.25, tau=0.2)
+    model = TabularGAN(encoder, 0, params, torch.device("cpu"), 0)
+    model.set_training_data(encoder.transform_compact(table, np.random.default_rng(0)), None)
+    batch = model.draw(args.batch_size)
+    raw = torch.randn(args.batch_size, encoder.output_width_, requires_grad=True)
+    started = time.perf_counter()
+    for _ in range(args.repeat):
+        model._activate(raw).sum().backward()
+    activate = (time.perf_counter() - started) / args.repeat
+    started = time.perf_counter()
+    for _ in range(args.repeat):
+        fake, aux = model.generate(batch)
+        (model.discriminate(fake, batch).sum() + model.generator_penalty(aux, batch)).backward()
+    step = (time.perf_counter() - started) / args.repeat
+    print(f"width {encoder.output_width_}, batch {args.batch_size}, torch threads {torch.get_num_threads()}: "
+          f"activation fwd+bwd {activate:.3f} s, generator+discriminator fwd+bwd {step:.3f} s", flush=True)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command")
@@ -193,11 +220,16 @@ def main(argv=None) -> None:
     encode.add_argument("layout", choices=["dense", "compact"])
     encode.add_argument("--rows", type=int, default=1_000_000)
     encode.add_argument("--seed", type=int, default=0)
+    step = commands.add_parser("step", help="seconds per activation and per network forward/backward")
+    step.add_argument("--rows", type=int, default=5000)
+    step.add_argument("--batch-size", type=int, default=500)
+    step.add_argument("--repeat", type=int, default=5)
+    step.add_argument("--seed", type=int, default=0)
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0].startswith("-"):
         argv = ["run", *argv]
     args = parser.parse_args(argv)
-    {"sample": cmd_sample, "encode": cmd_encode}.get(args.command, cmd_run)(args)
+    {"sample": cmd_sample, "encode": cmd_encode, "step": cmd_step}.get(args.command, cmd_run)(args)
 
 
 if __name__ == "__main__":
