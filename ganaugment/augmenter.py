@@ -22,6 +22,8 @@ from ._validation import (
 )
 from .images import fitting as _images
 from .images.codec import looks_like_images
+from .metrics.diagnostics import warn_mode_collapse
+from .metrics.gate import FidelityWarning, check_gate_params, holdout_split, run_gate
 from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN
@@ -31,6 +33,8 @@ __all__ = ["GANAugmenter"]
 
 TABLE_EPOCHS = 300  # default passes over a table when ``epochs=None``
 TABLE_BATCH_SIZE = 500  # default rows per step for a table when ``batch_size=None``
+# Rows generated after fit for the mode-collapse check and the fidelity gate.
+CHECK_ROWS_MIN, CHECK_ROWS_MAX = 1000, 20000
 
 
 class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
@@ -113,6 +117,22 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         samples; no global random state is read or changed.
     verbose : bool, default=False
         Show a progress bar with the live losses.
+    validation_fraction : float or None, default=None
+        Share of the rows held out of training to score the fitted model on
+        (the fidelity gate). ``None`` holds out 0.2 when ``min_quality`` is
+        set and nothing otherwise. With ``y`` the split is stratified.
+    min_quality : float or None, default=None
+        Fidelity gate threshold on the SDMetrics quality score of generated
+        rows against the held-out rows. ``None`` turns the gate off (unless
+        ``validation_fraction`` is set, which scores without a threshold).
+    on_low_quality : {"warn", "raise", "fallback"}, default="warn"
+        What a quality score below ``min_quality`` does: ``"warn"`` warns
+        and keeps the model usable; ``"raise"`` raises
+        :class:`~ganaugment.LowFidelityError` from ``fit``; ``"fallback"``
+        warns, and from then on :meth:`sample` returns no rows and
+        :meth:`transform` returns its input unchanged (each with a
+        :class:`~ganaugment.FidelityWarning`), so no unchecked synthetic row
+        reaches a downstream model.
 
     Attributes
     ----------
@@ -130,6 +150,12 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         and ``seconds``.
     classes_ : ndarray or None
         Class labels when fitted with ``y``.
+    quality_score_ : float or None
+        Quality score of the fidelity gate (None when the gate is off).
+    fidelity_report_ : FidelityReport or None
+        The gate's report: generated rows against the held-out rows.
+    gate_passed_ : bool or None
+        Whether the gate let the model through (None when the gate is off).
     device_ : torch.device
         Device the networks live on.
     n_features_in_ : int
@@ -176,6 +202,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         "mixed_precision": [StrOptions({"auto", "bf16"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "min_quality": [Interval(numbers.Real, 0, 1, closed="both"), None],
+        "on_low_quality": [StrOptions({"warn", "raise", "fallback"})],
     }
 
     def __init__(
@@ -204,6 +233,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         mixed_precision=None,
         random_state=None,
         verbose=False,
+        validation_fraction=None,
+        min_quality=None,
+        on_low_quality="warn",
     ):
         self.epochs = epochs
         self.batch_size = batch_size
@@ -228,6 +260,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
+        self.validation_fraction = validation_fraction
+        self.min_quality = min_quality
+        self.on_low_quality = on_low_quality
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -262,6 +297,15 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self._y_dtype = None if y is None else np.asarray(y).dtype
         seed = seed_from(self.random_state)
         rng = np.random.default_rng(seed)
+        # The gate draws from its own stream so a gate-off fit is unchanged by it.
+        check_rng = np.random.default_rng([seed, 1])
+        fraction = check_gate_params(self.validation_fraction, self.min_quality, self.on_low_quality)
+        validation = None
+        if fraction:
+            kept, held = holdout_split(len(frame), fraction, check_rng, y=class_codes)
+            validation = (frame.iloc[held].reset_index(drop=True), None if y is None else class_codes[held])
+            frame = frame.iloc[kept].reset_index(drop=True)
+            class_codes = None if y is None else class_codes[kept]
         self.device_ = resolve_device(self.device)
         started = time.perf_counter()
         self.encoder_ = TableEncoder(
@@ -296,7 +340,37 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             self.model_.release_training_data()
         self.fit_seconds_ = time.perf_counter() - started
         self._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
+        self._check_fit(frame, validation, check_rng)
         return self
+
+    def _check_fit(self, frame, validation, rng):
+        """Post-fit checks: mode collapse always, the fidelity gate when it is on."""
+        self.quality_score_, self.fidelity_report_, self.gate_passed_ = None, None, None
+        self._fallback = False
+        n_check = min(max(len(frame), CHECK_ROWS_MIN), CHECK_ROWS_MAX)
+        synthetic, classes = self._generate(n_check, None, {}, rng=rng)
+        warn_mode_collapse(frame, synthetic, stacklevel=4)
+        if validation is None:
+            return
+        held, held_codes = validation
+        if self.classes_ is not None:
+            name = next(n for n in ("class", "class_", "__class__") if n not in held.columns)
+            held = held.assign(**{name: self.classes_[held_codes].astype(str)})
+            synthetic = synthetic.assign(**{name: self.classes_[classes].astype(str)})
+        report, passed = run_gate(
+            held, synthetic, min_quality=self.min_quality, on_low_quality=self.on_low_quality, model=self,
+            random_state=int(rng.integers(2**31 - 1)), stacklevel=5,
+        )
+        self.quality_score_, self.fidelity_report_, self.gate_passed_ = report.quality_score, report, passed
+        self._fallback = not passed and self.on_low_quality == "fallback"
+
+    def _fallback_warning(self, what: str):
+        warnings.warn(
+            f"The fidelity gate rejected this model (quality {self.quality_score_:.3f} < min_quality="
+            f"{self.min_quality}); {what}.",
+            FidelityWarning,
+            stacklevel=3,
+        )
 
     def _prepare_fit_input(self, X):
         frame, kind = as_frame(X, estimator=self, reset=True)
@@ -370,6 +444,11 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             images, classes = _images.generate_images(self, n_samples, class_codes)
             return images if self.classes_ is None else (images, self.classes_[classes])
         fixed = self._resolve_conditions(conditions)
+        if getattr(self, "_fallback", False):
+            self._fallback_warning("sample() returns no rows")
+            empty, _ = self._generate(1, None, {}, rng=np.random.default_rng(0))
+            X_out = self._to_output(empty.iloc[:0])
+            return X_out if self.classes_ is None else (X_out, self.classes_[:0])
         frame, classes = self._generate(n_samples, class_codes, fixed)
         X_out = self._to_output(frame)
         if self.classes_ is None:
@@ -461,9 +540,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             fixed[j] = (column, value, int(lay.slot_offsets[j] + level))
         return fixed
 
-    def _generate(self, n_samples, class_codes, fixed, max_rounds: int = 20):
+    def _generate(self, n_samples, class_codes, fixed, max_rounds: int = 20, rng=None):
         """Generate rows; rows breaking a fixed condition are redrawn (bounded)."""
-        rng = self._sample_rng
+        rng = self._sample_rng if rng is None else rng
         model = self.model_
         slots_fixed = {j: s for j, (_, _, s) in fixed.items()}
         frames, class_parts = [], []
@@ -548,6 +627,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             frame, _ = as_frame(X, estimator=self, reset=False)
             check_table(frame, min_rows=1)
             n_rows = len(frame)
+            if getattr(self, "_fallback", False):
+                self._fallback_warning("transform() returns its input rows unchanged")
+                return self._to_output(frame.reset_index(drop=True))
         class_codes = None
         if y is not None and self.classes_ is not None:
             y = np.asarray(y, dtype=object).ravel()

@@ -31,7 +31,12 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
-__all__ = ["TrainingConfig", "train_gan", "TrainingDivergedWarning"]
+__all__ = ["TrainingConfig", "train_gan", "TrainingDivergedWarning", "discriminator_won"]
+
+# The discriminator "won outright" in an epoch when its mean output on real
+# data is above DOMINANCE_HIGH and on fakes below DOMINANCE_LOW; this many
+# such epochs in a row trigger a TrainingDivergedWarning.
+DOMINANCE_LOW, DOMINANCE_HIGH, DOMINANCE_EPOCHS = 0.05, 0.95, 10
 
 
 class TrainingDivergedWarning(RuntimeWarning):
@@ -145,7 +150,35 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
             bar.close()
         gen.eval()
         disc.eval()
+    won = discriminator_won(history[start_epoch:])
+    if won is not None:
+        warnings.warn(
+            f"The discriminator won outright (D(real) > {DOMINANCE_HIGH}, D(fake) < {DOMINANCE_LOW}) for "
+            f"{won[1] - won[0] + 1} consecutive epochs ({start_epoch + won[0]} to {start_epoch + won[1]}): the "
+            "generator gets no useful gradient. Lower lr_discriminator, raise dropout or pac, or check the data.",
+            TrainingDivergedWarning,
+            stacklevel=2,
+        )
     return opt_g, opt_d
+
+
+def discriminator_won(history: list, *, low: float = DOMINANCE_LOW, high: float = DOMINANCE_HIGH,
+                      patience: int = DOMINANCE_EPOCHS):
+    """First run of at least ``patience`` epochs in which the discriminator won outright.
+
+    Returns ``(first, last)`` 1-based epoch positions in ``history`` of the
+    longest such run starting first, or None.
+    """
+    best, start = None, None
+    for i, h in enumerate(history + [{}], start=1):
+        won = h.get("d_real", 0.0) > high and h.get("d_fake", 1.0) < low
+        if won and start is None:
+            start = i
+        elif not won and start is not None:
+            if i - start >= patience and (best is None or i - start > best[1] - best[0] + 1):
+                best = (start, i - 1)
+            start = None
+    return best
 
 
 def _finite(value: float) -> bool:

@@ -25,7 +25,7 @@ __all__ = ["IMAGE_STEPS", "IMAGE_BATCH_SIZE", "TABLE_ONLY", "fit_images", "gener
 IMAGE_STEPS = 2500  # generator updates when ``epochs=None`` (rounded up to whole epochs)
 IMAGE_BATCH_SIZE = 64  # images per step when ``batch_size=None``
 IMAGE_BASE_WIDTH = 32  # feature width at full resolution; doubles per halving, capped at 256
-IMAGE_TRANSLATE = 0.125  # largest shift of the discriminator's translation augmentation (image side share)
+IMAGE_TRANSLATE = 0.0  # largest shift of the optional translation augmentation (0: off; 1/8 collapsed samples, see docs)
 
 # Parameters that only shape the tabular model: changing one with image data
 # would silently do nothing, so it is an error instead.

@@ -1,12 +1,12 @@
 """ImageGAN: the class-conditional DCGAN as a problem for :func:`train_gan`.
 
 The training images live on the device as one float tensor ``(n, C, H, W)``
-in [-1, 1]; a batch is an index gather. Real and fake images pass through the
-same random translation before the discriminator sees them (a differentiable
-augmentation in the sense of Zhao et al. 2020), which keeps the
-discriminator from memorising small training sets without teaching the
-generator to shift its images: the generator is never rewarded for the
-translation, since the discriminator sees it on both sides.
+in [-1, 1]; a batch is an index gather. Optionally (``translate > 0``), real
+and fake images pass through the same kind of random translation before the
+discriminator sees them (a differentiable augmentation in the sense of Zhao
+et al. 2020). The estimator leaves it off: with shifts of 1/8 of the side,
+samples collapsed to one image per class on load_digits (per-pixel spread
+across samples 0.07 against 0.23 without it, 0.32 for real digits).
 """
 
 from __future__ import annotations

@@ -13,6 +13,17 @@ import pandas as pd
 
 __all__ = ["infer_metadata", "quality_and_diagnostic"]
 
+_DETAIL_NAMES = {
+    "Column": "column",
+    "Column 1": "column_1",
+    "Column 2": "column_2",
+    "Metric": "metric",
+    "Score": "score",
+    "Real Correlation": "real_correlation",
+    "Synthetic Correlation": "synthetic_correlation",
+    "Error": "error",
+}
+
 TABLE = "table"
 
 
@@ -37,7 +48,13 @@ def _string_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def quality_and_diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict | None = None) -> dict:
-    """Run SDMetrics' QualityReport and DiagnosticReport; return scores and the reports."""
+    """Run SDMetrics' QualityReport and DiagnosticReport; return scores and the reports.
+
+    Besides the scores, ``column_shape_details`` (one row per column: metric,
+    score) and ``pair_trend_details`` (one row per column pair: metric, score
+    and the real and synthetic correlations where SDMetrics computes them)
+    come from the reports' detail tables.
+    """
     from sdmetrics.reports import DiagnosticReport, QualityReport
 
     real = _string_columns(real)
@@ -52,13 +69,25 @@ def quality_and_diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata
         diagnostic.generate({TABLE: real}, {TABLE: synthetic}, metadata, verbose=False)
         q_props = quality.get_properties().set_index("Property")["Score"]
         d_props = diagnostic.get_properties().set_index("Property")["Score"]
+        shapes = quality.get_details("Column Shapes")
+        pairs = quality.get_details("Column Pair Trends")
     return {
         "quality_score": float(quality.get_score()),
         "column_shapes": float(q_props.get("Column Shapes", float("nan"))),
         "column_pair_trends": float(q_props.get("Column Pair Trends", float("nan"))),
         "diagnostic_score": float(diagnostic.get_score()),
         "diagnostic_properties": {k: float(v) for k, v in d_props.items()},
+        "column_shape_details": _tidy(shapes),
+        "pair_trend_details": _tidy(pairs),
         "quality_report": quality,
         "diagnostic_report": diagnostic,
         "metadata": metadata,
     }
+
+
+def _tidy(details: pd.DataFrame) -> pd.DataFrame:
+    """A report's per-column or per-pair table with snake_case names, no table column."""
+    if details is None or len(details) == 0:
+        return pd.DataFrame(columns=["metric", "score"])
+    keep = [c for c in details.columns if c in _DETAIL_NAMES]
+    return details[keep].rename(columns=_DETAIL_NAMES).reset_index(drop=True)

@@ -1,0 +1,186 @@
+"""evaluate(): the fidelity of a synthetic table, in one FidelityReport."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from . import _sdmetrics
+from ._frames import _labels, _numbers, check_random_state_int, check_tables, column_kind, subsample
+from .detection import detection_auc
+from .efficacy import ml_efficacy
+from .privacy import privacy_scores
+from .report import FidelityReport
+
+__all__ = ["evaluate"]
+
+# Rows per table that the figures draw from (histograms are stable well below this).
+PLOT_ROWS = 20000
+
+
+def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model=None,
+             random_state=0, max_rows=20000) -> FidelityReport:
+    """Measure how faithful, useful and private a synthetic table is.
+
+    Parameters
+    ----------
+    real : DataFrame
+        The real rows the generator was trained on.
+    synthetic : DataFrame
+        Generated rows with the same columns.
+    holdout : DataFrame, default=None
+        Real rows the generator never saw. Enables the privacy scores (and
+        machine-learning efficacy together with ``target``).
+    target : str, default=None
+        Column to predict for machine-learning efficacy (needs ``holdout``).
+    metadata : dict, default=None
+        SDMetrics metadata ``{"tables": {"table": {"columns": ...}}}``;
+        inferred from the dtypes of ``real`` when left out.
+    model : fitted estimator, default=None
+        A fitted ganaugment model; its ``history_`` gives the training curves.
+    random_state : int, default=0
+        Seeds subsampling, cross-validation folds and classifiers: the same
+        inputs and seed give the same report.
+    max_rows : int or None, default=20000
+        Cost bound for large tables. The detection test uses at most
+        ``max_rows / 2`` rows of each table; the distance to the closest record
+        measures at most ``max_rows / 4`` rows of the synthetic and holdout
+        tables against at most ``max_rows`` training rows. SDMetrics reports,
+        exact copies and efficacy always use every row. ``None`` = no bound.
+
+    Returns
+    -------
+    report : FidelityReport
+        ``quality_score``, ``diagnostic_score``, ``column_shapes``,
+        ``column_pair_trends`` (SDMetrics, exactly as its reports compute
+        them), ``detection_auc`` and ``detection_score``; with ``holdout``,
+        ``dcr_synthetic_median``, ``dcr_holdout_median``, ``dcr_closer_share``,
+        ``exact_copy_share``, ``holdout_copy_share``; with ``target``,
+        ``efficacy_{real,synthetic,augmented}_{f1,auc}``. The table
+        ``report.columns`` compares every column.
+    """
+    seed = check_random_state_int(random_state)
+    if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 8):
+        raise ValueError(f"max_rows must be an int >= 8 or None, got {max_rows!r}.")
+    if metadata is not None and not (isinstance(metadata, dict) and "tables" in metadata):
+        raise ValueError('metadata must be a dict in SDMetrics\' form {"tables": {"table": {"columns": {...}}}}.')
+    real, synthetic, holdout = check_tables(real, synthetic, holdout, target)
+    rng = np.random.default_rng(seed)
+    seeds = [int(s) for s in rng.integers(2**31 - 1, size=4)]
+
+    report = FidelityReport(kind="table")
+    shape_line = f"{len(real)} real rows, {len(synthetic)} synthetic rows"
+    if holdout is not None:
+        shape_line += f", {len(holdout)} holdout rows"
+    report.details["shape_line"] = shape_line + f", {real.shape[1]} columns"
+
+    sdm = _sdmetrics.quality_and_diagnostic(real, synthetic, metadata)
+    report.add_scores(
+        {k: sdm[k] for k in ("quality_score", "column_shapes", "column_pair_trends", "diagnostic_score")},
+        section="sdmetrics",
+    )
+    report.details.update(
+        quality_report=sdm["quality_report"], diagnostic_report=sdm["diagnostic_report"], metadata=sdm["metadata"],
+        pair_trend_details=sdm["pair_trend_details"],
+    )
+    report.add_table("columns", _column_table(real, synthetic, sdm["column_shape_details"]))
+
+    detection_rows = None if max_rows is None else max_rows // 2
+    auc = detection_auc(real, synthetic, random_state=seeds[0], max_rows=detection_rows)
+    report.add_scores({"detection_auc": auc, "detection_score": 1.0 - 2.0 * max(auc - 0.5, 0.0)}, section="detection")
+    if detection_rows is not None and max(len(real), len(synthetic)) > detection_rows:
+        report.notes.append(f"Detection used a random subsample of at most {detection_rows} rows per table.")
+
+    if holdout is not None:
+        privacy = privacy_scores(real, synthetic, holdout, random_state=seeds[1], max_rows=max_rows)
+        report.details["dcr_synthetic"] = privacy.pop("dcr_synthetic")
+        report.details["dcr_holdout"] = privacy.pop("dcr_holdout")
+        report.add_scores(privacy, section="privacy")
+        if max_rows is not None and max(len(real), len(synthetic), len(holdout)) > max_rows // 4:
+            report.notes.append(
+                f"Distances to the closest record: at most {max_rows // 4} synthetic and holdout rows each, "
+                f"against at most {max_rows} training rows; exact copies were checked on every row."
+            )
+    if target is not None:
+        eff = ml_efficacy(real, synthetic, holdout, target, random_state=seeds[2])
+        positive = eff["positive_class"]
+        report.details["efficacy_label"] = "macro F1" if positive is None else f"F1 of {target}={positive}"
+        scores = {}
+        for key, name in (("real", "real"), ("synthetic", "synthetic"), ("real+synthetic", "augmented")):
+            scores[f"efficacy_{name}_f1"] = eff[key]["f1"]
+            scores[f"efficacy_{name}_auc"] = eff[key]["auc"]
+        report.add_scores(scores, section="efficacy")
+
+    pairs = sdm["pair_trend_details"]
+    if len(pairs) and "score" in pairs:
+        report.add_table("column pairs scored by SDMetrics", pairs[pairs["score"].notna()].reset_index(drop=True))
+    _add_figures(report, real, synthetic, model, seeds[3])
+    return report
+
+
+def _column_table(real: pd.DataFrame, synthetic: pd.DataFrame, shapes: pd.DataFrame) -> pd.DataFrame:
+    """One row per column: SDMetrics shape score plus simple side-by-side statistics."""
+    by_column = {str(r.column): (r.metric, r.score) for r in shapes.itertuples(index=False)} if len(shapes) else {}
+    rows = []
+    for name in real.columns:
+        r, s = real[name], synthetic[name]
+        kind = column_kind(r)
+        metric, score = by_column.get(str(name), ("", np.nan))
+        row = {
+            "column": str(name), "kind": kind, "metric": metric, "score": score,
+            "real_missing": float(r.isna().mean()), "synthetic_missing": float(s.isna().mean()),
+        }
+        if kind == "categorical":
+            rl, sl = set(_labels(r).dropna()), set(_labels(s).dropna())
+            row.update(
+                real_levels=len(rl), synthetic_levels=len(sl),
+                levels_never_generated=len(rl - sl), levels_not_in_real=len(sl - rl),
+            )
+        else:
+            rv, sv = _numbers(r), _numbers(s)
+            row.update(
+                real_mean=np.nanmean(rv) if np.isfinite(rv).any() else np.nan,
+                synthetic_mean=np.nanmean(sv) if np.isfinite(sv).any() else np.nan,
+                real_std=np.nanstd(rv) if np.isfinite(rv).any() else np.nan,
+                synthetic_std=np.nanstd(sv) if np.isfinite(sv).any() else np.nan,
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _add_figures(report, real, synthetic, model, seed):
+    from . import plots
+
+    rng = np.random.default_rng(seed)
+    real_plot, synthetic_plot = subsample(real, PLOT_ROWS, rng), subsample(synthetic, PLOT_ROWS, rng)
+    report.add_figure(
+        "Column distributions",
+        partial(plots.column_distributions, real_plot, synthetic_plot),
+        "Blue: real, orange: synthetic. Numeric columns as densities, categorical columns as level shares "
+        "(most frequent real levels).",
+    )
+    if real.shape[1] > 1:
+        report.add_figure(
+            "Correlation difference",
+            partial(plots.correlation_difference, real_plot, synthetic_plot),
+            "|real - synthetic| association for every column pair: Pearson correlation for two numeric columns, "
+            "Cramer's V (numbers cut into real-quantile bins) otherwise. 0 (white) = same association.",
+        )
+    history = getattr(model, "history_", None) if model is not None else None
+    if history:
+        report.add_figure(
+            "Training curves",
+            partial(plots.training_curves, list(history)),
+            "Per-epoch means. D(real) and D(fake) near 0.5 mean the discriminator cannot tell; D(real) near 1 "
+            "with D(fake) near 0 for many epochs means the discriminator won and the generator stopped learning.",
+        )
+    if "dcr_synthetic" in report.details:
+        dcr_s, dcr_h = report.details["dcr_synthetic"], report.details["dcr_holdout"]
+        report.add_figure(
+            "Distance to closest record",
+            partial(plots.dcr_histogram, dcr_s, dcr_h),
+            "Synthetic rows should be no closer to the training rows than unseen real rows are; a synthetic "
+            "mass at 0 means copied rows.",
+        )

@@ -1,0 +1,457 @@
+"""GANOverSampler: an imbalanced-learn over-sampler backed by the conditional tabular GAN.
+
+The sampler trains one :class:`~ganaugment.GANAugmenter` on every class of
+``(X, y)`` (the class is the GAN's condition, so the majority classes teach the
+networks the shape of the table) and then generates rows only for the classes
+that ``sampling_strategy`` asks for. Three things make it practical inside a
+cross-validation loop:
+
+* a training budget in generator steps (``max_steps``) and, optionally, in
+  seconds (``time_limit``), so a fold on a large table stays short;
+* a plausibility filter (``acceptance="knn"``): more candidates than needed
+  are generated, and those whose nearest real neighbours mostly belong to
+  other classes, or that lie outside the support of their own class, are
+  dropped (see :func:`_knn_acceptance`);
+* a documented fallback for classes too small for a GAN (``min_class_size``):
+  their rows come from SMOTE, or from random oversampling where SMOTE cannot
+  apply, with a warning.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from imblearn.over_sampling import SMOTE
+from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import check_target_type
+from imblearn.utils._validation import _check_X
+from sklearn.base import clone
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from ._validation import seed_from
+from .augmenter import TABLE_EPOCHS, GANAugmenter
+from .persistence import PersistableMixin
+
+__all__ = ["GANOverSampler", "SmallClassFallbackWarning"]
+
+
+class SmallClassFallbackWarning(UserWarning):
+    """A class had too few rows for the GAN; its rows came from a fallback sampler."""
+
+
+class GANOverSampler(PersistableMixin, BaseOverSampler):
+    """Over-sample minority classes with a conditional tabular GAN.
+
+    A :class:`~ganaugment.GANAugmenter` is trained on all the classes of
+    ``(X, y)``, conditioned on the class, and generates exactly the number
+    of rows per class that ``sampling_strategy`` asks for. Real rows come
+    first in the output, unchanged; the synthetic rows follow, class by
+    class. A DataFrame in gives a DataFrame out with the same dtypes; an
+    array in gives an array of the same dtype.
+
+    Read more about the game and the encoding in :class:`GANAugmenter`.
+
+    Parameters
+    ----------
+    {sampling_strategy}
+
+    estimator : GANAugmenter, default=None
+        The GAN to train (cloned at every :meth:`fit_resample`). ``None``
+        uses ``GANAugmenter()`` with its defaults. Its hyperparameters are
+        reachable as ``estimator__<name>``, e.g. in a grid search. When its
+        ``random_state`` is None, the sampler's ``random_state`` seeds it.
+    max_steps : int or None, default=1000
+        Budget of generator updates: the GAN trains for at most
+        ``ceil(max_steps / steps_per_epoch)`` epochs (and never more than
+        the estimator's own ``epochs``). Keeps a fold on a large table
+        short; ``None`` trains for the estimator's full ``epochs``.
+    time_limit : float or None, default=None
+        Stop training after this many seconds (checked once per epoch).
+        Overrides the estimator's ``time_limit`` when given.
+    acceptance : {{"knn"}} or None, default="knn"
+        Plausibility filter. With ``"knn"``, ``candidates`` times more rows
+        than needed are generated for each class, and a candidate of class
+        ``c`` is accepted when (a) the share of class ``c`` among its
+        ``n_neighbors`` nearest real rows reaches the
+        ``acceptance_quantile`` quantile of the same share over the real
+        rows of class ``c``, and (b) its distance to the nearest real row of
+        class ``c`` is within the ``1 - acceptance_quantile`` quantile of the
+        real rows' distances to their nearest fellow member (both
+        leave-one-out, on standardised numeric and one-hot categorical
+        columns). Accepted candidates are kept in generation order; if too
+        few pass, the best-ranked rejected ones fill the gap, so the counts
+        are always exact. ``None`` keeps the first generated rows.
+    candidates : float, default=3.0
+        Candidates generated per requested row when filtering (>= 1).
+    acceptance_quantile : float, default=0.1
+        How strict the filter is, in [0, 1]: 0 accepts any row no less
+        plausible than the least plausible real member of its class, higher
+        values keep only rows that sit deeper inside their class.
+    n_neighbors : int, default=5
+        Neighbours used by the ``"knn"`` filter.
+    min_class_size : int, default=10
+        A class with fewer real rows than this gets its synthetic rows from
+        ``fallback`` instead of the GAN, with a
+        :class:`SmallClassFallbackWarning`.
+    fallback : {{"smote", "random"}}, default="smote"
+        Sampler for classes below ``min_class_size``. ``"smote"`` uses SMOTE
+        when every column is numeric without missing values and the class
+        has at least two rows, and random oversampling (copies of real rows)
+        otherwise; ``"random"`` always copies real rows.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the GAN (when its own ``random_state`` is None), the candidate
+        draws and the fallback. Same seed, data and CPU: identical output.
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Rows generated per class, as resolved by imbalanced-learn.
+    estimator_ : GANAugmenter or None
+        The fitted GAN; None when every requested class used the fallback or
+        nothing was requested.
+    fallback_classes_ : list
+        Classes whose rows came from the fallback sampler.
+    acceptance_rate_ : dict
+        Per GAN-generated class, the share of candidates the filter accepted
+        (1.0 without a filter).
+    fit_seconds_ : float
+        Seconds spent in the last :meth:`fit_resample`.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Defined when X has string column names.
+
+    See Also
+    --------
+    GANAugmenter : The conditional GAN this sampler trains.
+    imblearn.over_sampling.SMOTE : Interpolation between minority neighbours.
+
+    Notes
+    -----
+    GAN oversampling is usually competitive with SMOTE rather than better
+    than it; on very small classes generators can hurt, hence the fallback.
+    See ``docs/benchmarks_oversampling.md`` for measured figures.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from collections import Counter
+    >>> from ganaugment import GANAugmenter, GANOverSampler
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (180, 3)), rng.normal(2, 1, (20, 3))])
+    >>> y = np.array([0] * 180 + [1] * 20)
+    >>> sampler = GANOverSampler(estimator=GANAugmenter(epochs=2), random_state=0)
+    >>> X_res, y_res = sampler.fit_resample(X, y)
+    >>> sorted(Counter(y_res).items())
+    [(0, 180), (1, 180)]
+    >>> bool((X_res[:200] == X).all())
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseOverSampler._parameter_constraints,
+        "estimator": [HasMethods(["fit", "sample"]), None],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "max_steps": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "time_limit": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "acceptance": [StrOptions({"knn"}), None],
+        "candidates": [Interval(numbers.Real, 1, None, closed="left")],
+        "acceptance_quantile": [Interval(numbers.Real, 0, 1, closed="both")],
+        "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "min_class_size": [Interval(numbers.Integral, 2, None, closed="left")],
+        "fallback": [StrOptions({"smote", "random"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        estimator=None,
+        epochs=None,
+        max_steps=1000,
+        time_limit=None,
+        acceptance="knn",
+        candidates=3.0,
+        acceptance_quantile=0.1,
+        n_neighbors=5,
+        min_class_size=10,
+        fallback="smote",
+        random_state=None,
+    ):
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.estimator = estimator
+        self.epochs = epochs
+        self.max_steps = max_steps
+        self.time_limit = time_limit
+        self.acceptance = acceptance
+        self.candidates = candidates
+        self.acceptance_quantile = acceptance_quantile
+        self.n_neighbors = n_neighbors
+        self.min_class_size = min_class_size
+        self.fallback = fallback
+        self.random_state = random_state
+
+    # ------------------------------------------------------------ checks
+    def _check_X_y(self, X, y, accept_sparse=None):
+        if hasattr(X, "tocsr"):
+            raise TypeError("GANOverSampler does not accept sparse matrices; pass a dense array or a DataFrame.")
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X = _check_X(X)
+        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
+        if isinstance(X, pd.DataFrame) and any(isinstance(d, pd.SparseDtype) for d in X.dtypes):
+            X = X.sparse.to_dense() if all(isinstance(d, pd.SparseDtype) for d in X.dtypes) else X.apply(_dense)
+        return X, y, binarize_y
+
+    # ---------------------------------------------------------- resample
+    def _fit_resample(self, X, y):
+        started = time.perf_counter()
+        rng = np.random.default_rng(seed_from(self.random_state))
+        is_frame = isinstance(X, pd.DataFrame)
+        y = np.asarray(y)
+        counts = {c: int(np.sum(y == c)) for c in np.unique(y)}
+        wanted = {c: int(n) for c, n in self.sampling_strategy_.items() if int(n) > 0}
+        small = [c for c in wanted if counts[c] < self.min_class_size]
+        gan_classes = [c for c in wanted if c not in small]
+
+        self.estimator_ = None
+        self.fallback_classes_ = list(small)
+        self.acceptance_rate_ = {}
+        parts = {}  # class -> synthetic rows (same container kind as X)
+        if gan_classes:
+            self.estimator_ = self._fit_gan(X, y, rng)
+            if getattr(self.estimator_, "_fallback", False):
+                # The estimator's fidelity gate rejected the model (it has warned):
+                # no synthetic row below the threshold reaches the classifier.
+                parts.update({c: _take(X, np.zeros(0, dtype=np.int64)) for c in gan_classes})
+            else:
+                parts.update(self._generate(X, y, {c: wanted[c] for c in gan_classes}, rng))
+        for c in small:
+            parts[c] = self._fallback_rows(X, y, c, wanted[c], counts[c], rng)
+
+        order = [c for c in wanted]  # imblearn's resolved order
+        X_new = [parts[c] for c in order]
+        y_new = [np.full(len(parts[c]), c, dtype=y.dtype) for c in order]
+        if is_frame:
+            real = X.reset_index(drop=True)
+            frames = [real] + [_like_frame(p, real) for p in X_new]
+            X_res = pd.concat(frames, ignore_index=True).astype(real.dtypes.to_dict())
+        else:
+            X_res = np.concatenate([X] + [np.asarray(p, dtype=X.dtype).reshape(-1, X.shape[1]) for p in X_new])
+        y_res = np.concatenate([y] + y_new)
+        self.fit_seconds_ = time.perf_counter() - started
+        return X_res, y_res
+
+    def _fit_gan(self, X, y, rng):
+        estimator = GANAugmenter() if self.estimator is None else clone(self.estimator)
+        params = estimator.get_params()
+        updates = {}
+        if "random_state" in params and params["random_state"] is None:
+            updates["random_state"] = int(rng.integers(2**31 - 1))
+        if self.epochs is not None and "epochs" in params:
+            params["epochs"] = updates["epochs"] = int(self.epochs)
+        if self.time_limit is not None and "time_limit" in params:
+            updates["time_limit"] = self.time_limit
+        if self.max_steps is not None and "epochs" in params and hasattr(estimator, "_effective_batch_size"):
+            steps_per_epoch = max(1, len(y) // estimator._effective_batch_size(len(y)))
+            full = TABLE_EPOCHS if params["epochs"] is None else int(params["epochs"])
+            updates["epochs"] = max(1, min(full, math.ceil(self.max_steps / steps_per_epoch)))
+        estimator.set_params(**updates)
+        return estimator.fit(X, y)
+
+    def _generate(self, X, y, wanted: dict, rng) -> dict:
+        ratio = float(self.candidates) if self.acceptance is not None else 1.0
+        request = {c: int(math.ceil(n * ratio)) for c, n in wanted.items()}
+        X_syn, y_syn = self.estimator_.sample(y=request)
+        y_syn = np.asarray(y_syn)
+        if self.acceptance is None:
+            out = {}
+            for c, n in wanted.items():
+                rows = np.flatnonzero(y_syn == c)[:n]
+                out[c] = _take(X_syn, rows)
+                self.acceptance_rate_[c] = 1.0
+            return out
+        passed, rank = _knn_acceptance(
+            X, y, X_syn, y_syn, list(wanted), int(self.n_neighbors), float(self.acceptance_quantile)
+        )
+        out = {}
+        for c, n in wanted.items():
+            rows = np.flatnonzero(y_syn == c)
+            accepted = passed[rows]
+            self.acceptance_rate_[c] = float(accepted.mean()) if rows.size else 1.0
+            keep = rows[accepted][:n]
+            if keep.size < n:
+                rejected = rows[~accepted]
+                best = rejected[np.argsort(-rank[rejected], kind="stable")][: n - keep.size]
+                keep = np.sort(np.concatenate([keep, best]))
+            out[c] = _take(X_syn, keep)
+        return out
+
+    def _fallback_rows(self, X, y, c, n, n_real, rng):
+        members = np.flatnonzero(y == c)
+        numeric = not isinstance(X, pd.DataFrame) or all(
+            pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d) for d in X.dtypes
+        )
+        values = X.to_numpy() if isinstance(X, pd.DataFrame) else X
+        use_smote = (
+            self.fallback == "smote"
+            and n_real >= 2
+            and numeric
+            and np.issubdtype(np.asarray(values).dtype, np.number)
+            and not pd.isna(np.asarray(values, dtype=np.float64)).any()
+        )
+        how = "SMOTE" if use_smote else "random oversampling (copies of real rows)"
+        warnings.warn(
+            f"Class {_plain(c)!r} has {n_real} rows, fewer than min_class_size={self.min_class_size}: "
+            f"its {n} synthetic rows come from {how} instead of the GAN.",
+            SmallClassFallbackWarning,
+            stacklevel=4,
+        )
+        if use_smote:
+            smote = SMOTE(
+                sampling_strategy={c: n_real + n},
+                k_neighbors=min(5, n_real - 1),
+                random_state=int(rng.integers(2**31 - 1)),
+            )
+            X_res, _ = smote.fit_resample(np.asarray(values, dtype=np.float64), y)
+            new = X_res[len(y):]
+            if isinstance(X, pd.DataFrame):
+                return _numeric_frame(new, X.dtypes)
+            return np.round(new) if np.issubdtype(X.dtype, np.integer) else new
+        picks = members[rng.integers(n_real, size=n)]
+        return _take(X, picks)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.input_tags.sparse = False
+        tags.non_deterministic = False
+        return tags
+
+
+GANOverSampler.__doc__ = GANOverSampler.__doc__.format(
+    sampling_strategy=BaseOverSampler._sampling_strategy_docstring
+)
+
+
+# ---------------------------------------------------------------- helpers
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _dense(column: pd.Series) -> pd.Series:
+    return column.sparse.to_dense() if isinstance(column.dtype, pd.SparseDtype) else column
+
+
+def _take(X, rows):
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[rows].reset_index(drop=True)
+    return np.asarray(X)[rows]
+
+
+def _like_frame(part, real: pd.DataFrame) -> pd.DataFrame:
+    if isinstance(part, pd.DataFrame):
+        part = part.reset_index(drop=True)
+        part.columns = real.columns
+        return part
+    return pd.DataFrame(np.asarray(part, dtype=object), columns=real.columns)
+
+
+def _numeric_frame(values: np.ndarray, dtypes: pd.Series) -> pd.DataFrame:
+    """SMOTE rows back into the input schema; integer columns are rounded, not truncated."""
+    frame = pd.DataFrame(values, columns=dtypes.index)
+    for name, dtype in dtypes.items():
+        if pd.api.types.is_integer_dtype(dtype):
+            frame[name] = np.round(frame[name])
+    return frame.astype(dtypes.to_dict())
+
+
+def _plausibility_matrix(X_real, X_other):
+    """Numeric matrices for a nearest-neighbour metric, fitted on the real rows.
+
+    Numeric columns are standardised (missing -> 0 plus an indicator), other
+    columns one-hot encoded over the real levels.
+    """
+    real = X_real if isinstance(X_real, pd.DataFrame) else pd.DataFrame(X_real)
+    other = X_other if isinstance(X_other, pd.DataFrame) else pd.DataFrame(np.asarray(X_other), columns=real.columns)
+    blocks_real, blocks_other = [], []
+    for name in real.columns:
+        a, b = real[name], other[name]
+        if pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(a) or pd.api.types.is_datetime64_any_dtype(a):
+            va, vb = _as_float(a), _as_float(b)
+            center = np.nanmean(va) if np.isfinite(va).any() else 0.0
+            scale = np.nanstd(va) if np.isfinite(va).any() else 1.0
+            scale = scale if scale > 0 else 1.0
+            za, zb = (va - center) / scale, (vb - center) / scale
+            ma, mb = np.isnan(za), np.isnan(zb)
+            blocks_real.append(np.nan_to_num(za)[:, None])
+            blocks_other.append(np.nan_to_num(zb)[:, None])
+            if ma.any():
+                blocks_real.append(ma[:, None].astype(float))
+                blocks_other.append(mb[:, None].astype(float))
+        else:
+            levels = pd.Index(pd.unique(a.astype(object).where(a.notna(), None)))
+            codes_a = levels.get_indexer(a.astype(object).where(a.notna(), None))
+            codes_b = levels.get_indexer(b.astype(object).where(b.notna(), None))
+            eye = np.eye(len(levels) + 1)[:, :-1]  # unknown level (-1) -> all zeros
+            blocks_real.append(eye[codes_a])
+            blocks_other.append(eye[codes_b])
+    return np.hstack(blocks_real), np.hstack(blocks_other)
+
+
+def _as_float(column: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        values = column.to_numpy(dtype="datetime64[ns]")
+        out = values.astype("int64").astype(np.float64)
+        out[np.isnat(values)] = np.nan
+        return out
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _knn_acceptance(X, y, X_syn, y_syn, classes, k, quantile):
+    """Which synthetic rows look like real members of their class, and a rank for the rest.
+
+    Two neighbour tests, each calibrated on the real rows of the class
+    (leave-one-out, so a real row is never its own neighbour):
+
+    * class share: the share of the own class among the ``k`` nearest real
+      rows must reach the ``quantile`` quantile of that share over the real
+      members (drops rows that sit among other classes);
+    * support: the distance to the nearest real member of the class must not
+      exceed the ``1 - quantile`` quantile of the members' own
+      nearest-member distances (drops rows outside the class's support).
+
+    Returns ``(accepted, rank)``; a higher rank is more plausible.
+    """
+    real_m, syn_m = _plausibility_matrix(X, X_syn)
+    k = min(k, len(y) - 1)
+    nn = NearestNeighbors(n_neighbors=k + 1).fit(real_m)
+    _, syn_idx = nn.kneighbors(syn_m, n_neighbors=k)
+    share = (y[syn_idx] == y_syn[:, None]).mean(axis=1)
+    accepted = np.zeros(len(y_syn), dtype=bool)
+    rank = np.full(len(y_syn), -np.inf)
+    for c in classes:
+        members = np.flatnonzero(y == c)
+        rows = np.flatnonzero(y_syn == c)
+        if rows.size == 0 or members.size < 2:
+            accepted[rows] = True
+            continue
+        _, idx = nn.kneighbors(real_m[members], n_neighbors=k + 1)
+        own = idx == members[:, None]
+        # Drop the row itself (wherever ties put it) and keep k neighbours.
+        kept = np.where(own.any(axis=1)[:, None], ~own, np.arange(k + 1)[None, :] < k)
+        real_share = np.array([(y[i[m]][:k] == c).mean() for i, m in zip(idx, kept)])
+        inside = NearestNeighbors(n_neighbors=2).fit(real_m[members])
+        real_gap = inside.kneighbors(real_m[members])[0][:, 1]
+        syn_gap = inside.kneighbors(syn_m[rows], n_neighbors=1)[0][:, 0]
+        max_gap = float(np.quantile(real_gap, 1.0 - quantile))
+        accepted[rows] = (share[rows] >= np.quantile(real_share, quantile)) & (syn_gap <= max_gap)
+        rank[rows] = share[rows] - syn_gap / max(max_gap, 1e-12)
+    return accepted, rank

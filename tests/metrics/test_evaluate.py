@@ -1,0 +1,164 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganaugment import FidelityReport, evaluate
+from ganaugment.metrics._frames import DistanceEncoder
+from ganaugment.metrics._sdmetrics import infer_metadata
+
+
+def make_table(n, seed, shift=0.0):
+    rng = np.random.default_rng(seed)
+    city = rng.choice(["paris", "lyon", "nice"], n, p=[0.6, 0.3, 0.1])
+    age = rng.normal(40 + shift, 10, n).round().astype(int)
+    income = np.exp(rng.normal(10, 0.5, n)) * np.where(city == "paris", 1.5, 1.0)
+    label = np.where(age + rng.normal(0, 4, n) > 45, "high", "low")
+    return pd.DataFrame({"age": age, "income": income, "city": city, "member": rng.random(n) < 0.3, "label": label})
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return make_table(600, 0), make_table(600, 1), make_table(300, 2)
+
+
+def test_scores_equal_a_direct_sdmetrics_call(tables):
+    from sdmetrics.reports import DiagnosticReport, QualityReport
+
+    real, synthetic, _ = tables
+    synthetic = synthetic.assign(age=synthetic["age"] + 3)  # make the scores differ from 1
+    report = evaluate(real, synthetic)
+    metadata = infer_metadata(real)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quality = QualityReport()
+        quality.generate({"table": real}, {"table": synthetic}, metadata, verbose=False)
+        diagnostic = DiagnosticReport()
+        diagnostic.generate({"table": real}, {"table": synthetic}, metadata, verbose=False)
+    properties = quality.get_properties().set_index("Property")["Score"]
+    assert report.quality_score == quality.get_score()
+    assert report.diagnostic_score == diagnostic.get_score()
+    assert report["column_shapes"] == properties["Column Shapes"]
+    assert report["column_pair_trends"] == properties["Column Pair Trends"]
+    assert report.quality_score < 1.0
+    shapes = quality.get_details("Column Shapes").set_index("Column")["Score"]
+    per_column = report.columns.set_index("column")["score"]
+    for column in real.columns:
+        assert per_column[column] == shapes[column]
+
+
+def test_no_warning_reaches_the_user(tables):
+    real, synthetic, holdout = tables
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate(real, synthetic, holdout=holdout, target="label")
+
+
+def test_detection_separates_shifted_tables_only(tables):
+    real, same, _ = tables
+    shifted = make_table(600, 3, shift=30.0)
+    assert evaluate(real, same).detection_auc < 0.65
+    far = evaluate(real, shifted)
+    assert far.detection_auc > 0.95
+    assert far["detection_score"] == pytest.approx(1 - 2 * (far.detection_auc - 0.5))
+
+
+def test_privacy_flags_copied_rows(tables):
+    real, fresh, holdout = tables
+    copied = evaluate(real, real.sample(300, random_state=0), holdout=holdout).privacy
+    assert copied["exact_copy_share"] == 1.0
+    assert copied["dcr_synthetic_median"] == 0.0
+    assert copied["dcr_closer_share"] > 0.9
+    honest = evaluate(real, fresh, holdout=holdout).privacy
+    assert honest["exact_copy_share"] < 0.05
+    assert honest["dcr_closer_share"] < 0.2
+    assert honest["dcr_synthetic_median"] == pytest.approx(honest["dcr_holdout_median"], rel=0.5)
+
+
+def test_efficacy_trains_on_each_table_and_tests_on_holdout(tables):
+    real, fresh, holdout = tables
+    good = evaluate(real, fresh, holdout=holdout, target="label")
+    assert good.efficacy["efficacy_real_f1"] > 0.7
+    assert good.efficacy["efficacy_synthetic_f1"] > 0.7
+    assert good.efficacy["efficacy_augmented_auc"] > 0.8
+    # Labels that no longer follow the features teach nothing.
+    noise = fresh.assign(label=np.random.default_rng(0).permutation(fresh["label"].to_numpy()))
+    bad = evaluate(real, noise, holdout=holdout, target="label")
+    assert bad.efficacy["efficacy_synthetic_auc"] < 0.65
+    assert bad.efficacy["efficacy_real_f1"] == good.efficacy["efficacy_real_f1"]
+    assert "F1 of label=high" in bad.summary()
+
+
+def test_same_seed_same_report_and_columns_are_aligned(tables):
+    real, synthetic, holdout = tables
+    a = evaluate(real, synthetic, holdout=holdout, random_state=3).to_frame()
+    b = evaluate(real, synthetic[synthetic.columns[::-1]], holdout=holdout, random_state=3).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"synthetic": "drop"}, "missing: \\['member'\\]"),
+        ({"synthetic": "empty"}, "synthetic has no rows"),
+        ({"target": "nope", "holdout": True}, "target='nope' is not a column"),
+        ({"target": "label"}, "target was given without holdout"),
+        ({"max_rows": 2}, "max_rows"),
+    ],
+)
+def test_bad_input_is_named(tables, kwargs, message):
+    real, synthetic, holdout = tables
+    if kwargs.get("synthetic") == "drop":
+        kwargs["synthetic"] = synthetic.drop(columns="member")
+    elif kwargs.get("synthetic") == "empty":
+        kwargs["synthetic"] = synthetic.iloc[:0]
+    else:
+        kwargs["synthetic"] = synthetic
+    if kwargs.get("holdout") is True:
+        kwargs["holdout"] = holdout
+    with pytest.raises(ValueError, match=message):
+        evaluate(real, **kwargs)
+    with pytest.raises(TypeError, match="random_state"):
+        evaluate(real, synthetic, random_state="x")
+
+
+def test_distance_encoder_counts_mismatching_columns():
+    train = pd.DataFrame({"x": [0.0, 10.0], "c": ["a", "b"]})
+    enc = DistanceEncoder().fit(train)
+    rows = enc.transform(pd.DataFrame({"x": [0.0, 0.0, 5.0, np.nan], "c": ["a", "b", "a", "a"]}))
+    d = np.linalg.norm(rows - rows[0], axis=1)
+    # Two columns: a level change is one full mismatch, half the range half of one.
+    np.testing.assert_allclose(d, [0.0, np.sqrt(1 / 2), np.sqrt(0.25 / 2), np.sqrt(1 / 2)], atol=1e-6)
+
+
+def test_report_is_a_fidelity_report_with_the_table_scores(tables):
+    real, synthetic, _ = tables
+    report = evaluate(real, synthetic)
+    assert isinstance(report, FidelityReport)
+    assert report.privacy == {} and report.efficacy == {}
+    assert set(report.to_frame().index) >= {"quality_score", "diagnostic_score", "detection_auc"}
+    assert len(report.summary().splitlines()) <= 6
+
+
+def test_association_difference_sees_a_broken_dependence():
+    from ganaugment.metrics.associations import association_matrices
+
+    def table(seed, broken=False):
+        rng = np.random.default_rng(seed)
+        city = rng.choice(["paris", "lyon", "nice"], 2000)
+        income = rng.normal(0, 1, 2000) + np.where(city == "paris", 3.0, 0.0)
+        x = rng.normal(0, 1, 2000)
+        if broken:
+            city = rng.permutation(city)
+        return pd.DataFrame({"income": income, "city": city, "x": x, "y": 2 * x + rng.normal(0, 1, 2000)})
+
+    real = table(0)
+    r, s = association_matrices(real, table(1))
+    assert r[0, 1] > 0.6 and abs(r[0, 1] - s[0, 1]) < 0.05  # Cramer's V, same dependence
+    assert r[2, 3] == pytest.approx(2 / np.sqrt(5), abs=0.03)  # Pearson
+    _, b = association_matrices(real, table(1, broken=True))
+    assert r[0, 1] - b[0, 1] > 0.5
+    assert abs(r[2, 3] - b[2, 3]) < 0.05
+    np.testing.assert_allclose(np.diag(b), 1.0)
+    np.testing.assert_allclose(b, b.T)

@@ -1,0 +1,64 @@
+import base64
+import os
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from ganaugment import FidelityReport, evaluate
+from ganaugment.metrics.plots import image_grid
+
+from .test_evaluate import make_table
+
+
+def test_html_report_is_self_contained_and_holds_every_part(tmp_path):
+    real, synthetic, holdout = make_table(400, 0), make_table(400, 1), make_table(200, 2)
+    history = [
+        {"epoch": i + 1, "loss_d": 1.3, "loss_g": 0.8, "d_real": 0.6, "d_fake": 0.4} for i in range(5)
+    ]
+    report = evaluate(real, synthetic, holdout=holdout, target="label", model=SimpleNamespace(history_=history))
+    path = report.save(tmp_path / "report.html")
+    assert os.listdir(tmp_path) == ["report.html"]  # no temporary file left behind
+    text = open(path, encoding="utf-8").read()
+    titles = ["Column distributions", "Correlation difference", "Training curves", "Distance to closest record"]
+    assert report.figure_titles == titles
+    for title in titles:
+        assert f"<h3>{title}</h3>" in text
+    images = text.split('src="data:image/png;base64,')[1:]
+    assert len(images) == len(titles)
+    for chunk in images:
+        assert base64.b64decode(chunk.split('"', 1)[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "http://" not in text and "https://" not in text  # nothing fetched from outside
+    for name in ("quality_score", "detection_auc", "efficacy_synthetic_f1", "exact_copy_share", "income", "city"):
+        assert name in text
+    assert f"{report.quality_score:.4f}" in text
+
+
+def test_training_curves_only_with_a_model_history():
+    real, synthetic = make_table(200, 0), make_table(200, 1)
+    assert "Training curves" not in evaluate(real, synthetic).figure_titles
+
+
+def test_save_rejects_other_formats_and_missing_folders(tmp_path):
+    report = FidelityReport({"x": 1.0})
+    with pytest.raises(ValueError, match=".html"):
+        report.save(tmp_path / "report.pdf")
+    with pytest.raises(ValueError, match="does not exist"):
+        report.save(tmp_path / "nowhere" / "report.html")
+
+
+def test_generic_report_carries_image_scores_and_grids(tmp_path):
+    report = FidelityReport(kind="image", title="Image fidelity")
+    report.add_scores({"precision": 0.8, "recall": 0.6}, section="image")
+    images = np.random.default_rng(0).uniform(-1, 1, size=(6, 1, 8, 8))
+    report.add_figure("Real vs generated", image_grid(images, ncols=3), "generated digits")
+    text = open(report.save(tmp_path / "images.html"), encoding="utf-8").read()
+    assert "Image fidelity (image)" in report.summary()
+    assert "precision 0.800" in report.summary()
+    assert text.count("data:image/png;base64,") == 1 and "generated digits" in text
+    assert report.to_frame().loc["recall", "section"] == "image"
+    assert np.isnan(report.quality_score)
+    with pytest.raises(TypeError):
+        report.add_figure("bad", "not a figure")
+    with pytest.raises(ValueError, match="stack of images"):
+        image_grid(np.zeros((4,)))

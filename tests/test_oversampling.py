@@ -1,0 +1,337 @@
+"""GANOverSampler: imbalanced-learn semantics, containers, pipelines, filter, fallback."""
+
+import warnings
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+from imblearn.pipeline import make_pipeline
+from imblearn.utils import check_sampling_strategy
+from imblearn.utils.estimator_checks import parametrize_with_checks
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_validate
+
+from ganaugment import GANAugmenter, GANOverSampler, SmallClassFallbackWarning
+
+from .conftest import FAST
+
+
+def small_gan(**extra):
+    return GANAugmenter(**{**FAST, **extra})
+
+
+def sampler(**params):
+    params.setdefault("estimator", small_gan())
+    params.setdefault("random_state", 0)
+    return GANOverSampler(**params)
+
+
+def blobs(counts, n_features=3, seed=0):
+    """Gaussian blobs, one per class, with the given class sizes."""
+    rng = np.random.default_rng(seed)
+    X = np.vstack([rng.normal(2.0 * c, 1.0, (n, n_features)) for c, n in enumerate(counts)])
+    y = np.concatenate([np.full(n, c) for c, n in enumerate(counts)])
+    return X, y
+
+
+# ------------------------------------------------------- sampling_strategy
+@pytest.mark.parametrize(
+    "strategy",
+    ["auto", "minority", "not minority", "not majority", "all", {1: 70, 2: 40}, lambda y: {2: 55}],
+    ids=["auto", "minority", "not-minority", "not-majority", "all", "dict", "callable"],
+)
+def test_strategies_resolved_exactly(strategy):
+    X, y = blobs([80, 30, 20])
+    expected = Counter(y)
+    for c, n in check_sampling_strategy(strategy, y, "over-sampling").items():
+        expected[c] += n
+    X_res, y_res = sampler(sampling_strategy=strategy).fit_resample(X, y)
+    assert Counter(y_res) == expected
+    assert X_res.shape == (sum(expected.values()), X.shape[1])
+
+
+def test_float_strategy_binary():
+    X, y = blobs([100, 20])
+    X_res, y_res = sampler(sampling_strategy=0.5).fit_resample(X, y)
+    assert Counter(y_res.tolist()) == {0: 100, 1: 50}
+
+
+def test_default_generates_minority_only_and_majority_untouched():
+    X, y = blobs([90, 25])
+    X_res, y_res = sampler().fit_resample(X, y)
+    assert Counter(y_res.tolist()) == {0: 90, 1: 90}
+    assert (y_res[len(y):] == 1).all()
+
+
+# ------------------------------------------------------------- containers
+def test_dataframe_round_trip_keeps_dtypes_and_real_rows(mixed_frame):
+    y = pd.Series(np.where(np.arange(len(mixed_frame)) % 6 == 0, "rare", "common"), name="label")
+    X = mixed_frame.set_axis(np.arange(len(mixed_frame)) * 3)  # a non-default index
+    X_res, y_res = sampler().fit_resample(X, y)
+    assert isinstance(X_res, pd.DataFrame) and isinstance(y_res, pd.Series)
+    assert list(X_res.columns) == list(X.columns)
+    assert X_res.dtypes.to_dict() == X.dtypes.to_dict()
+    assert y_res.name == "label"
+    pd.testing.assert_frame_equal(X_res.iloc[: len(X)].reset_index(drop=True), X.reset_index(drop=True))
+    assert (y_res.iloc[: len(y)].to_numpy() == y.to_numpy()).all()
+    assert Counter(y_res) == {"common": 250, "rare": 250}
+    synthetic = X_res.iloc[len(X):]
+    assert set(synthetic["city"]) <= set(X["city"])
+    assert synthetic["grade"].cat.categories.tolist() == ["a", "b", "c", "d"]
+
+
+def test_ndarray_round_trip_keeps_dtype_and_real_rows():
+    X, y = blobs([90, 25])
+    X = X.astype(np.float32)
+    y = y.astype(np.int32)
+    X_res, y_res = sampler().fit_resample(X, y)
+    assert isinstance(X_res, np.ndarray) and X_res.dtype == np.float32
+    assert y_res.dtype == np.int32
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    np.testing.assert_array_equal(y_res[: len(y)], y)
+    assert np.isfinite(X_res).all()
+
+
+def test_object_array_of_strings():
+    rng = np.random.default_rng(1)
+    X = rng.choice(np.array(["a", "b", "c"], dtype=object), size=(60, 2))
+    y = np.array([0] * 45 + [1] * 15)
+    X_res, y_res = sampler().fit_resample(X, y)
+    assert X_res.dtype == object and X_res.shape == (90, 2)
+    assert set(X_res.ravel()) <= {"a", "b", "c"}
+
+
+def test_same_seed_same_output_and_no_global_rng_use():
+    X, y = blobs([90, 25])
+    np.random.seed(1)
+    first = sampler(random_state=7).fit_resample(X, y)[0]
+    np.random.seed(2)
+    second = sampler(random_state=7).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(first, second)
+    other = sampler(random_state=8).fit_resample(X, y)[0]
+    assert not np.array_equal(first[len(X):], other[len(X):])
+
+
+# --------------------------------------------------------------- pipelines
+class _RowCounter(ClassifierMixin, BaseEstimator):
+    """Records how many rows it is fitted on and how many it predicts."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        self.n_fit_ = len(X)
+        self.fit_counts_ = Counter(np.asarray(y).tolist())
+        return self
+
+    def predict(self, X):
+        self.n_predict_ = len(X)
+        return np.full(len(X), self.classes_[0])
+
+
+def test_pipeline_cross_validate_resamples_training_folds_only():
+    X, y = blobs([90, 30])
+    pipe = make_pipeline(sampler(), _RowCounter())
+    cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    result = cross_validate(pipe, X, y, cv=cv, return_estimator=True, scoring="accuracy")
+    for fitted, (train, test) in zip(result["estimator"], cv.split(X, y)):
+        counter = fitted[-1]
+        majority = Counter(y[train].tolist())[0]
+        assert counter.fit_counts_ == {0: majority, 1: majority}  # balanced training fold
+        assert counter.n_predict_ == len(test)  # scoring saw the real test rows only
+    np.testing.assert_allclose(result["test_score"], 0.75, atol=0.01)
+
+
+def test_grid_search_reaches_gan_hyperparameters():
+    X, y = blobs([80, 30])
+    pipe = make_pipeline(sampler(), LogisticRegression())
+    grid = GridSearchCV(
+        pipe, {"ganoversampler__estimator__epochs": [1, 2], "ganoversampler__acceptance": ["knn", None]}, cv=2
+    )
+    grid.fit(X, y)
+    assert set(grid.cv_results_["param_ganoversampler__estimator__epochs"]) == {1, 2}
+    assert len(grid.best_estimator_[0].estimator_.history_) == grid.best_params_["ganoversampler__estimator__epochs"]
+
+
+# ------------------------------------------------------------------ budget
+def test_max_steps_caps_the_epochs():
+    X, y = blobs([150, 50])  # 200 rows, batch 100: 2 steps per epoch
+    fitted = sampler(estimator=small_gan(epochs=40), max_steps=5).fit(X, y)
+    assert not hasattr(fitted, "estimator_")  # fit only validates, like every imblearn sampler
+    s = sampler(estimator=small_gan(epochs=40), max_steps=5)
+    s.fit_resample(X, y)
+    assert len(s.estimator_.history_) == 3
+    unbounded = sampler(estimator=small_gan(epochs=4), max_steps=None)
+    unbounded.fit_resample(X, y)
+    assert len(unbounded.estimator_.history_) == 4
+
+
+def test_epochs_overrides_the_estimator():
+    X, y = blobs([150, 50])
+    s = sampler(estimator=small_gan(epochs=40), epochs=2)
+    s.fit_resample(X, y)
+    assert len(s.estimator_.history_) == 2
+    assert s.estimator.epochs == 40  # the given estimator is never modified
+
+
+def test_time_limit_is_forwarded():
+    X, y = blobs([150, 50])
+    s = sampler(estimator=small_gan(epochs=10_000), max_steps=None, time_limit=0.01)
+    s.fit_resample(X, y)
+    assert s.estimator_.time_limit == 0.01
+    assert len(s.estimator_.history_) < 10_000
+
+
+# ------------------------------------------------------------------ filter
+class _PlantedGenerator(BaseEstimator):
+    """Stands in for the GAN: half of its class-1 rows sit at ``bad_center``."""
+
+    def __init__(self, bad_center=0.0, random_state=None):
+        self.bad_center = bad_center
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        return self
+
+    def sample(self, y):
+        (c, n), = y.items()
+        rng = np.random.default_rng(0)
+        good = rng.normal(10.0, 0.5, (n - n // 2, 2))
+        bad = rng.normal(self.bad_center, 0.5, (n // 2, 2))
+        rows = np.empty((n, 2))
+        rows[0::2], rows[1::2] = bad, good  # alternate: the first rows are not the good ones
+        return rows, np.full(n, c)
+
+
+def test_knn_filter_drops_rows_in_the_other_class():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0.0, 0.5, (100, 2)), rng.normal(10.0, 0.5, (20, 2))])
+    y = np.array([0] * 100 + [1] * 20)
+    filtered = GANOverSampler(estimator=_PlantedGenerator(), random_state=0)
+    X_res, _ = filtered.fit_resample(X, y)
+    assert (X_res[120:, 0] > 5).all()  # every kept synthetic row lies in class 1's blob
+    assert filtered.acceptance_rate_[1] == pytest.approx(0.5, abs=0.01)
+    unfiltered = GANOverSampler(estimator=_PlantedGenerator(), acceptance=None, random_state=0)
+    X_raw, _ = unfiltered.fit_resample(X, y)
+    assert (X_raw[120:, 0] < 5).sum() == 40
+
+
+def test_knn_filter_drops_rows_outside_the_class_support():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0.0, 0.5, (100, 2)), rng.normal(10.0, 0.5, (20, 2))])
+    y = np.array([0] * 100 + [1] * 20)
+    # Rows at (30, 30) have only class-1 neighbours, but no real row is near them.
+    s = GANOverSampler(estimator=_PlantedGenerator(bad_center=30.0), random_state=0)
+    X_res, _ = s.fit_resample(X, y)
+    assert (X_res[120:, 0] < 20).all()
+
+
+def test_knn_filter_fills_up_with_the_best_rejected_rows():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0.0, 0.5, (100, 2)), rng.normal(10.0, 0.5, (20, 2))])
+    y = np.array([0] * 100 + [1] * 20)
+    s = GANOverSampler(estimator=_PlantedGenerator(), candidates=1.0, random_state=0)
+    X_res, y_res = s.fit_resample(X, y)
+    assert Counter(y_res.tolist()) == {0: 100, 1: 100}  # counts stay exact
+
+
+# ---------------------------------------------------------- small classes
+def test_tiny_class_falls_back_with_a_warning():
+    X, y = blobs([100, 40, 6])
+    s = sampler()
+    with pytest.warns(SmallClassFallbackWarning, match=r"Class 2 has 6 rows.*SMOTE"):
+        X_res, y_res = s.fit_resample(X, y)
+    assert Counter(y_res.tolist()) == {0: 100, 1: 100, 2: 100}
+    assert s.fallback_classes_ == [2]
+    assert 2 not in s.acceptance_rate_ and 1 in s.acceptance_rate_
+
+
+def test_tiny_class_with_categories_falls_back_to_copies(mixed_frame):
+    y = np.array(["big"] * 295 + ["tiny"] * 5)
+    s = sampler()
+    with pytest.warns(SmallClassFallbackWarning, match="random oversampling"):
+        X_res, y_res = s.fit_resample(mixed_frame, y)
+    copies = X_res.iloc[300:]
+    real_tiny = mixed_frame.iloc[295:]
+    assert len(copies) == 290
+    assert copies.merge(real_tiny.drop_duplicates(), how="left", indicator=True)["_merge"].eq("both").all()
+    assert s.estimator_ is None  # nothing left for the GAN to learn
+
+
+@pytest.mark.parametrize("n_minority", [10, 30])
+def test_small_minority_class_uses_the_gan(n_minority):
+    X, y = blobs([150, n_minority], n_features=2)
+    s = sampler()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SmallClassFallbackWarning)
+        X_res, y_res = s.fit_resample(X, y)
+    synthetic = X_res[len(X):]
+    assert len(synthetic) == 150 - n_minority and s.fallback_classes_ == []
+    assert np.isfinite(synthetic).all()
+    # Generated rows are new points, not copies of the real minority rows.
+    real = X[y == 1]
+    assert not (synthetic[:, None, :] == real[None, :, :]).all(axis=2).any()
+
+
+# ---------------------------------------------------------------- errors
+def test_rejects_sparse_input():
+    X, y = blobs([30, 10])
+    with pytest.raises(TypeError, match="sparse"):
+        sampler().fit_resample(sparse.csr_matrix(X), y)
+
+
+def test_rejects_bad_parameters_before_training():
+    X, y = blobs([30, 10])
+    with pytest.raises(ValueError, match="acceptance"):
+        sampler(acceptance="discriminator").fit_resample(X, y)
+    with pytest.raises(ValueError, match="candidates"):
+        sampler(candidates=0.5).fit_resample(X, y)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        sampler().fit_resample(X, np.linspace(0, 1, len(X)))
+
+
+def test_has_no_transform():
+    assert not hasattr(GANOverSampler(), "transform")
+
+
+# ------------------------------------------------ imbalanced-learn checks
+@parametrize_with_checks(
+    [GANOverSampler(estimator=GANAugmenter(epochs=1, batch_size=200, generator_dim=(16,), discriminator_dim=(16,),
+                                           noise_dim=8, pac=4), random_state=0)],
+    # No expected failure: sparse DataFrames are densified for the GAN and
+    # imblearn casts the result back to SparseDtype; sparse matrices are
+    # rejected (sparse tag off), so check_samplers_sparse is not run.
+)
+def test_imblearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_gate_fallback_keeps_synthetic_rows_out_of_the_pipeline(recwarn):
+    # A threshold no model reaches: the gate rejects and only real rows come back.
+    from ganaugment import GANAugmenter
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["u", "v"], 300)})
+    y = np.where(rng.random(300) < 0.2, 1, 0)
+    gan = GANAugmenter(min_quality=0.999, on_low_quality="fallback", validation_fraction=0.2, random_state=0, **FAST)
+    X_res, y_res = GANOverSampler(estimator=gan, random_state=0).fit_resample(X, y)
+    assert len(X_res) == len(X) and (y_res == y).all()
+    pd.testing.assert_frame_equal(X_res, X)
+
+
+def test_save_load_round_trip(tmp_path):
+    from ganaugment import GANAugmenter
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["u", "v"], 200)})
+    y = np.where(rng.random(200) < 0.25, 1, 0)
+    sampler = GANOverSampler(estimator=GANAugmenter(random_state=0, **FAST), random_state=0)
+    sampler.fit_resample(X, y)
+    path = tmp_path / "sampler.gan"
+    sampler.save(path)
+    loaded = GANOverSampler.load(path)
+    assert loaded.sampling_strategy_ == sampler.sampling_strategy_
+    a = sampler.estimator_.sample(20, y=1)[0]
+    b = loaded.estimator_.sample(20, y=1)[0]
+    pd.testing.assert_frame_equal(a, b)
