@@ -88,7 +88,14 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
         raise ValueError("y contains missing values (NaN/None); drop those rows or fill the labels.")
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise ValueError("y contains infinite values.")
-    classes, codes = np.unique(y, return_inverse=True)
+    try:
+        classes, codes = np.unique(y, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in y.tolist()})
+        raise TypeError(
+            f"y mixes label types ({', '.join(kinds)}); convert the labels to one type, for example "
+            "with y.astype(str)."
+        ) from None
     if len(classes) < min_classes:
         raise ValueError(
             f"y holds a single class ({classes[0]!r}); conditioning on the class needs at least "

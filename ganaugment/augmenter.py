@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 import time
 import warnings
 
@@ -20,6 +21,7 @@ from ._validation import (
     check_target,
     seed_from,
 )
+from .checkpoint import Checkpointer
 from .images import fitting as _images
 from .images.codec import looks_like_images
 from .metrics.diagnostics import warn_mode_collapse
@@ -27,7 +29,7 @@ from .metrics.gate import FidelityWarning, check_gate_params, holdout_split, run
 from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN
-from .training import TrainingConfig, train_gan
+from .training import TrainingConfig, make_optimizers, train_gan
 
 __all__ = ["GANAugmenter"]
 
@@ -98,6 +100,15 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         Keep generated numeric values inside the observed min/max.
     time_limit : float or None, default=None
         Stop training after this many seconds (checked once per epoch).
+    checkpoint_dir : str, path-like or None, default=None
+        Folder where training is saved atomically every ``checkpoint_every``
+        epochs and when it ends (``checkpoint.gan``, itself a loadable model).
+        A fit given a folder that holds a checkpoint resumes from it, and
+        refuses a checkpoint written with other data or hyperparameters
+        (``epochs``, ``time_limit``, ``verbose``, ``device`` and
+        ``on_low_quality`` may change). Tables only so far.
+    checkpoint_every : int, default=10
+        Epochs between two checkpoints.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where to train. ``"auto"`` uses CUDA when it is available.
     kind : {"auto", "table", "image"}, default="auto"
@@ -196,6 +207,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         "condition_columns": [list, tuple, None],
         "clip": ["boolean"],
         "time_limit": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": [str],
         "kind": [StrOptions({"auto", "table", "image"})],
         "image_shape": [tuple, list, None],
@@ -227,6 +240,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         condition_columns=None,
         clip=True,
         time_limit=None,
+        checkpoint_dir=None,
+        checkpoint_every=10,
         device="auto",
         kind="auto",
         image_shape=None,
@@ -254,6 +269,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.condition_columns = condition_columns
         self.clip = clip
         self.time_limit = time_limit
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.device = device
         self.kind = kind
         self.image_shape = image_shape
@@ -293,9 +310,11 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         frame, self._input_kind = self._prepare_fit_input(X)
         classes, class_codes = (None, None) if y is None else check_target(y, len(frame), estimator=self)
         self._validate_hyperparameters(frame)
+        checkpointer, resumed = self._open_checkpoint(frame, y)
         self.classes_ = classes
         self._y_dtype = None if y is None else np.asarray(y).dtype
-        seed = seed_from(self.random_state)
+        # A resumed fit replays the seed of the fit it resumes: same draws, same result.
+        seed = seed_from(self.random_state) if resumed is None else checkpointer.seed
         rng = np.random.default_rng(seed)
         # The gate draws from its own stream so a gate-off fit is unchanged by it.
         check_rng = np.random.default_rng([seed, 1])
@@ -308,17 +327,25 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             class_codes = None if y is None else class_codes[kept]
         self.device_ = resolve_device(self.device)
         started = time.perf_counter()
-        self.encoder_ = TableEncoder(
+        encoder = TableEncoder(
             max_modes=self.max_modes,
             max_categories=self.max_categories,
             categorical_features=self._categorical_names(frame),
             clip=self.clip,
             random_state=int(rng.integers(2**31 - 1)),
-        ).fit(frame)
+        )
+        self.encoder_ = encoder.fit(frame) if resumed is None else resumed.encoder_
         encoded = self.encoder_.transform_compact(frame, rng)
         self.encode_seconds_ = time.perf_counter() - started
         n_classes = 0 if classes is None else len(classes)
-        self.model_ = TabularGAN(self.encoder_, n_classes, self._network_params(), self.device_, int(rng.integers(2**63 - 1)))
+        model_seed = int(rng.integers(2**63 - 1))
+        if resumed is None:
+            self.model_ = TabularGAN(self.encoder_, n_classes, self._network_params(), self.device_, model_seed)
+        else:
+            self.model_ = resumed.model_
+        # Training draws from the model's own torch generator, never from rng,
+        # so this is the generator an uninterrupted fit ends with too.
+        self._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
         self.model_.set_training_data(encoded, class_codes)
         batch = self._effective_batch_size(len(frame))
         config = TrainingConfig(
@@ -333,15 +360,45 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             time_limit=self.time_limit,
             autocast_dtype=autocast_dtype(self.mixed_precision, self.device_),
         )
-        self.history_ = []
+        self.history_ = [] if resumed is None else list(resumed.history_)
+        optimizers = make_optimizers(self.model_, config)
+        if checkpointer is not None:
+            checkpointer.seed = seed
+            if resumed is not None:
+                for optimizer, state in zip(optimizers, checkpointer.optimizer_states):
+                    optimizer.load_state_dict(state)
+            config.callbacks.append(checkpointer)
+        # The training generator as each epoch ends: Ctrl-C mid-epoch goes back to it with the
+        # networks, so that resuming from here matches an uninterrupted fit exactly.
+        rng_at_epoch_end = [self.model_.torch_rng.get_state()]
+        config.callbacks.insert(0, lambda epoch, _: rng_at_epoch_end.__setitem__(0, self.model_.torch_rng.get_state()))
         try:
-            train_gan(self.model_, config, self.history_)
+            optimizers = train_gan(self.model_, config, self.history_, optimizers=optimizers)
         finally:
             self.model_.release_training_data()
+        self.model_.torch_rng.set_state(rng_at_epoch_end[0])
+        if checkpointer is not None and checkpointer.saved_epoch != len(self.history_):
+            checkpointer.save(len(self.history_), optimizers)  # the last epoch, or where Ctrl-C stopped
         self.fit_seconds_ = time.perf_counter() - started
-        self._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
         self._check_fit(frame, validation, check_rng)
         return self
+
+    def _open_checkpoint(self, frame, y):
+        """``(Checkpointer, checkpointed estimator)``; both None without checkpoint_dir."""
+        if self.checkpoint_dir is None:
+            return None, None
+        checkpointer = Checkpointer(self, self.checkpoint_dir, self.checkpoint_every, frame, y)
+        found = checkpointer.resume(self.device)
+        if found is None:
+            return checkpointer, None
+        resumed, _ = found
+        epochs = TABLE_EPOCHS if self.epochs is None else int(self.epochs)
+        if checkpointer.saved_epoch > epochs:
+            raise ValueError(
+                f"checkpoint_dir {self.checkpoint_dir!r} holds a checkpoint at epoch {checkpointer.saved_epoch}, "
+                f"beyond epochs={epochs}; raise epochs to train on, or pass another checkpoint_dir to start over."
+            )
+        return checkpointer, resumed
 
     def _check_fit(self, frame, validation, rng):
         """Post-fit checks: mode collapse always, the fidelity gate when it is on."""

@@ -397,6 +397,8 @@ class _Encoder:
                 _TAG: "dict",
                 "items": [[self.encode(k, where), self.encode(v, f"{where}[{k!r}]")] for k, v in value.items()],
             }
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)  # a folder or file name (checkpoint_dir): kept as its string
         return self._encode_object(value, where)
 
     def _encode_object(self, value, where):

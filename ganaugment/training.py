@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
-__all__ = ["TrainingConfig", "train_gan", "TrainingDivergedWarning", "discriminator_won"]
+__all__ = ["TrainingConfig", "make_optimizers", "train_gan", "TrainingDivergedWarning", "discriminator_won"]
 
 # The discriminator "won outright" in an epoch when its mean output on real
 # data is above DOMINANCE_HIGH and on fakes below DOMINANCE_LOW; this many
@@ -72,6 +72,19 @@ def _restore(problem, snapshot) -> None:
     problem.discriminator.load_state_dict(snapshot["discriminator"])
 
 
+def make_optimizers(problem, config: TrainingConfig) -> tuple:
+    """The generator's and the discriminator's Adam optimisers (load a saved state into them to resume)."""
+    opt_g = torch.optim.Adam(
+        problem.generator.parameters(), lr=config.lr_generator, betas=config.betas,
+        weight_decay=config.weight_decay, foreach=True,
+    )
+    opt_d = torch.optim.Adam(
+        problem.discriminator.parameters(), lr=config.lr_discriminator, betas=config.betas,
+        weight_decay=config.weight_decay, foreach=True,
+    )
+    return opt_g, opt_d
+
+
 def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -> tuple:
     """Train ``problem``'s networks for ``config.epochs`` epochs.
 
@@ -85,17 +98,7 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
     normally, so the caller keeps a usable model.
     """
     gen, disc = problem.generator, problem.discriminator
-    if optimizers is None:
-        opt_g = torch.optim.Adam(
-            gen.parameters(), lr=config.lr_generator, betas=config.betas, weight_decay=config.weight_decay,
-            foreach=True,
-        )
-        opt_d = torch.optim.Adam(
-            disc.parameters(), lr=config.lr_discriminator, betas=config.betas, weight_decay=config.weight_decay,
-            foreach=True,
-        )
-    else:
-        opt_g, opt_d = optimizers
+    opt_g, opt_d = make_optimizers(problem, config) if optimizers is None else optimizers
     start_epoch = len(history)
     good = _snapshot(problem)
     good_opt = (copy.deepcopy(opt_g.state_dict()), copy.deepcopy(opt_d.state_dict()))
@@ -112,7 +115,8 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
             epoch_start = time.perf_counter()
             totals = _train_epoch(problem, config, opt_g, opt_d)
             stats = {k: float(v) for k, v in zip(("loss_d", "loss_g", "d_real", "d_fake"), totals.tolist())}
-            if not all(map(_finite, stats.values())):
+            # A last step can leave non-finite weights behind a finite loss: check both.
+            if not (all(map(_finite, stats.values())) and _networks_finite(problem)):
                 _restore(problem, good)
                 opt_g.load_state_dict(good_opt[0])
                 opt_d.load_state_dict(good_opt[1])
@@ -140,6 +144,8 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
                 break
     except KeyboardInterrupt:
         _restore(problem, good)
+        opt_g.load_state_dict(good_opt[0])
+        opt_d.load_state_dict(good_opt[1])
         warnings.warn(
             f"Training interrupted; keeping the model of the last finished epoch ({len(history)}).",
             RuntimeWarning,
@@ -160,6 +166,15 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
             stacklevel=2,
         )
     return opt_g, opt_d
+
+
+def _networks_finite(problem) -> bool:
+    """True when every weight and buffer of both networks is finite (one host sync)."""
+    tensors = [
+        t for net in (problem.generator, problem.discriminator)
+        for t in (*net.parameters(), *net.buffers()) if t.is_floating_point()
+    ]
+    return bool(torch.stack([torch.isfinite(t).all() for t in tensors]).all()) if tensors else True
 
 
 def discriminator_won(history: list, *, low: float = DOMINANCE_LOW, high: float = DOMINANCE_HIGH,

@@ -39,6 +39,8 @@ TABLE_ONLY = (
     "max_categories",
     "categorical_features",
     "condition_columns",
+    "checkpoint_dir",  # checkpoints are written by the table path only so far
+    "checkpoint_every",
 )
 
 

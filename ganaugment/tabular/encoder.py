@@ -16,6 +16,7 @@ generator's output activations, the conditional loss and the sampler.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -93,6 +94,8 @@ class _ColumnState:
     is_datetime: bool = False
     datetime_unit: str | None = None
     minimum: float = 0.0
+    # Exact bounds of integer and datetime columns (float64 rounds beyond 2**53).
+    integer_bounds: list | None = None
     maximum: float = 0.0
     center: float = 0.0
     scale: float = 1.0
@@ -181,6 +184,12 @@ class TableEncoder:
                 f"categorical_features names columns that are not in the data: {sorted(map(str, unknown))}."
             )
         rng = np.random.default_rng(self.random_state)
+        empty = [name for name in data.columns if data[name].isna().all()]
+        if empty:
+            raise ValueError(
+                f"Column {empty[0]!r} has no observed value: it is entirely missing, so there is nothing to "
+                "learn. Drop it (X.dropna(axis=1, how='all')) or fill it before fitting."
+            )
         self.columns_ = list(data.columns)
         self.states_ = []
         for name in self.columns_:
@@ -211,10 +220,18 @@ class TableEncoder:
         state.is_integer = bool(state.is_datetime or pd.api.types.is_integer_dtype(series))
         state.minimum = float(observed.min())
         state.maximum = float(observed.max())
-        state.center = float(observed.mean())
-        std = float(observed.std())
+        if state.is_integer:
+            present = series.dropna()
+            exact = present.to_numpy(dtype="datetime64[ns]").astype("int64") if state.is_datetime else present
+            state.integer_bounds = [int(exact.min()), int(exact.max())]
+        # Statistics of the values divided by their largest magnitude: values near
+        # the float64 limit would overflow a plain mean and standard deviation.
+        magnitude = float(np.abs(observed).max()) or 1.0
+        unit = observed / magnitude
+        state.center = float(unit.mean()) * magnitude
+        std = float(unit.std()) * magnitude
         state.scale = std if std > 0 else 1.0
-        standard = (observed - state.center) / state.scale
+        standard = _standardise(observed, state)
         if standard.size > self.mixture_sample_size:
             standard = rng.choice(standard, size=self.mixture_sample_size, replace=False)
         n_distinct = np.unique(standard).size
@@ -368,6 +385,10 @@ class TableEncoder:
             raise ValueError(
                 f"Column {column!r} is numeric; conditions are only supported on categorical columns."
             )
+        if np.ndim(value) != 0 or not isinstance(_level_key(value), Hashable):
+            raise TypeError(
+                f"The value given for column {column!r} must be a single value, got {type(value).__name__}."
+            )
         code = self._lookup(state).get(_level_key(value))
         if code is not None:
             return code
@@ -427,7 +448,7 @@ class TableEncoder:
         missing = np.isnan(values)
         if np.isinf(values).any():
             raise ValueError(f"Column {state.name!r} contains infinite values.")
-        standard = (np.where(missing, state.center, values) - state.center) / state.scale
+        standard = _standardise(np.where(missing, state.center, values), state)
         del values
         means = np.asarray(state.means)
         stds = np.asarray(state.stds)
@@ -508,16 +529,19 @@ class TableEncoder:
         stds = np.asarray(state.stds)
         scaled = np.clip(matrix[:, value_span.start].astype(np.float64), -1.0, 1.0)
         standard = scaled * 4.0 * stds[modes] + means[modes]
-        values = standard * state.scale + state.center
+        with np.errstate(over="ignore"):  # a value beyond the float64 range becomes +-inf, clipped below
+            values = (standard + state.center / state.scale) * state.scale
         if self.clip:
             values = np.clip(values, state.minimum, state.maximum)
+        values = np.clip(values, -np.finfo(np.float64).max, np.finfo(np.float64).max)
         missing = np.zeros(len(values), dtype=bool)
         if state.has_missing:
             miss_span = next(spans)
             missing = matrix[:, miss_span.start + 1] > matrix[:, miss_span.start]
         if state.is_integer:
             values = np.round(values)
-        return _restore_numeric_dtype(values, missing, state)
+        bounds = state.integer_bounds if self.clip else None
+        return _restore_numeric_dtype(values, missing, state, bounds)
 
     def _decode_categorical(self, matrix, state, span, rng):
         codes = matrix[:, span.start : span.stop].argmax(axis=1)
@@ -534,6 +558,11 @@ class TableEncoder:
                 values[pooled] = pool[choice]
         missing = codes == state.levels.index(_MISSING) if state.has_missing else np.zeros(len(codes), bool)
         return _restore_categorical_dtype(values, missing, state)
+
+
+def _standardise(values: np.ndarray, state: _ColumnState) -> np.ndarray:
+    """``(values - center) / scale`` without the overflow of the difference near the float64 limit."""
+    return values / state.scale - state.center / state.scale
 
 
 def _level_key(value):
@@ -560,10 +589,10 @@ def _to_python(value):
     return value
 
 
-def _restore_numeric_dtype(values, missing, state) -> pd.Series:
+def _restore_numeric_dtype(values, missing, state, bounds=None) -> pd.Series:
     dtype = state.dtype
     if state.is_datetime:
-        ints = values.astype(np.int64)
+        ints = _as_integers(values, "int64", bounds)
         out = pd.Series(ints.astype("datetime64[ns]"))
         out[missing] = pd.NaT
         try:
@@ -572,15 +601,34 @@ def _restore_numeric_dtype(values, missing, state) -> pd.Series:
             # Time-zone aware columns: localise back from UTC nanoseconds.
             return pd.to_datetime(out, utc=True).dt.tz_convert(dtype.split(", ")[-1].rstrip("]"))
     if state.is_integer:
+        ints = _as_integers(values, dtype, bounds)
         if missing.any():
             nullable = dtype if dtype[:1].isupper() else dtype.capitalize()
-            out = pd.Series(values.astype(np.int64), dtype=nullable if dtype[:1].isupper() else "Int64")
+            out = pd.Series(ints, dtype=nullable if dtype[:1].isupper() else "Int64")
             out[missing] = pd.NA
             return out.astype(dtype) if dtype[:1].isupper() else out
-        return pd.Series(values.astype(np.int64)).astype(dtype)
+        return pd.Series(ints).astype(dtype)
     values = values.copy()
     values[missing] = np.nan
     return pd.Series(values).astype(dtype)
+
+
+def _as_integers(values: np.ndarray, dtype: str, bounds=None) -> np.ndarray:
+    """Rounded floats as integers inside the range of ``dtype`` (a cast would wrap around).
+
+    ``bounds`` (exact ints) clips the result after the cast, where no rounding happens.
+    """
+    try:
+        info = np.iinfo(pd.api.types.pandas_dtype(dtype).numpy_dtype if dtype[:1].isupper() else np.dtype(dtype))
+    except (TypeError, ValueError):
+        info = np.iinfo(np.int64)
+    target = np.uint64 if info.min == 0 else np.int64
+    # The largest float64 below 2**63 (or 2**64): float(info.max) itself rounds up past the range.
+    top = min(float(info.max), np.nextafter(2.0**64 if target is np.uint64 else 2.0**63, 0))
+    ints = np.clip(np.nan_to_num(values), float(info.min), top).astype(target)
+    if bounds is not None:
+        ints = np.clip(ints, target(bounds[0]), target(bounds[1]))
+    return ints
 
 
 def _restore_categorical_dtype(values, missing, state) -> pd.Series:
