@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["resolve_device", "build_module", "make_generator"]
+__all__ = ["resolve_device", "build_module", "make_generator", "autocast_dtype"]
 
 
 def resolve_device(device: str) -> torch.device:
@@ -26,6 +26,19 @@ def resolve_device(device: str) -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was requested but CUDA is not available; use device='auto' or 'cpu'.")
     return resolved
+
+
+def autocast_dtype(mixed_precision, device: torch.device):
+    """The autocast dtype for a ``mixed_precision`` setting on ``device`` (None: full precision)."""
+    if mixed_precision is None:
+        return None
+    if mixed_precision == "bf16":
+        return torch.bfloat16
+    if mixed_precision == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return None
+    raise ValueError(f"mixed_precision must be None, 'auto' or 'bf16', got {mixed_precision!r}.")
 
 
 def make_generator(seed: int, device: torch.device) -> torch.Generator:

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._torch import resolve_device
+from ._torch import autocast_dtype, resolve_device
 from ._validation import (
     as_frame,
     check_n_samples,
@@ -118,6 +118,11 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         Shape of one image when X holds flat rows, such as
         ``image_shape=(8, 8)`` for ``sklearn.datasets.load_digits().data``:
         ``(H, W)``, ``(H, W, C)`` or ``(C, H, W)``.
+    mixed_precision : {"auto", "bf16"} or None, default=None
+        Run the table model's training forward passes under bfloat16
+        autocast. ``"auto"`` does so on a CUDA device that supports bfloat16
+        and changes nothing on CPU; ``"bf16"`` does so on any device (CPU
+        included). ``None`` trains in float32.
     random_state : int, RandomState instance or None, default=None
         Seeds every random draw. The same seed, data and CPU give identical
         samples; no global random state is read or changed.
@@ -207,6 +212,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         "device": [str],
         "kind": [StrOptions({"auto", "table", "image"})],
         "image_shape": [tuple, list, None],
+        "mixed_precision": [StrOptions({"auto", "bf16"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
@@ -239,6 +245,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         device="auto",
         kind="auto",
         image_shape=None,
+        mixed_precision=None,
         random_state=None,
         verbose=False,
         validation_fraction=None,
@@ -267,6 +274,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.device = device
         self.kind = kind
         self.image_shape = image_shape
+        self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.verbose = verbose
         self.validation_fraction = validation_fraction
@@ -327,7 +335,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             random_state=int(rng.integers(2**31 - 1)),
         )
         self.encoder_ = encoder.fit(frame) if resumed is None else resumed.encoder_
-        encoded = self.encoder_.transform(frame, rng)
+        encoded = self.encoder_.transform_compact(frame, rng)
         self.encode_seconds_ = time.perf_counter() - started
         n_classes = 0 if classes is None else len(classes)
         model_seed = int(rng.integers(2**63 - 1))
@@ -350,6 +358,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             verbose=bool(self.verbose),
             description="GANAugmenter",
             time_limit=self.time_limit,
+            autocast_dtype=autocast_dtype(self.mixed_precision, self.device_),
         )
         self.history_ = [] if resumed is None else list(resumed.history_)
         optimizers = make_optimizers(self.model_, config)
@@ -502,6 +511,41 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         if self.classes_ is None:
             return X_out
         return X_out, self.classes_[classes]
+
+    def sample_to_file(self, path, n_samples=None, *, chunk_size=100_000, y=None, conditions=None, target="class"):
+        """Stream synthetic rows to a CSV or Parquet file, ``chunk_size`` rows at a time.
+
+        Memory depends on ``chunk_size``, not on ``n_samples``. The file is
+        written under a temporary name next to ``path`` and renamed onto it
+        once complete. Its columns and dtypes are those of :meth:`sample`
+        (Parquet keeps them exactly; CSV keeps the text). The rows are the
+        ones that consecutive ``sample(chunk_size)`` calls would return.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination; the format follows the extension: ``.csv``,
+            ``.tsv`` (optionally ``.gz``), ``.parquet`` or ``.pq``.
+        n_samples : int, default=None
+            Number of rows; may be left out when ``y`` is a dict.
+        chunk_size : int, default=100_000
+            Rows generated and written at a time.
+        y, conditions
+            As in :meth:`sample`.
+        target : str, default="class"
+            Name of the class column appended to the rows of a model fitted
+            with ``y``.
+
+        Returns
+        -------
+        path : str
+        """
+        from .streaming import write_samples
+
+        check_is_fitted(self, "model_")
+        if getattr(self, "kind_", "table") == "image":
+            raise ValueError("sample_to_file writes tables; this model learned images. Use sample() instead.")
+        return write_samples(self, path, n_samples, chunk_size=chunk_size, y=y, conditions=conditions, target=target)
 
     def _resolve_sample_request(self, n_samples, y):
         if y is None:

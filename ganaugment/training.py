@@ -22,6 +22,7 @@ non-saturating ``softplus(-D(G(z)))``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 import warnings
@@ -56,6 +57,7 @@ class TrainingConfig:
     description: str = "GAN"
     time_limit: float | None = None
     callbacks: list = field(default_factory=list)
+    autocast_dtype: torch.dtype | None = None  # mixed precision of the forward passes (None: off)
 
 
 def _snapshot(problem) -> dict:
@@ -202,26 +204,33 @@ def _train_epoch(problem, config, opt_g, opt_d) -> torch.Tensor:
     """One epoch; returns the epoch means as one tensor (a single host sync)."""
     totals = torch.zeros(4, device=problem.device)
     last = config.discriminator_steps - 1
+    if config.autocast_dtype is None:
+        autocast = contextlib.nullcontext
+    else:
+        def autocast():
+            return torch.autocast(problem.device.type, dtype=config.autocast_dtype)
     for _ in range(config.steps_per_epoch):
         for k in range(config.discriminator_steps):
             batch = problem.draw(config.batch_size)
-            if k < last:
-                with torch.no_grad():
+            with autocast():
+                if k < last:
+                    with torch.no_grad():
+                        fake, aux = problem.generate(batch)
+                else:
+                    # The last fake keeps its graph: the generator step reuses it
+                    # once the discriminator has been updated on its detached copy.
                     fake, aux = problem.generate(batch)
-            else:
-                # The last fake keeps its graph: the generator step reuses it
-                # once the discriminator has been updated on its detached copy.
-                fake, aux = problem.generate(batch)
-            real_logits = problem.discriminate(batch.real, batch)
-            fake_logits = problem.discriminate(fake.detach(), batch)
-            loss_d = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+                real_logits = problem.discriminate(batch.real, batch)
+                fake_logits = problem.discriminate(fake.detach(), batch)
+                loss_d = F.softplus(-real_logits.float()).mean() + F.softplus(fake_logits.float()).mean()
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
         # Generator step: the discriminator's weights need no gradient here.
         problem.discriminator.requires_grad_(False)
-        fake_logits_g = problem.discriminate(fake, batch)
-        loss_g = F.softplus(-fake_logits_g).mean() + problem.generator_penalty(aux, batch)
+        with autocast():
+            fake_logits_g = problem.discriminate(fake, batch)
+            loss_g = F.softplus(-fake_logits_g.float()).mean() + problem.generator_penalty(aux, batch)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()

@@ -25,7 +25,7 @@ from sklearn.mixture import GaussianMixture
 
 from ..persistence import ModelFileError, persistable
 
-__all__ = ["Span", "TableEncoder"]
+__all__ = ["Span", "TableEncoder", "EncodedRows"]
 
 # Sentinel used inside the encoder for a missing categorical value. It is a
 # plain string that cannot collide with user data because user levels are
@@ -62,6 +62,22 @@ class Span:
     @property
     def stop(self) -> int:
         return self.start + self.width
+
+
+@dataclass
+class EncodedRows:
+    """An encoded table in compact form (see :meth:`TableEncoder.transform_compact`).
+
+    ``values[:, k]`` is the k-th continuous span's value (float32);
+    ``codes[:, k]`` is the index of the slot that is set in the k-th discrete
+    span (a small integer), spans counted in ``spans_`` order.
+    """
+
+    values: np.ndarray
+    codes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 @dataclass
@@ -266,6 +282,15 @@ class TableEncoder:
                 "convert it to a single type (for example with .astype(str)) before fitting."
             )
         counts = observed.value_counts(sort=True, dropna=True)
+        return self._categorical_levels(state, counts, int(missing.sum()))
+
+    def _categorical_levels(self, state, counts: pd.Series, n_missing: int) -> _ColumnState:
+        """Set ``state``'s levels from value counts, most frequent first.
+
+        Split from :meth:`_fit_categorical` so that counts merged over the
+        shards of a distributed fit give the same state as one full column.
+        """
+        name = state.name
         counts = counts[counts > 0]
         levels = list(counts.index)
         freqs = counts.to_numpy(dtype=np.float64)
@@ -278,7 +303,7 @@ class TableEncoder:
             freqs = np.concatenate([freqs[:keep], [pooled.sum()]])
         if state.has_missing:
             levels.append(_MISSING)
-            freqs = np.concatenate([freqs, [missing.sum()]])
+            freqs = np.concatenate([freqs, [n_missing]])
         if not levels:
             raise ValueError(f"Column {name!r} has no observed value: it is entirely missing.")
         state.levels = [_to_python(v) for v in levels]
@@ -375,48 +400,73 @@ class TableEncoder:
     # ------------------------------------------------------------ transform
     def transform(self, data: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         """Encode ``data`` into a float32 matrix of width ``output_width_``."""
+        return self.expand(self.transform_compact(data, rng))
+
+    def transform_compact(self, data: pd.DataFrame, rng: np.random.Generator) -> "EncodedRows":
+        """Encode ``data`` without materialising the one-hot blocks.
+
+        Holds one float per continuous span and one small integer per
+        discrete span: for a million rows and a few hundred one-hot slots this
+        is tens of megabytes instead of gigabytes. :meth:`expand` gives the
+        matrix :meth:`transform` returns; the same ``rng`` draws the same modes.
+        """
         missing_cols = [c for c in self.columns_ if c not in data.columns]
         if missing_cols:
             raise ValueError(f"Columns seen at fit are missing: {missing_cols}.")
-        out = np.zeros((len(data), self.output_width_), dtype=np.float32)
-        spans = iter(self.spans_)
+        n = len(data)
+        n_cont = sum(s.kind == "continuous" for s in self.spans_)
+        widest = max((s.width for s in self.spans_ if s.kind == "discrete"), default=1)
+        values = np.zeros((n, n_cont), dtype=np.float32)
+        codes = np.zeros((n, len(self.spans_) - n_cont), dtype=np.int16 if widest < 2**15 else np.int32)
+        i = j = 0
         for state in self.states_:
             series = data[state.name]
             if state.kind == "numeric":
-                self._encode_numeric(series, state, out, spans, rng)
+                values[:, i], codes[:, j], missing = self._encode_numeric(series, state, rng)
+                i, j = i + 1, j + 1
+                if state.has_missing:
+                    codes[:, j] = missing
+                    j += 1
             else:
-                self._encode_categorical(series, state, out, next(spans))
+                codes[:, j] = self.category_codes(series, state)
+                j += 1
+        return EncodedRows(values, codes)
+
+    def expand(self, rows: "EncodedRows") -> np.ndarray:
+        """The float32 matrix of width ``output_width_`` that ``rows`` describe."""
+        n = len(rows.values)
+        out = np.zeros((n, self.output_width_), dtype=np.float32)
+        out[:, [s.start for s in self.spans_ if s.kind == "continuous"]] = rows.values
+        index = np.arange(n)
+        for j, span in enumerate(s for s in self.spans_ if s.kind == "discrete"):
+            out[index, span.start + rows.codes[:, j]] = 1.0
         return out
 
-    def _encode_numeric(self, series, state, out, spans, rng):
-        value_span, mode_span = next(spans), next(spans)
+    def _encode_numeric(self, series, state, rng, block: int = 65536):
+        """``(scaled value, mode, missing)`` per row; the posterior is computed by row blocks."""
         values = self._numeric_values(series, state)
         missing = np.isnan(values)
         if np.isinf(values).any():
             raise ValueError(f"Column {state.name!r} contains infinite values.")
         standard = _standardise(np.where(missing, state.center, values), state)
+        del values
         means = np.asarray(state.means)
         stds = np.asarray(state.stds)
-        # Posterior of each mode, computed for all rows at once.
-        z = (standard[:, None] - means[None, :]) / stds[None, :]
-        log_post = np.log(np.asarray(state.weights))[None, :] - np.log(stds)[None, :] - 0.5 * z**2
-        log_post -= log_post.max(axis=1, keepdims=True)
-        post = np.exp(log_post)
-        post /= post.sum(axis=1, keepdims=True)
-        # Draw one mode per row from its posterior (inverse-CDF, vectorised).
-        u = rng.random(len(standard))[:, None]
-        modes = np.minimum((post.cumsum(axis=1) < u).sum(axis=1), len(means) - 1)
+        log_prior = np.log(np.asarray(state.weights))[None, :] - np.log(stds)[None, :]
+        u = rng.random(len(standard))
+        modes = np.empty(len(standard), dtype=np.int64)
+        # Posterior of each mode, then one mode per row drawn from it
+        # (inverse CDF), in blocks so that the (rows x modes) temporaries stay small.
+        for lo in range(0, len(standard), block):
+            z = (standard[lo : lo + block, None] - means[None, :]) / stds[None, :]
+            log_post = log_prior - 0.5 * z**2
+            log_post -= log_post.max(axis=1, keepdims=True)
+            post = np.exp(log_post)
+            post /= post.sum(axis=1, keepdims=True)
+            chosen = (post.cumsum(axis=1) < u[lo : lo + block, None]).sum(axis=1)
+            modes[lo : lo + block] = np.minimum(chosen, len(means) - 1)
         scaled = (standard - means[modes]) / (4.0 * stds[modes])
-        out[:, value_span.start] = np.clip(scaled, -0.99, 0.99)
-        out[np.arange(len(values)), mode_span.start + modes] = 1.0
-        if state.has_missing:
-            miss_span = next(spans)
-            out[:, miss_span.start] = ~missing
-            out[:, miss_span.start + 1] = missing
-
-    def _encode_categorical(self, series, state, out, span):
-        codes = self.category_codes(series, state)
-        out[np.arange(len(codes)), span.start + codes] = 1.0
+        return np.clip(scaled, -0.99, 0.99), modes, missing
 
     def category_codes(self, series: pd.Series, state: _ColumnState | None = None) -> np.ndarray:
         """Slot index of every value of a categorical column."""
@@ -454,7 +504,11 @@ class TableEncoder:
         Discrete spans are read by their arg-max, so ``matrix`` may hold
         probabilities or logits as well as one-hot rows.
         """
-        matrix = np.asarray(matrix, dtype=np.float64)
+        matrix = np.asarray(matrix)
+        if not np.issubdtype(matrix.dtype, np.floating):
+            matrix = matrix.astype(np.float64)
+        # Arg-max reads the float32 slots as they are; only the value
+        # columns are widened (below), not a float64 copy of the whole chunk.
         if matrix.ndim != 2 or matrix.shape[1] != self.output_width_:
             raise ValueError(
                 f"Expected an encoded matrix of width {self.output_width_}, got shape {matrix.shape}."
@@ -473,7 +527,7 @@ class TableEncoder:
         modes = matrix[:, mode_span.start : mode_span.stop].argmax(axis=1)
         means = np.asarray(state.means)
         stds = np.asarray(state.stds)
-        scaled = np.clip(matrix[:, value_span.start], -1.0, 1.0)
+        scaled = np.clip(matrix[:, value_span.start].astype(np.float64), -1.0, 1.0)
         standard = scaled * 4.0 * stds[modes] + means[modes]
         with np.errstate(over="ignore"):  # a value beyond the float64 range becomes +-inf, clipped below
             values = (standard + state.center / state.scale) * state.scale

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from .._torch import build_module, make_generator
 from ..persistence import ModelFileError, persistable
-from .encoder import TableEncoder
+from .encoder import EncodedRows, TableEncoder
 from .networks import TabularDiscriminator, TabularGenerator
 
 __all__ = ["TabularGAN", "ConditionLayout"]
@@ -60,16 +60,20 @@ class ConditionLayout:
         self.n_slots = int(self.slot_offsets[-1])
         self.column_width = int(sum(self.widths))
         self.cond_dim = self.column_width + n_classes
+        # Where each categorical span sits among the encoder's discrete spans
+        # (the columns of EncodedRows.codes).
+        position = {s.start: i for i, s in enumerate(s for s in encoder.spans_ if s.kind == "discrete")}
+        self.code_columns = [position[start] for start in self.span_starts]
 
     @property
     def n_choice_columns(self) -> int:
         return len(self.widths) + int(self.has_class)
 
-    def slot_codes(self, encoded: np.ndarray, class_codes: np.ndarray | None) -> np.ndarray:
+    def slot_codes(self, encoded: EncodedRows, class_codes: np.ndarray | None) -> np.ndarray:
         """Per row and choice column, the global slot index of the row's level."""
         codes = [
-            encoded[:, start : start + width].argmax(axis=1) + offset
-            for start, width, offset in zip(self.span_starts, self.widths, self.slot_offsets)
+            encoded.codes[:, column].astype(np.int64) + offset
+            for column, offset in zip(self.code_columns, self.slot_offsets)
         ]
         if self.has_class:
             codes.append(class_codes + self.slot_offsets[len(self.widths)])
@@ -162,6 +166,12 @@ class TabularGAN:
         self._disc_index = torch.as_tensor(pad_index, dtype=torch.long, device=dev)
         self._disc_mask = torch.as_tensor(pad_mask, device=dev)
         self._disc_flat = torch.as_tensor(pad_index[pad_mask], dtype=torch.long, device=dev)
+        self._disc_start = torch.as_tensor([s.start for s in disc], dtype=torch.long, device=dev)
+        # Span number of every discrete encoded column (in _disc_flat order),
+        # for a softmax per span without padding every span to the widest one.
+        self._disc_segment = torch.as_tensor(
+            np.repeat(np.arange(len(disc)), [s.width for s in disc]), dtype=torch.long, device=dev
+        )
         # Conditional loss: for each categorical choice column, its encoded columns (padded).
         lay = self.layout
         cmax = max(lay.widths, default=1)
@@ -174,8 +184,14 @@ class TabularGAN:
         self._cond_mask = torch.as_tensor(cond_mask, device=dev)
 
     # ------------------------------------------------------------- data
-    def set_training_data(self, encoded: np.ndarray, class_codes: np.ndarray | None) -> None:
-        """Move the encoded table to the device and index it for training-by-sampling."""
+    def set_training_data(self, encoded, class_codes: np.ndarray | None) -> None:
+        """Move the encoded table to the device and index it for training-by-sampling.
+
+        ``encoded`` is :class:`EncodedRows` (compact: what the device holds)
+        or the dense matrix of :meth:`TableEncoder.transform`.
+        """
+        if not isinstance(encoded, EncodedRows):
+            encoded = self._compress(np.asarray(encoded, dtype=np.float32))
         lay = self.layout
         n = len(encoded)
         dev = self.device
@@ -205,7 +221,9 @@ class TabularGAN:
             lo, hi = lay.slot_offsets[j], lay.slot_offsets[j + 1]
             probs[j, : hi - lo] = np.log1p(total[lo:hi])
         probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
-        self._data = torch.as_tensor(encoded, dtype=torch.float32, device=dev)
+        # Compact rows on the device; batches are expanded to one-hot by _rows().
+        self._values = torch.as_tensor(encoded.values, dtype=torch.float32, device=dev)
+        self._codes = torch.as_tensor(encoded.codes, device=dev)
         self._n_rows = n
         self._order = torch.as_tensor(order, dtype=torch.long, device=dev)
         self._order_start = torch.as_tensor(order_start, device=dev)
@@ -216,7 +234,7 @@ class TabularGAN:
 
     def release_training_data(self) -> None:
         """Drop the training tensors so a fitted model holds no real rows."""
-        for name in ("_data", "_order", "_order_start", "_slot_count", "_level_probs", "_slot_offsets", "_row_class"):
+        for name in ("_values", "_codes", "_order", "_order_start", "_slot_count", "_level_probs", "_slot_offsets", "_row_class"):
             setattr(self, name, None)
 
     # --------------------------------------------------- trainer protocol
@@ -228,14 +246,28 @@ class TabularGAN:
             rows = torch.randint(self._n_rows, (batch_size,), generator=gen, device=dev)
             cond = torch.zeros(batch_size, lay.cond_dim, device=dev)
             empty = torch.zeros(batch_size, dtype=torch.long, device=dev)
-            return _Batch(self._data[rows], cond, empty, empty)
+            return _Batch(self._rows(rows), cond, empty, empty)
         column = torch.randint(lay.n_choice_columns, (batch_size,), generator=gen, device=dev)
         level = torch.multinomial(self._level_probs[column], 1, generator=gen).squeeze(1)
         slot = self._slot_offsets[column] + level
         offset = (torch.rand(batch_size, generator=gen, device=dev) * self._slot_count[slot]).long()
         rows = self._order[self._order_start[slot] + offset]
         cond = self._condition(slot, self._row_class[rows])
-        return _Batch(self._data[rows], cond, column, slot)
+        return _Batch(self._rows(rows), cond, column, slot)
+
+    def _rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """The encoded (one-hot) training rows ``rows``, built from the compact copy."""
+        out = torch.zeros(len(rows), self.encoder.output_width_, device=self.device)
+        out[:, self._cont_index] = self._values[rows]
+        out.scatter_(1, self._codes[rows].long() + self._disc_start, 1.0)
+        return out
+
+    def _compress(self, matrix: np.ndarray) -> EncodedRows:
+        """Compact rows from a dense encoded matrix (arg-max of every discrete span)."""
+        spans = self.encoder.spans_
+        values = matrix[:, [s.start for s in spans if s.kind == "continuous"]]
+        codes = [matrix[:, s.start : s.stop].argmax(axis=1) for s in spans if s.kind == "discrete"]
+        return EncodedRows(values, np.stack(codes, axis=1).astype(np.int32) if codes else np.zeros((len(matrix), 0), np.int32))
 
     def _condition(self, slot: torch.Tensor, row_class: torch.Tensor) -> torch.Tensor:
         """Condition vectors for picked slots (column block) and classes."""
@@ -250,13 +282,29 @@ class TabularGAN:
 
     def _activate(self, raw: torch.Tensor) -> torch.Tensor:
         """tanh on continuous columns, Gumbel-softmax on every discrete span."""
+        raw = raw.float()  # bfloat16 under mixed precision; the activations run in float32
         out = torch.empty_like(raw)
         out[:, self._cont_index] = torch.tanh(raw[:, self._cont_index])
         u = torch.rand(raw.shape, generator=self.torch_rng, device=raw.device).clamp_(1e-10, 1.0 - 1e-7)
         perturbed = (raw - torch.log(-torch.log(u))) / self.params["tau"]
-        logits = perturbed[:, self._disc_index].masked_fill(~self._disc_mask, float("-inf"))
-        out[:, self._disc_flat] = torch.softmax(logits, dim=2)[:, self._disc_mask]
+        out[:, self._disc_flat] = self._span_softmax(perturbed[:, self._disc_flat])
         return out
+
+    def _span_softmax(self, logits: torch.Tensor) -> torch.Tensor:
+        """Softmax within every discrete span of ``logits`` (the discrete columns, flat).
+
+        Works on the flat columns with scatter operations: a table with one
+        500-level column and forty small spans costs 40x less than padding
+        every span to 500 slots.
+        """
+        segment = self._disc_segment.expand(len(logits), -1)
+        n_spans = len(self._disc_start)
+        with torch.no_grad():  # the shift only keeps exp() finite; softmax does not depend on it
+            top = logits.new_full((len(logits), n_spans), float("-inf"))
+            top = top.scatter_reduce(1, segment, logits, reduce="amax", include_self=True)
+        weights = torch.exp(logits - top.gather(1, segment))
+        total = weights.new_zeros((len(logits), n_spans)).scatter_add(1, segment, weights)
+        return weights / total.gather(1, segment)
 
     def _noise(self, n: int, gen: torch.Generator) -> torch.Tensor:
         return torch.randn(n, self.params["noise_dim"], generator=gen, device=self.device)

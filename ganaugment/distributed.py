@@ -1,0 +1,443 @@
+"""Train a GANAugmenter on several processes with DistributedDataParallel.
+
+Every process (*rank*) holds one shard of the table. The fit goes:
+
+1. The ranks agree on a schema (dtypes), the classes and the row count.
+2. The encoder is fitted once, on rank 0, from a random subsample of every
+   shard plus a few *witness* rows (each numeric column's minimum and
+   maximum, a missing and an observed value of every column); the level
+   counts of categorical columns and the missing counts are the global ones,
+   summed over the shards. Its state is broadcast, so every rank encodes
+   with the same encoder.
+3. Each rank encodes its shard and trains on it; the networks are wrapped in
+   :class:`~torch.nn.parallel.DistributedDataParallel`, so their gradients
+   are averaged at every step and the weights stay identical. ``batch_size``
+   keeps its single-machine meaning (rows per optimisation step, over all
+   ranks): each rank draws ``batch_size / world_size`` rows.
+4. The condition counts that drive generation are summed over the ranks
+   (``all_reduce``), batch-norm running statistics are averaged, and rank 0
+   writes the model.
+
+Randomness: the networks start from the same seed on every rank; noise,
+dropout, mode assignment and training-by-sampling use per-rank streams
+derived from ``random_state`` and the rank.
+
+Launch with ``torchrun`` (gloo on CPU, NCCL on CUDA)::
+
+    torchrun --nproc_per_node=2 -m ganaugment.distributed fit DATA.csv \\
+        --target income -o model.gan --epochs 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from ._torch import autocast_dtype, make_generator
+from ._validation import check_target, seed_from
+from .tabular.encoder import TableEncoder, _infer_kind
+from .tabular.model import TabularGAN
+from .training import TrainingConfig, train_gan
+
+__all__ = ["fit_distributed", "read_shard", "state_hash", "main"]
+
+ENCODER_SAMPLE_ROWS = 50_000  # rows, over all ranks, that the encoder's mixtures are fitted on
+
+
+def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_ROWS):
+    """Fit ``estimator`` (a :class:`~ganaugment.GANAugmenter`) on this rank's shard.
+
+    Call it on every rank of an initialised :mod:`torch.distributed` process
+    group, with each rank's own rows. Every rank returns the same fitted
+    estimator; only rank 0 should save it.
+
+    Parameters
+    ----------
+    estimator : GANAugmenter
+        Unfitted estimator; its hyperparameters must be equal on every rank.
+        ``time_limit`` must be None (ranks must run the same number of steps).
+    X : DataFrame
+        This rank's rows, with the same columns on every rank.
+    y : array-like, default=None
+        This rank's class labels.
+    encoder_sample_rows : int, default=50000
+        Rows, over all ranks, that the encoder is fitted on (categorical
+        level counts and missing counts always use every row).
+
+    Returns
+    -------
+    estimator : GANAugmenter
+    """
+    if not dist.is_available() or not dist.is_initialized():
+        raise RuntimeError(
+            "fit_distributed needs an initialised torch.distributed process group; launch with torchrun "
+            "and call torch.distributed.init_process_group() first."
+        )
+    if estimator.time_limit is not None:
+        raise ValueError(
+            "time_limit is not supported in a distributed fit: every rank must run the same number of "
+            "steps. Set epochs instead."
+        )
+    started = time.perf_counter()
+    rank, world = dist.get_rank(), dist.get_world_size()
+    estimator._validate_params()
+    if getattr(estimator, "kind", "table") == "image" or getattr(estimator, "image_shape", None) is not None:
+        raise ValueError("fit_distributed trains table models; images are not supported yet.")
+    estimator.kind_ = "table"
+    frame, estimator._input_kind = estimator._prepare_fit_input(X)
+    estimator._validate_hyperparameters(frame)
+    frame = _agree_on_dtypes(frame)
+    n_rows = _all_gather(len(frame))
+    n_total = int(sum(n_rows))
+    classes, class_codes = _global_classes(y, len(frame), estimator)
+    estimator.classes_ = classes
+    estimator._y_dtype = None if y is None else np.asarray(y).dtype
+    seed = _broadcast(seed_from(estimator.random_state) if rank == 0 else None)
+    rng = np.random.default_rng(seed)  # the same stream on every rank
+    rank_rng = np.random.default_rng([seed, rank + 1])  # this rank's own stream
+    device = _rank_device(estimator.device)
+    estimator.device_ = device
+
+    encoder = TableEncoder(
+        max_modes=estimator.max_modes,
+        max_categories=estimator.max_categories,
+        categorical_features=estimator._categorical_names(frame),
+        clip=estimator.clip,
+        random_state=int(rng.integers(2**31 - 1)),
+    )
+    estimator.encoder_ = _shared_encoder(encoder, frame, n_total, encoder_sample_rows, rank_rng)
+    encoded = estimator.encoder_.transform_compact(frame, rank_rng)
+    estimator.encode_seconds_ = time.perf_counter() - started
+
+    n_classes = 0 if classes is None else len(classes)
+    model = TabularGAN(estimator.encoder_, n_classes, estimator._network_params(), device, int(rng.integers(2**63 - 1)))
+    model.set_training_data(encoded, class_codes)
+    del encoded
+    counts = torch.as_tensor(model.counts, dtype=torch.float64, device=device)
+    dist.all_reduce(counts)
+    model.counts = counts.cpu().numpy()
+    model.n_training_rows = n_total
+    model.torch_rng = make_generator(int(rank_rng.integers(2**63 - 1)), device)
+    estimator.model_ = model
+
+    batch = estimator._effective_batch_size(n_total)
+    pac = int(estimator.pac)
+    per_rank = max(pac, batch // world - (batch // world) % pac)
+    from .augmenter import TABLE_EPOCHS
+
+    config = TrainingConfig(
+        epochs=TABLE_EPOCHS if estimator.epochs is None else int(estimator.epochs),
+        steps_per_epoch=max(1, n_total // batch),
+        batch_size=per_rank,
+        lr_generator=estimator.lr_generator,
+        lr_discriminator=estimator.lr_discriminator,
+        discriminator_steps=estimator.discriminator_steps,
+        verbose=bool(estimator.verbose) and rank == 0,
+        description=f"GANAugmenter x{world}",
+        autocast_dtype=autocast_dtype(estimator.mixed_precision, device),
+    )
+    generator, discriminator = model.generator, model.discriminator
+    model.generator = _wrap(DistributedDataParallel, generator, device)
+    model.discriminator = _wrap(_FrozenAwareDDP, discriminator, device)
+    estimator.history_ = []
+    try:
+        train_gan(model, config, estimator.history_)
+    finally:
+        model.generator, model.discriminator = generator, discriminator
+        model.release_training_data()
+    _average_buffers(generator, world)
+    _average_buffers(discriminator, world)
+    estimator.n_ranks_ = world
+    estimator.fit_seconds_ = time.perf_counter() - started
+    estimator._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
+    return estimator
+
+
+def _wrap(cls, module, device):
+    """DDP without the per-forward buffer broadcast: buffers are averaged once, after training."""
+    kwargs = {"device_ids": [device.index] if device.type == "cuda" else None}
+    if "forward_sync_buffers" in inspect.signature(DistributedDataParallel.__init__).parameters:
+        kwargs["forward_sync_buffers"] = False
+    else:  # torch before the rename
+        kwargs["broadcast_buffers"] = False
+    return cls(module, **kwargs)
+
+
+class _FrozenAwareDDP(DistributedDataParallel):
+    """DDP for the discriminator, whose weights are frozen during the generator step.
+
+    In that step no gradient reaches its parameters, so no all-reduce may be
+    expected: the forward pass runs under ``no_sync()``.
+    """
+
+    def forward(self, *args, **kwargs):
+        if torch.is_grad_enabled() and not any(p.requires_grad for p in self.module.parameters()):
+            with self.no_sync():
+                return super().forward(*args, **kwargs)
+        return super().forward(*args, **kwargs)
+
+
+# ------------------------------------------------------------ agreement
+def _all_gather(value) -> list:
+    out = [None] * dist.get_world_size()
+    dist.all_gather_object(out, value)
+    return out
+
+
+def _broadcast(value):
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _rank_device(requested: str) -> torch.device:
+    """This rank's device: its local GPU under CUDA, else the CPU."""
+    from ._torch import resolve_device
+
+    device = resolve_device(requested)
+    if device.type == "cuda":
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", dist.get_rank() % torch.cuda.device_count())))
+    return device
+
+
+def _agree_on_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give every rank the same column dtypes (shards read from text may differ)."""
+    dtypes = _all_gather([str(t) for t in frame.dtypes])
+    if list(frame.columns) != _broadcast(list(frame.columns)):
+        raise ValueError("The ranks hold different columns; every shard must have the same columns in the same order.")
+    casts = {}
+    for i, column in enumerate(frame.columns):
+        seen = sorted({d[i] for d in dtypes})
+        if len(seen) == 1:
+            continue
+        if all(t.startswith(("int", "uint", "float", "Int", "UInt", "Float")) for t in seen):
+            casts[column] = "float64"
+        elif all(t.startswith(("object", "str", "string")) or t == "bool" for t in seen):
+            casts[column] = "object"
+        else:
+            raise ValueError(
+                f"Column {column!r} has different dtypes on different ranks ({', '.join(seen)}); give the "
+                "column one dtype on every shard (for example with --parse-dates, or by writing Parquet shards)."
+            )
+    return frame.astype(casts) if casts else frame
+
+
+def _global_classes(y, n_rows, estimator):
+    """Classes over all ranks and this rank's codes into them."""
+    has_y = _all_gather(y is not None)
+    if any(has_y) and not all(has_y):
+        raise ValueError("Some ranks were given y and others not; pass y on every rank or on none.")
+    if y is None:
+        return None, None
+    local, _ = check_target(y, n_rows, estimator=estimator, min_classes=1)
+    classes = np.unique(np.concatenate([np.asarray(c) for c in _all_gather(local)]))
+    if len(classes) < 2:
+        raise ValueError(f"y holds a single class ({classes[0]!r}) over all ranks; conditioning needs at least 2.")
+    labels = np.asarray(y).ravel()
+    return classes, np.searchsorted(classes, labels).astype(np.int64)
+
+
+# --------------------------------------------------------------- encoder
+def shard_summary(frame: pd.DataFrame, forced_categorical, n_sample: int, rng: np.random.Generator) -> dict:
+    """What rank 0 needs from one shard to fit the shared encoder.
+
+    A random subsample plus witness rows (numeric minimum and maximum, one
+    observed and one missing value per column), the level counts of
+    categorical columns and the missing count of every column.
+    """
+    n = len(frame)
+    picks = [rng.choice(n, size=min(n, n_sample), replace=False)] if n_sample > 0 else []
+    categorical, missing = {}, {}
+    for column in frame.columns:
+        series = frame[column]
+        is_missing = series.isna().to_numpy()
+        missing[column] = int(is_missing.sum())
+        picks.append(np.flatnonzero(is_missing)[:1])
+        picks.append(np.flatnonzero(~is_missing)[:1])
+        if _infer_kind(series, column in forced_categorical) == "categorical":
+            categorical[column] = series[~is_missing].value_counts(sort=True, dropna=True)
+        elif (~is_missing).any():
+            values = TableEncoder._numeric_values(series, _state_for(series))
+            picks.append(np.array([np.nanargmin(values), np.nanargmax(values)]))
+    rows = np.unique(np.concatenate(picks)).astype(np.int64)
+    return {"n_rows": n, "sample": frame.iloc[rows], "categorical": categorical, "missing": missing}
+
+
+def _state_for(series):
+    from .tabular.encoder import _ColumnState
+
+    state = _ColumnState(name=series.name, kind="numeric", dtype=str(series.dtype))
+    state.is_datetime = pd.api.types.is_datetime64_any_dtype(series)
+    return state
+
+
+def encoder_from_summaries(encoder: TableEncoder, summaries: list) -> TableEncoder:
+    """Fit ``encoder`` on the shards' subsamples, then use the global counts.
+
+    The result has every categorical level of every shard, with its global
+    frequency, and the global missing rates.
+    """
+    sample = pd.concat([s["sample"] for s in summaries], ignore_index=True)
+    encoder.fit(sample)
+    n_total = sum(s["n_rows"] for s in summaries)
+    for state in encoder.states_:
+        n_missing = sum(s["missing"][state.name] for s in summaries)
+        state.has_missing = n_missing > 0
+        state.missing_rate = n_missing / n_total
+        if state.kind == "categorical":
+            parts = [s["categorical"][state.name] for s in summaries if state.name in s["categorical"]]
+            merged = pd.concat(parts).groupby(level=0, sort=False).sum()
+            merged = merged.sort_values(ascending=False, kind="stable")
+            state.pooled_levels, state.pooled_frequencies = [], []
+            encoder._categorical_levels(state, merged, n_missing)
+    encoder._build_spans()
+    return encoder
+
+
+def _shared_encoder(encoder, frame, n_total, sample_rows, rng) -> TableEncoder:
+    rank, world = dist.get_rank(), dist.get_world_size()
+    forced = set(encoder.categorical_features or ())
+    n_sample = math.ceil(sample_rows * len(frame) / max(n_total, 1))
+    summary = shard_summary(frame, forced, n_sample, rng)
+    summaries = [None] * world if rank == 0 else None
+    dist.gather_object(summary, summaries, dst=0)
+    state = None
+    if rank == 0:
+        state = encoder_from_summaries(encoder, summaries).to_state()
+    # Every rank, rank 0 included, rebuilds from the same plain state.
+    return TableEncoder.from_state(_broadcast(state))
+
+
+def _average_buffers(module: torch.nn.Module, world: int) -> None:
+    """Average floating buffers (batch-norm running statistics) over the ranks."""
+    for buffer in module.buffers():
+        if buffer.is_floating_point():
+            dist.all_reduce(buffer)
+            buffer /= world
+
+
+# --------------------------------------------------------------- helpers
+def state_hash(estimator) -> str:
+    """SHA-256 of the generator's and discriminator's weights and buffers."""
+    digest = hashlib.sha256()
+    for name, net in (("generator", estimator.model_.generator), ("discriminator", estimator.model_.discriminator)):
+        for key, tensor in net.state_dict().items():
+            digest.update(f"{name}.{key}".encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def read_shard(path: str, rank: int, world_size: int, *, parse_dates=None) -> pd.DataFrame:
+    """This rank's rows of a table: ``rows[rank::world_size]``.
+
+    When ``path`` contains ``{rank}``, each rank reads its own file
+    (``path.format(rank=rank)``) whole. CSV/TSV files are parsed row by row
+    with the other ranks' rows skipped; Parquet files are read by record
+    batch, so no rank holds the whole table.
+    """
+    from .cli import _table_format, read_table
+
+    if "{rank}" in path:
+        return read_table(path.format(rank=rank), parse_dates=parse_dates)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"file not found: {path}")
+    kind = _table_format(path)
+    if kind == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        parts, offset = [], 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=65536):
+            first = (rank - offset) % world_size
+            parts.append(batch.take(pa.array(np.arange(first, batch.num_rows, world_size))))
+            offset += batch.num_rows
+        frame = pa.Table.from_batches(parts).to_pandas()
+        for column in parse_dates or ():
+            frame[column] = pd.to_datetime(frame[column])
+        return frame
+    return pd.read_csv(
+        path,
+        sep="\t" if kind == "tsv" else ",",
+        skiprows=lambda i: i > 0 and (i - 1) % world_size != rank,
+        parse_dates=list(parse_dates or []) or False,
+    )
+
+
+# ------------------------------------------------------------------ CLI
+def _parser() -> argparse.ArgumentParser:
+    from . import GANAugmenter
+    from .cli import _add_reading_options, add_estimator_options
+
+    parser = argparse.ArgumentParser(
+        prog="torchrun --nproc_per_node=N -m ganaugment.distributed",
+        description="Train a GAN on several processes with DistributedDataParallel; rank 0 saves the model.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    fit = commands.add_parser("fit", help="train on DATA, each rank on rows[rank::world_size]")
+    fit.add_argument(
+        "data", metavar="DATA",
+        help="training table (.csv, .tsv or .parquet); a path with '{rank}' names one shard file per rank",
+    )
+    fit.add_argument("-o", "--output", required=True, metavar="MODEL", help="where rank 0 writes the model")
+    fit.add_argument("--target", metavar="COL", help="class column to condition on")
+    fit.add_argument("--backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, gloo otherwise")
+    _add_reading_options(fit)
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_estimator_options(fit, GANAugmenter, title="GAN options")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of ``python -m ganaugment.distributed`` (under torchrun)."""
+    from . import GANAugmenter
+    from .cli import estimator_params
+
+    args = _parser().parse_args(argv)
+    if "RANK" not in os.environ:
+        print("ganaugment.distributed: run me under torchrun (RANK/WORLD_SIZE are not set).", file=sys.stderr)
+        return 2
+    params = estimator_params(args)
+    params["verbose"] = not args.quiet
+    backend = args.backend or ("nccl" if torch.cuda.is_available() and params.get("device", "auto") != "cpu" else "gloo")
+    dist.init_process_group(backend)
+    try:
+        rank, world = dist.get_rank(), dist.get_world_size()
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        frame = read_shard(args.data, rank, world, parse_dates=args.parse_dates)
+        y, columns = None, [str(c) for c in frame.columns]
+        if args.target is not None:
+            if args.target not in frame.columns:
+                raise ValueError(f"--target {args.target!r} is not a column of {args.data!r}.")
+            frame, y = frame.drop(columns=[args.target]), frame[args.target]
+        model = fit_distributed(GANAugmenter(**params), frame, y)
+        print(
+            f"rank {rank}/{world}: trained on {len(frame)} of {model.model_.n_training_rows} rows for "
+            f"{len(model.history_)} epochs in {model.fit_seconds_:.1f} s; weights sha256 {state_hash(model)}",
+            file=sys.stderr,
+        )
+        if rank == 0:
+            model.save(
+                args.output,
+                metadata={"target": args.target, "columns": columns, "data": os.path.basename(args.data), "ranks": world},
+            )
+            print(f"model written to {args.output}", file=sys.stderr)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
