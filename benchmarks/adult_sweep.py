@@ -20,7 +20,7 @@ def run_one(data, out_dir, name, params):
 
     real = pd.read_csv(data)
     start = time.perf_counter()
-    model = GANAugmenter(random_state=0, **params).fit(real)
+    model = GANAugmenter(**{"random_state": 0, **params}).fit(real)
     seconds = time.perf_counter() - start
     synthetic = model.sample(len(real))
     path = os.path.join(out_dir, f"{name}.csv")
@@ -41,7 +41,8 @@ def main():
     procs = []
     for spec in specs:
         name, params = spec.split(":", 1)
-        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
         procs.append(subprocess.Popen([sys.executable, __file__, "--one", data, out_dir, name, params], env=env))
     sys.exit(max(p.wait() for p in procs))
 
