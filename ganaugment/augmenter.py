@@ -327,13 +327,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             class_codes = None if y is None else class_codes[kept]
         self.device_ = resolve_device(self.device)
         started = time.perf_counter()
-        encoder = TableEncoder(
-            max_modes=self.max_modes,
-            max_categories=self.max_categories,
-            categorical_features=self._categorical_names(frame),
-            clip=self.clip,
-            random_state=int(rng.integers(2**31 - 1)),
-        )
+        encoder = self._make_encoder(frame, rng)
         self.encoder_ = encoder.fit(frame) if resumed is None else resumed.encoder_
         encoded = self.encoder_.transform_compact(frame, rng)
         self.encode_seconds_ = time.perf_counter() - started
@@ -433,6 +427,16 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         frame, kind = as_frame(X, estimator=self, reset=True)
         check_table(frame, min_rows=2)
         return frame, kind
+
+    def _make_encoder(self, frame, rng) -> TableEncoder:
+        """An unfitted TableEncoder configured from this estimator's parameters."""
+        return TableEncoder(
+            max_modes=self.max_modes,
+            max_categories=self.max_categories,
+            categorical_features=self._categorical_names(frame),
+            clip=self.clip,
+            random_state=int(rng.integers(2**31 - 1)),
+        )
 
     def _categorical_names(self, frame):
         if self.categorical_features is None:

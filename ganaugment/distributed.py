@@ -109,13 +109,7 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
     device = _rank_device(estimator.device)
     estimator.device_ = device
 
-    encoder = TableEncoder(
-        max_modes=estimator.max_modes,
-        max_categories=estimator.max_categories,
-        categorical_features=estimator._categorical_names(frame),
-        clip=estimator.clip,
-        random_state=int(rng.integers(2**31 - 1)),
-    )
+    encoder = estimator._make_encoder(frame, rng)
     estimator.encoder_ = _shared_encoder(encoder, frame, n_total, encoder_sample_rows, rank_rng)
     encoded = estimator.encoder_.transform_compact(frame, rank_rng)
     estimator.encode_seconds_ = time.perf_counter() - started
