@@ -24,6 +24,9 @@ __all__ = ["IMAGE_STEPS", "IMAGE_BATCH_SIZE", "TABLE_ONLY", "fit_images", "gener
 
 IMAGE_STEPS = 2500  # generator updates when ``epochs=None`` (rounded up to whole epochs)
 IMAGE_BATCH_SIZE = 64  # images per step when ``batch_size=None``
+# The discriminator sees the spread of its batch (a minibatch standard-deviation
+# channel), which lets it notice a generator that draws one image per class.
+IMAGE_MINIBATCH_STD = True
 IMAGE_BASE_WIDTH = 32  # feature width at full resolution; doubles per halving, capped at 256
 IMAGE_TRANSLATE = 0.0  # largest shift of the optional translation augmentation (0: off; 1/8 collapsed samples, see docs)
 
@@ -80,7 +83,12 @@ def fit_images(estimator, X, y) -> None:
     rng = np.random.default_rng(seed_from(estimator.random_state))
     estimator.device_ = resolve_device(estimator.device)
     n_classes = 0 if classes is None else len(classes)
-    params = {"noise_dim": int(estimator.noise_dim), "base_width": IMAGE_BASE_WIDTH, "translate": IMAGE_TRANSLATE}
+    params = {
+        "noise_dim": int(estimator.noise_dim),
+        "base_width": IMAGE_BASE_WIDTH,
+        "translate": IMAGE_TRANSLATE,
+        "minibatch_std": IMAGE_MINIBATCH_STD,
+    }
     model = ImageGAN(codec.shape_, n_classes, params, estimator.device_, int(rng.integers(2**63 - 1)))
     estimator.model_ = model
     estimator.encode_seconds_ = time.perf_counter() - started
