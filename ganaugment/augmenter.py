@@ -507,8 +507,10 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         fixed = self._resolve_conditions(conditions)
         if getattr(self, "_fallback", False):
             self._fallback_warning("sample() returns no rows")
-            empty, _ = self._generate(1, None, {}, rng=np.random.default_rng(0))
-            X_out = self._to_output(empty.iloc[:0])
+            empty = self.encoder_.inverse_transform(
+                np.zeros((0, self.encoder_.output_width_), dtype=np.float32), np.random.default_rng(0)
+            )
+            X_out = self._to_output(empty)
             return X_out if self.classes_ is None else (X_out, self.classes_[:0])
         frame, classes = self._generate(n_samples, class_codes, fixed)
         X_out = self._to_output(frame)
@@ -557,9 +559,11 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         if self.classes_ is None:
             raise ValueError("y was given to sample(), but the model was fitted without y.")
         if isinstance(y, dict):
-            labels = np.concatenate([np.repeat(np.asarray([k], dtype=object), int(v)) for k, v in y.items()])
             if any(int(v) < 0 for v in y.values()):
                 raise ValueError("Counts in the y dict must be non-negative.")
+            keys = np.empty(len(y), dtype=object)
+            keys[:] = list(y)
+            labels = np.repeat(keys, [int(v) for v in y.values()])
         elif np.ndim(y) == 0:
             n = check_n_samples(n_samples)
             labels = np.repeat(np.asarray([y], dtype=object), n)
@@ -572,7 +576,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
 
     def _class_codes(self, labels) -> np.ndarray:
         lookup = {_hashable(c): i for i, c in enumerate(self.classes_.tolist())}
-        codes = np.array([lookup.get(_hashable(v), -1) for v in labels], dtype=np.int64)
+        # Look up each distinct label once, then broadcast (no loop over rows).
+        inverse, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
+        codes = np.array([lookup.get(_hashable(u), -1) for u in uniques], dtype=np.int64)[inverse]
         if (codes < 0).any():
             unknown = sorted({repr(v) for v, c in zip(labels, codes) if c < 0})[:5]
             raise ValueError(

@@ -76,6 +76,10 @@ def test_bad_sample_requests_are_named(fitted):
         fitted.sample(0)
     with pytest.raises(ValueError, match="positive"):
         fitted.sample(-3, y="rare")
+    with pytest.raises(ValueError, match="non-negative"):
+        fitted.sample(y={"rare": -2, "common": 5})
+    with pytest.raises(ValueError, match="positive"):
+        fitted.sample(y={})
     with pytest.raises(ValueError, match="'planet'.*not a column"):
         fitted.sample(5, conditions={"planet": "mars"})
     with pytest.raises(ValueError, match="never occurs in column 'job'"):
