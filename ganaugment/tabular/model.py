@@ -155,17 +155,10 @@ class TabularGAN:
         spans = self.encoder.spans_
         cont = [s.start for s in spans if s.kind == "continuous"]
         disc = [s for s in spans if s.kind == "discrete"]
-        max_width = max((s.width for s in disc), default=1)
-        pad_index = np.zeros((len(disc), max_width), dtype=np.int64)
-        pad_mask = np.zeros((len(disc), max_width), dtype=bool)
-        for i, s in enumerate(disc):
-            pad_index[i, : s.width] = np.arange(s.start, s.stop)
-            pad_mask[i, : s.width] = True
+        flat = np.concatenate([np.arange(s.start, s.stop) for s in disc] + [np.zeros(0, np.int64)])
         dev = self.device
         self._cont_index = torch.as_tensor(cont, dtype=torch.long, device=dev)
-        self._disc_index = torch.as_tensor(pad_index, dtype=torch.long, device=dev)
-        self._disc_mask = torch.as_tensor(pad_mask, device=dev)
-        self._disc_flat = torch.as_tensor(pad_index[pad_mask], dtype=torch.long, device=dev)
+        self._disc_flat = torch.as_tensor(flat, dtype=torch.long, device=dev)
         self._disc_start = torch.as_tensor([s.start for s in disc], dtype=torch.long, device=dev)
         # Span number of every discrete encoded column (in _disc_flat order),
         # for a softmax per span without padding every span to the widest one.
