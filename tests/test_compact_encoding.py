@@ -48,7 +48,12 @@ def test_span_softmax_matches_a_padded_softmax(mixed_frame):
     encoder = TableEncoder(random_state=0).fit(mixed_frame)
     model = TabularGAN(encoder, 0, PARAMS, torch.device("cpu"), seed=3)
     logits = torch.randn(32, len(model._disc_flat), generator=torch.Generator().manual_seed(0)) * 5
-    padded = torch.full((32,) + tuple(model._disc_index.shape), float("-inf"))
-    padded[:, model._disc_mask] = logits
-    expected = torch.softmax(padded, dim=2)[:, model._disc_mask]
+    # Reference: every discrete span padded to the widest one, softmax per row of the padding.
+    widths = [s.width for s in encoder.spans_ if s.kind == "discrete"]
+    mask = torch.zeros(len(widths), max(widths), dtype=torch.bool)
+    for i, width in enumerate(widths):
+        mask[i, :width] = True
+    padded = torch.full((32,) + tuple(mask.shape), float("-inf"))
+    padded[:, mask] = logits
+    expected = torch.softmax(padded, dim=2)[:, mask]
     torch.testing.assert_close(model._span_softmax(logits), expected)
