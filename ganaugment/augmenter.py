@@ -98,6 +98,12 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         from the matching input row.
     clip : bool, default=True
         Keep generated numeric values inside the observed min/max.
+    calibrate : bool, default=True
+        Tables only. After training, fit one logit offset per level of every
+        discrete output (category, missing-value flag, mode of a numeric
+        column), per class, so that generated levels follow the real
+        frequencies (see the user guide). ``False`` samples from the
+        trained generator as it is.
     time_limit : float or None, default=None
         Stop training after this many seconds (checked once per epoch).
     checkpoint_dir : str, path-like or None, default=None
@@ -206,6 +212,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         "categorical_features": [list, tuple, None],
         "condition_columns": [list, tuple, None],
         "clip": ["boolean"],
+        "calibrate": ["boolean"],
         "time_limit": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "checkpoint_dir": [str, os.PathLike, None],
         "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -239,6 +246,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         categorical_features=None,
         condition_columns=None,
         clip=True,
+        calibrate=True,
         time_limit=None,
         checkpoint_dir=None,
         checkpoint_every=10,
@@ -268,6 +276,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.categorical_features = categorical_features
         self.condition_columns = condition_columns
         self.clip = clip
+        self.calibrate = calibrate
         self.time_limit = time_limit
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
@@ -368,6 +377,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         config.callbacks.insert(0, lambda epoch, _: rng_at_epoch_end.__setitem__(0, self.model_.torch_rng.get_state()))
         try:
             optimizers = train_gan(self.model_, config, self.history_, optimizers=optimizers)
+            if self.calibrate:
+                self.model_.calibrate(np.random.default_rng([seed, 2]))
         finally:
             self.model_.release_training_data()
         self.model_.torch_rng.set_state(rng_at_epoch_end[0])
@@ -619,7 +630,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             n_draw = remaining if not fixed else int(remaining * 1.2) + 16
             draw_classes = None if need_classes is None else np.resize(need_classes, n_draw)
             slot, classes = model.draw_conditions(n_draw, draw_classes, slots_fixed, rng)
-            encoded = model.sample_encoded(slot, classes, seed=int(rng.integers(2**63 - 1)))
+            encoded = model.sample_encoded(slot, classes, seed=int(rng.integers(2**63 - 1)), keep_condition=bool(fixed))
             frame = self.encoder_.inverse_transform(encoded, rng)
             if fixed:
                 keep = np.ones(len(frame), dtype=bool)
@@ -648,7 +659,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             draw_classes = None if need_classes is None else need_classes
             slot, classes = model.draw_conditions(remaining, draw_classes, slots_fixed, rng)
             frame = self.encoder_.inverse_transform(
-                model.sample_encoded(slot, classes, seed=int(rng.integers(2**63 - 1))), rng
+                model.sample_encoded(slot, classes, seed=int(rng.integers(2**63 - 1)), keep_condition=True), rng
             )
             for column, value, _ in fixed.values():
                 frame[column] = pd.Series([value] * len(frame), index=frame.index).astype(frame[column].dtype)

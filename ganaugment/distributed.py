@@ -147,11 +147,19 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
     estimator.history_ = []
     try:
         train_gan(model, config, estimator.history_)
+        model.generator, model.discriminator = generator, discriminator
+        _average_buffers(generator, world)
+        _average_buffers(discriminator, world)
+        if estimator.calibrate:
+            # Every rank holds the same weights and draws the same stream, so
+            # with the level counts summed over ranks they fit the same offsets.
+            level_counts = torch.as_tensor(model.level_counts, dtype=torch.float64, device=device)
+            dist.all_reduce(level_counts)
+            model.level_counts = level_counts.cpu().numpy()
+            model.calibrate(np.random.default_rng([seed, 2]))
     finally:
         model.generator, model.discriminator = generator, discriminator
         model.release_training_data()
-    _average_buffers(generator, world)
-    _average_buffers(discriminator, world)
     estimator.n_ranks_ = world
     estimator.fit_seconds_ = time.perf_counter() - started
     estimator._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))

@@ -108,6 +108,9 @@ class TabularGAN:
         )
         self._build_activation_index()
         self.counts = None
+        # Per class, an offset added to the logits of every discrete span at
+        # generation time (see calibrate()); zero until the model is calibrated.
+        self.logit_bias = np.zeros((max(n_classes, 1), len(self._disc_flat)), dtype=np.float32)
 
     # ------------------------------------------------------ persistence
     def to_state(self) -> dict:
@@ -121,6 +124,7 @@ class TabularGAN:
             "params": dict(self.params),
             "counts": self.counts,
             "n_training_rows": int(self.n_training_rows),
+            "logit_bias": self.logit_bias,
             "generator": dict(self.generator.state_dict()),
             "discriminator": dict(self.discriminator.state_dict()),
             "torch_rng": self.torch_rng,
@@ -143,6 +147,12 @@ class TabularGAN:
         if counts.shape != (max(model.layout.n_classes, 1), model.layout.n_slots):
             raise ModelFileError(f"The saved condition counts have shape {counts.shape}, which does not fit the layout.")
         model.counts = counts
+        bias = state.get("logit_bias")  # files from before calibration existed have none
+        if bias is not None:
+            bias = np.asarray(bias, dtype=np.float32)
+            if bias.shape != model.logit_bias.shape or not np.isfinite(bias).all():
+                raise ModelFileError(f"The saved logit offsets have shape {bias.shape} or non-finite values; the layout needs {model.logit_bias.shape}.")
+            model.logit_bias = bias
         model.n_training_rows = int(state["n_training_rows"])
         if state.get("torch_rng") is not None:
             model.torch_rng = state["torch_rng"]
@@ -175,6 +185,13 @@ class TabularGAN:
             cond_mask[i, :width] = True
         self._cond_index = torch.as_tensor(cond_index, device=dev)
         self._cond_mask = torch.as_tensor(cond_mask, device=dev)
+        # For every condition slot, the discrete span (its number in
+        # _disc_segment) that the slot fixes; -1 for class slots and "none".
+        segment_of_start = {s.start: i for i, s in enumerate(disc)}
+        slot_segment = np.full(lay.n_slots + 1, -1, dtype=np.int64)
+        for j, start in enumerate(lay.span_starts):
+            slot_segment[lay.slot_offsets[j] : lay.slot_offsets[j + 1]] = segment_of_start[start]
+        self._slot_segment = torch.as_tensor(slot_segment, device=dev)
 
     # ------------------------------------------------------------- data
     def set_training_data(self, encoded, class_codes: np.ndarray | None) -> None:
@@ -194,6 +211,15 @@ class TabularGAN:
         for j in range(slots.shape[1]):
             np.add.at(counts, (row_class, slots[:, j]), 1.0)
         self.counts = counts
+        # How often each level of every discrete span occurs, per class: the
+        # target of calibrate().
+        widths = [s.width for s in self.encoder.spans_ if s.kind == "discrete"]
+        n_levels = int(sum(widths))
+        level_counts = np.zeros((counts.shape[0], n_levels), dtype=np.float64)
+        for k, offset in enumerate(np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)):
+            flat = row_class * n_levels + offset + encoded.codes[:, k].astype(np.int64)
+            level_counts += np.bincount(flat, minlength=level_counts.size).reshape(level_counts.shape)
+        self.level_counts = level_counts
         total = counts.sum(axis=0)
         # Rows sorted by slot, per choice column: rows holding slot s are
         # order[start[s] : start[s] + count[s]].
@@ -227,6 +253,7 @@ class TabularGAN:
 
     def release_training_data(self) -> None:
         """Drop the training tensors so a fitted model holds no real rows."""
+        self.level_counts = None
         for name in ("_values", "_codes", "_order", "_order_start", "_slot_count", "_level_probs", "_slot_offsets", "_row_class"):
             setattr(self, name, None)
 
@@ -369,8 +396,65 @@ class TabularGAN:
         lo = lay.slot_offsets[len(lay.widths)]
         return np.diag(self.counts[:, lo : lo + lay.n_classes]).astype(np.int64)
 
-    def sample_encoded(self, slot: np.ndarray, classes: np.ndarray, seed: int, chunk: int = 50000) -> np.ndarray:
-        """Generate encoded rows for given condition slots and classes."""
+    def calibrate(self, rng: np.random.Generator, n_rows: int = 20000, iterations: int = 8, limit: float = 4.0) -> None:
+        """Fit per-class logit offsets so that generated levels follow the real frequencies.
+
+        A trained generator gets the frequencies of the levels of a discrete
+        column (a category, a missing-value flag, the mode of a numeric
+        column) right only up to a point or two, and that error moves from
+        epoch to epoch. Adding a fixed offset to a span's logits moves its
+        levels' probabilities without touching what the rest of the row
+        looks like, so the offsets are fitted by matching, for each class,
+        the mean predicted level probabilities of ``n_rows`` generated rows
+        to the real level frequencies (iterative proportional fitting in
+        log space; ``limit`` bounds each offset). The rows are drawn the way
+        unconditioned sampling draws them, condition slots included, so the
+        offsets correct the mixture that ``sample`` produces. Needs the
+        training data (``level_counts``), so it runs at the end of ``fit``.
+        """
+        n_classes = self.logit_bias.shape[0]
+        width = len(self._disc_flat)
+        bias = np.zeros((n_classes, width), dtype=np.float32)
+        if width == 0:
+            self.logit_bias = bias
+            return
+        dev = self.device
+        segment = self._disc_segment
+        n_spans = len(self._disc_start)
+        per_class = max(1000, n_rows // n_classes)
+        gen = make_generator(int(rng.integers(2**63 - 1)), dev)
+        self.generator.eval()
+        for c in range(n_classes):
+            if self.level_counts[c].sum() == 0:
+                continue
+            classes = np.full(per_class, c, dtype=np.int64)
+            slot, _ = self.draw_conditions(per_class, classes if self.layout.has_class else None, {}, rng)
+            with torch.inference_mode():
+                cond = self._condition(torch.as_tensor(slot, device=dev), torch.as_tensor(classes, device=dev))
+                logits = self.generator(self._noise(per_class, gen), cond)[:, self._disc_flat].float()
+                counts = torch.as_tensor(self.level_counts[c], dtype=torch.float32, device=dev)
+                span_total = torch.zeros(n_spans, device=dev).scatter_add(0, segment, counts)
+                target = (counts / span_total[segment].clamp(min=1.0)).clamp(min=1e-6)
+                offset = torch.zeros(width, device=dev)
+                for _ in range(iterations):
+                    made = self._span_softmax(logits + offset).mean(0)
+                    offset += torch.log(target) - torch.log(made.clamp(min=1e-6))
+                    # Softmax ignores a constant per span: centre each span before bounding it.
+                    mean = torch.zeros(n_spans, device=dev).scatter_add(0, segment, offset)
+                    mean = mean / torch.bincount(segment, minlength=n_spans).float()
+                    offset = (offset - mean[segment]).clamp(-limit, limit)
+            bias[c] = offset.cpu().numpy()
+        self.logit_bias = bias
+
+    def sample_encoded(
+        self, slot: np.ndarray, classes: np.ndarray, seed: int, chunk: int = 50000, keep_condition: bool = False
+    ) -> np.ndarray:
+        """Generate encoded rows for given condition slots and classes.
+
+        With ``keep_condition`` (a value the caller asked for), the span each
+        row is conditioned on is left without calibration offset, so the
+        offset does not pull rows away from the requested value.
+        """
         gen = make_generator(seed, self.device)
         out = []
         self.generator.eval()
@@ -379,7 +463,12 @@ class TabularGAN:
                 s = torch.as_tensor(slot[lo : lo + chunk], device=self.device)
                 c = torch.as_tensor(classes[lo : lo + chunk], device=self.device)
                 cond = self._condition(s, c)
-                raw = self.generator(self._noise(len(s), gen), cond)
+                raw = self.generator(self._noise(len(s), gen), cond).float()
+                # Calibration offsets (see calibrate).
+                offset = torch.as_tensor(self.logit_bias, device=self.device)[c.clamp(max=len(self.logit_bias) - 1)]
+                if keep_condition:
+                    offset = offset.masked_fill(self._disc_segment[None, :] == self._slot_segment[s][:, None], 0.0)
+                raw[:, self._disc_flat] += offset
                 # Discrete spans hold logits of a categorical distribution: the
                 # Gumbel-max trick draws from it (an arg-max of the bare logits
                 # would always pick the likeliest level and lose rare ones).
@@ -387,5 +476,5 @@ class TabularGAN:
                 u = torch.rand((len(raw), len(disc)), generator=gen, device=self.device).clamp_(1e-10, 1.0 - 1e-7)
                 raw[:, disc] -= torch.log(-torch.log(u))
                 raw[:, self._cont_index] = torch.tanh(raw[:, self._cont_index])
-                out.append(raw.float().cpu().numpy())
+                out.append(raw.cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.encoder.output_width_), np.float32)
