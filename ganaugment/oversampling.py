@@ -88,9 +88,9 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         columns). Accepted candidates are kept in generation order; if too
         few pass, the best-ranked rejected ones fill the gap, so the counts
         are always exact. ``None`` keeps the first generated rows.
-    candidates : float, default=3.0
+    candidates : float, default=5.0
         Candidates generated per requested row when filtering (>= 1).
-    acceptance_quantile : float, default=0.1
+    acceptance_quantile : float, default=0.7
         How strict the filter is, in [0, 1]: 0 accepts any row no less
         plausible than the least plausible real member of its class, higher
         values keep only rows that sit deeper inside their class.
@@ -136,7 +136,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
     -----
     GAN oversampling is usually competitive with SMOTE rather than better
     than it; on very small classes generators can hurt, hence the fallback.
-    See ``docs/benchmarks_oversampling.md`` for measured figures.
+    See the oversampling section of ``docs/benchmarks.md`` for measured figures.
 
     Examples
     --------
@@ -177,8 +177,8 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         max_steps=1000,
         time_limit=None,
         acceptance="knn",
-        candidates=3.0,
-        acceptance_quantile=0.1,
+        candidates=5.0,
+        acceptance_quantile=0.7,
         n_neighbors=5,
         min_class_size=10,
         fallback="smote",

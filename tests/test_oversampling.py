@@ -208,10 +208,17 @@ def test_knn_filter_drops_rows_in_the_other_class():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0.0, 0.5, (100, 2)), rng.normal(10.0, 0.5, (20, 2))])
     y = np.array([0] * 100 + [1] * 20)
-    filtered = GANOverSampler(estimator=_PlantedGenerator(), random_state=0)
+    # A lenient quantile: the support test then keeps nearly every in-blob candidate, so the
+    # acceptance rate is the share of candidates in the right blob.
+    filtered = GANOverSampler(estimator=_PlantedGenerator(), acceptance_quantile=0.1, candidates=3.0, random_state=0)
     X_res, _ = filtered.fit_resample(X, y)
     assert (X_res[120:, 0] > 5).all()  # every kept synthetic row lies in class 1's blob
     assert filtered.acceptance_rate_[1] == pytest.approx(0.5, abs=0.01)
+    # The default, stricter quantile keeps fewer of them, and still none from the wrong blob.
+    strict = GANOverSampler(estimator=_PlantedGenerator(), random_state=0)
+    X_strict, _ = strict.fit_resample(X, y)
+    assert (X_strict[120:, 0] > 5).all()
+    assert strict.acceptance_rate_[1] < filtered.acceptance_rate_[1]
     unfiltered = GANOverSampler(estimator=_PlantedGenerator(), acceptance=None, random_state=0)
     X_raw, _ = unfiltered.fit_resample(X, y)
     assert (X_raw[120:, 0] < 5).sum() == 40
