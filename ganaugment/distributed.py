@@ -331,12 +331,14 @@ def _average_buffers(module: torch.nn.Module, world: int) -> None:
 
 # --------------------------------------------------------------- helpers
 def state_hash(estimator) -> str:
-    """SHA-256 of the generator's and discriminator's weights and buffers."""
+    """SHA-256 of the networks' weights and buffers and of the calibration offsets."""
     digest = hashlib.sha256()
     for name, net in (("generator", estimator.model_.generator), ("discriminator", estimator.model_.discriminator)):
         for key, tensor in net.state_dict().items():
             digest.update(f"{name}.{key}".encode())
             digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    digest.update(b"logit_bias")
+    digest.update(np.ascontiguousarray(estimator.model_.logit_bias).tobytes())
     return digest.hexdigest()
 
 

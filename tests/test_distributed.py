@@ -85,6 +85,8 @@ def test_torchrun_two_ranks_agree_and_rank0_model_samples(tmp_path):
 
     model = GANAugmenter.load(model_path)
     assert model.n_ranks_ == 2 and len(model.history_) == 2
+    # The hash covers the calibration offsets too: both ranks fitted them from the summed counts.
+    assert np.abs(model.model_.logit_bias).max() > 0
     X = frame.drop(columns=["label"])
     # Condition counts are global: every row of both shards, per class.
     assert model.model_.n_training_rows == 400
