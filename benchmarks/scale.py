@@ -11,7 +11,7 @@ rows show that memory does not grow with n.
     nice -n 10 python benchmarks/scale.py --rows 1000000 --epochs 3 \\
         --sample-rows 1000000 10000000 --out /tmp/scale > scale.log 2>&1
 
-Prints one line per figure; peak RSS is ``resource.getrusage`` (Linux: KiB).
+Prints one line per figure; peak RSS is the process's VmHWM (Linux), else ``getrusage``.
 ``python benchmarks/scale.py encode dense|compact --rows N`` measures the
 training encoding alone (the dense one-hot matrix against compact rows).
 """
@@ -32,6 +32,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 
 def peak_rss_mib() -> float:
+    """This process's peak RSS: VmHWM, which starts afresh at exec.
+
+    ``getrusage``'s ``ru_maxrss`` carries the parent's peak over fork and
+    exec, so a child started by a big parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
