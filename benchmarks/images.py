@@ -13,9 +13,10 @@ mnist
     beside the real-held-out-vs-real-train figures; a PNG grid per class.
 lowdata
     20 real MNIST images per class (200 in all): a classifier trained on them
-    alone, against the same classifier trained on them plus GAN images
-    (``GANAugmenter(...).fit(X, y).sample(y={c: n})``), scored on the 2,000
-    held-out digits, over 3 seeds.
+    alone, against the same classifier trained on them plus 20, 50 or 200 GAN
+    images per class, raw (``sample``) or kept by the classifier filter of
+    ``GANOverSampler(acceptance="classifier")``; scored on the 2,000 held-out
+    digits, mean and spread over 3 seeds.
 
 Figures go to stdout and, as JSON, to ``--out`` (written atomically).
 """
@@ -35,7 +36,7 @@ from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from ganaugment import GANAugmenter, image_fidelity, save_image_grid  # noqa: E402
+from ganaugment import GANAugmenter, GANOverSampler, image_fidelity, save_image_grid  # noqa: E402
 from ganaugment.images.metrics import fit_feature_extractor  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
@@ -124,36 +125,75 @@ def _classifier_accuracy(X, y, X_test, y_test) -> float:
     return float(model.score(_pixels(X_test), y_test))
 
 
-def bench_lowdata(out_dir: str, seeds=(0, 1, 2), per_class: int = 20, synthetic_per_class: int = 200, epochs=None) -> dict:
+def _first_per_class(X, y, n: int):
+    rows = np.concatenate([np.flatnonzero(y == c)[:n] for c in np.unique(y)])
+    return X[rows], y[rows]
+
+
+def bench_lowdata(out_dir: str, seeds=(0, 1, 2), per_class: int = 20, ratios=(20, 50, 200), epochs=None) -> dict:
+    """Real-only against real + GAN images, unfiltered and filtered, at several synthetic counts per class.
+
+    One GAN per seed, trained by ``GANOverSampler`` (its defaults: at most 1,000 generator
+    steps) with ``acceptance="classifier"``, asked for ``max(ratios)`` images per class. The
+    filtered images at a smaller count are the first ones of each class in that output (the
+    filter keeps candidates in generation order); the unfiltered images are drawn from the
+    same fitted GAN with ``sample``.
+    """
     X_all, y_all, X_test, y_test = load_mnist()
+    top = max(ratios)
     runs = []
     for seed in seeds:
         rng = np.random.default_rng(seed)
         keep = np.concatenate([rng.choice(np.flatnonzero(y_all == c), per_class, replace=False) for c in range(10)])
         X, y = X_all[keep], y_all[keep]
         started = time.perf_counter()
-        gan = GANAugmenter(epochs=epochs, random_state=seed).fit(X, y)
+        sampler = GANOverSampler(
+            estimator=GANAugmenter(random_state=seed),
+            sampling_strategy={c: per_class + top for c in range(10)},
+            epochs=epochs,
+            acceptance="classifier",
+            random_state=seed,
+        )
+        X_res, y_res = sampler.fit_resample(X, y)
         fit_seconds = time.perf_counter() - started
-        X_new, y_new = gan.sample(y={c: synthetic_per_class for c in range(10)})
-        real_only = _classifier_accuracy(X, y, X_test, y_test)
-        augmented = _classifier_accuracy(np.concatenate([X, X_new]), np.concatenate([y, y_new]), X_test, y_test)
-        run = {"seed": seed, "real_only": round(real_only, 4), "real_plus_gan": round(augmented, 4), "fit_seconds": round(fit_seconds, 1)}
+        filtered = (X_res[len(X):], y_res[len(y):])
+        raw = sampler.estimator_.sample(y={c: top for c in range(10)})
+        run = {"seed": seed, "real_only": round(_classifier_accuracy(X, y, X_test, y_test), 4)}
+        for name, (X_syn, y_syn) in (("gan", raw), ("gan_filtered", filtered)):
+            for n in ratios:
+                X_new, y_new = _first_per_class(X_syn, y_syn, n)
+                score = _classifier_accuracy(np.concatenate([X, X_new]), np.concatenate([y, y_new]), X_test, y_test)
+                run[f"{name}_{n}"] = round(score, 4)
+        run["acceptance_rate"] = round(float(np.mean(list(sampler.acceptance_rate_.values()))), 3)
+        run["gan_steps"] = len(sampler.estimator_.history_) * sampler.estimator_._schedule(X)[0]
+        run["seconds"] = round(fit_seconds, 1)
         print(f"lowdata: {run}", flush=True)
         runs.append(run)
         if seed == seeds[0]:
-            save_image_grid(X_new, os.path.join(out_dir, "lowdata_samples.png"), y_new, n_per_class=10)
-    real = np.array([r["real_only"] for r in runs])
-    aug = np.array([r["real_plus_gan"] for r in runs])
+            save_image_grid(raw[0], os.path.join(out_dir, "lowdata_samples.png"), raw[1], n_per_class=10)
+            save_image_grid(filtered[0], os.path.join(out_dir, "lowdata_filtered.png"), filtered[1], n_per_class=10)
+    variants = ["real_only"] + [f"{name}_{n}" for name in ("gan", "gan_filtered") for n in ratios]
+    summary = {}
+    for key in variants:
+        values = np.array([r[key] for r in runs])
+        summary[key] = {
+            "mean": round(float(values.mean()), 4),
+            "std": round(float(values.std(ddof=1)), 4) if len(values) > 1 else 0.0,
+        }
+    print("lowdata: training set                          accuracy mean +- std (ddof 1)")
+    for key in variants:
+        label = "200 real" if key == "real_only" else (
+            f"200 real + {key.rsplit('_', 1)[1]}/class GAN" + (" (classifier filter)" if "filtered" in key else "")
+        )
+        print(f"lowdata: {label:<46}{summary[key]['mean']:.4f} +- {summary[key]['std']:.4f}", flush=True)
     return {
         "classifier": "LogisticRegression(C=0.1) on pixels / 255",
         "real_images": per_class * 10,
-        "gan_images": synthetic_per_class * 10,
-        "epochs": "default" if epochs is None else epochs,
+        "synthetic_per_class": list(ratios),
+        "sampler": "GANOverSampler(estimator=GANAugmenter(random_state=seed), acceptance='classifier'), max_steps=1000",
+        "epochs": "sampler default" if epochs is None else epochs,
         "runs": runs,
-        "real_only_mean": round(float(real.mean()), 4),
-        "real_only_std": round(float(real.std(ddof=1)), 4) if len(real) > 1 else 0.0,
-        "real_plus_gan_mean": round(float(aug.mean()), 4),
-        "real_plus_gan_std": round(float(aug.std(ddof=1)), 4) if len(aug) > 1 else 0.0,
+        "summary": summary,
     }
 
 
@@ -171,7 +211,7 @@ def main(argv=None) -> None:
     parser.add_argument("sections", nargs="*", default=["digits", "mnist", "lowdata"])
     parser.add_argument("--out-dir", default="out/images")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lowdata-epochs", type=int, default=None, help="GAN epochs in the low-data runs (default: the library default)")
+    parser.add_argument("--lowdata-epochs", type=int, default=None, help="GAN epochs in the low-data runs (default: the sampler's budget of 1,000 steps)")
     args = parser.parse_args(argv)
     results = {}
     for section in args.sections:

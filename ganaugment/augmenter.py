@@ -481,6 +481,13 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             "tau": float(self.tau),
         }
 
+    def _schedule(self, X) -> tuple:
+        """``(steps per epoch, epochs when epochs=None)`` that :meth:`fit` would use on ``X``."""
+        if self.kind == "image" or (self.kind == "auto" and looks_like_images(X, self.image_shape)):
+            _, steps_per_epoch, epochs = _images.image_schedule(self, len(X), epochs=None)
+            return steps_per_epoch, epochs
+        return max(1, len(X) // self._effective_batch_size(len(X))), TABLE_EPOCHS
+
     def _effective_batch_size(self, n_rows: int) -> int:
         batch_size = TABLE_BATCH_SIZE if self.batch_size is None else self.batch_size
         batch = min(int(batch_size), max(n_rows, self.pac))

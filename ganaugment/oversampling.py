@@ -1,4 +1,4 @@
-"""GANOverSampler: an imbalanced-learn over-sampler backed by the conditional tabular GAN.
+"""GANOverSampler: an imbalanced-learn over-sampler backed by the conditional GAN (tables or images).
 
 The sampler trains one :class:`~ganaugment.GANAugmenter` on every class of
 ``(X, y)`` (the class is the GAN's condition, so the majority classes teach the
@@ -11,7 +11,9 @@ cross-validation loop:
 * a plausibility filter (``acceptance="knn"``): more candidates than needed
   are generated, and those whose nearest real neighbours mostly belong to
   other classes, or that lie outside the support of their own class, are
-  dropped (see :func:`_knn_acceptance`);
+  dropped (see :func:`_knn_acceptance`); for images, ``acceptance="classifier"``
+  keeps the candidates that a small CNN trained on the real images assigns
+  to their requested class;
 * a documented fallback for classes too small for a GAN (``min_class_size``):
   their rows come from SMOTE, or from random oversampling where SMOTE cannot
   apply, with a warning.
@@ -33,10 +35,10 @@ from imblearn.utils._validation import _check_X
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from ._validation import seed_from
-from .augmenter import TABLE_EPOCHS, GANAugmenter
+from .augmenter import GANAugmenter
 from .persistence import PersistableMixin
 
 __all__ = ["GANOverSampler", "SmallClassFallbackWarning"]
@@ -55,6 +57,13 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
     first in the output, unchanged; the synthetic rows follow, class by
     class. A DataFrame in gives a DataFrame out with the same dtypes; an
     array in gives an array of the same dtype.
+
+    Images work too: an array of shape (n, H, W), (n, H, W, C) or
+    (n, C, H, W) comes back with the same shape per image, and flat rows
+    (such as ``load_digits().data``) are read as images when the estimator
+    has an ``image_shape`` (``estimator=GANAugmenter(image_shape=(8, 8))``).
+    To enlarge every class rather than balance, pass a dict
+    ``sampling_strategy={{c: count_c + n for c in classes}}``.
 
     Read more about the game and the encoding in :class:`GANAugmenter`.
 
@@ -75,7 +84,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
     time_limit : float or None, default=None
         Stop training after this many seconds (checked once per epoch).
         Overrides the estimator's ``time_limit`` when given.
-    acceptance : {{"knn"}} or None, default="knn"
+    acceptance : {{"knn", "classifier"}} or None, default="knn"
         Plausibility filter. With ``"knn"``, ``candidates`` times more rows
         than needed are generated for each class, and a candidate of class
         ``c`` is accepted when (a) the share of class ``c`` among its
@@ -85,9 +94,15 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         class ``c`` is within the ``1 - acceptance_quantile`` quantile of the
         real rows' distances to their nearest fellow member (both
         leave-one-out, on standardised numeric and one-hot categorical
-        columns). Accepted candidates are kept in generation order; if too
-        few pass, the best-ranked rejected ones fill the gap, so the counts
-        are always exact. ``None`` keeps the first generated rows.
+        columns; images are compared pixel by pixel, unscaled).
+        ``"classifier"`` (images only) trains a small CNN on the real images
+        and their classes (:func:`~ganaugment.images.fit_feature_extractor`,
+        1,000 Adam steps) and accepts a candidate of class ``c`` when the CNN's
+        most probable class for it is ``c``; rejected candidates rank by the
+        probability of ``c``. Accepted candidates are kept in generation
+        order; if too few pass, the best-ranked rejected ones fill the gap,
+        so the counts are always exact. ``None`` keeps the first generated
+        rows.
     candidates : float, default=5.0
         Candidates generated per requested row when filtering (>= 1).
     acceptance_quantile : float, default=0.7
@@ -160,7 +175,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         "epochs": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "max_steps": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "time_limit": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "acceptance": [StrOptions({"knn"}), None],
+        "acceptance": [StrOptions({"knn", "classifier"}), None],
         "candidates": [Interval(numbers.Real, 1, None, closed="left")],
         "acceptance_quantile": [Interval(numbers.Real, 0, 1, closed="both")],
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -202,6 +217,12 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         if hasattr(X, "tocsr"):
             raise TypeError("GANOverSampler does not accept sparse matrices; pass a dense array or a DataFrame.")
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        if not isinstance(X, pd.DataFrame) and np.ndim(X) > 2:
+            # Images stacked as (n, H, W), (n, H, W, C) or (n, C, H, W): the GAN reads them as they are.
+            X = check_array(X, dtype=None, allow_nd=True, ensure_all_finite=False)
+            validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
+            self.n_features_in_ = int(np.prod(X.shape[1:]))
+            return X, y, binarize_y
         X = _check_X(X)
         validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
         if isinstance(X, pd.DataFrame) and any(isinstance(d, pd.SparseDtype) for d in X.dtypes):
@@ -218,8 +239,13 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         wanted = {c: int(n) for c, n in self.sampling_strategy_.items() if int(n) > 0}
         small = [c for c in wanted if counts[c] < self.min_class_size]
         gan_classes = [c for c in wanted if c not in small]
-
         self.estimator_ = None
+        if self.acceptance == "classifier" and not self._images(X):
+            raise ValueError(
+                "acceptance='classifier' scores images with a CNN, but X holds a table; use acceptance='knn' "
+                "for tables (or pass images: an (n, H, W[, C]) array, or flat rows with estimator=GANAugmenter("
+                "image_shape=...))."
+            )
         self.fallback_classes_ = list(small)
         self.acceptance_rate_ = {}
         parts = {}  # class -> synthetic rows (same container kind as X)
@@ -242,7 +268,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
             frames = [real] + [_like_frame(p, real) for p in X_new]
             X_res = pd.concat(frames, ignore_index=True).astype(real.dtypes.to_dict())
         else:
-            X_res = np.concatenate([X] + [np.asarray(p, dtype=X.dtype).reshape(-1, X.shape[1]) for p in X_new])
+            X_res = np.concatenate([X] + [np.asarray(p, dtype=X.dtype).reshape((-1,) + X.shape[1:]) for p in X_new])
         y_res = np.concatenate([y] + y_new)
         self.fit_seconds_ = time.perf_counter() - started
         return X_res, y_res
@@ -257,12 +283,38 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
             params["epochs"] = updates["epochs"] = int(self.epochs)
         if self.time_limit is not None and "time_limit" in params:
             updates["time_limit"] = self.time_limit
-        if self.max_steps is not None and "epochs" in params and hasattr(estimator, "_effective_batch_size"):
-            steps_per_epoch = max(1, len(y) // estimator._effective_batch_size(len(y)))
-            full = TABLE_EPOCHS if params["epochs"] is None else int(params["epochs"])
+        if self.max_steps is not None and "epochs" in params and hasattr(estimator, "_schedule"):
+            steps_per_epoch, default_epochs = estimator._schedule(X)
+            full = default_epochs if params["epochs"] is None else int(params["epochs"])
             updates["epochs"] = max(1, min(full, math.ceil(self.max_steps / steps_per_epoch)))
         estimator.set_params(**updates)
         return estimator.fit(X, y)
+
+    def _images(self, X) -> bool:
+        """Whether X holds images: a stacked image array, or flat rows the GAN learns as images."""
+        if not isinstance(X, pd.DataFrame) and np.ndim(X) > 2:
+            return True
+        fitted = getattr(self, "estimator_", None)
+        if fitted is not None:
+            return getattr(fitted, "kind_", None) == "image"
+        kind = getattr(self.estimator, "kind", "auto")
+        return kind == "image" or (kind == "auto" and getattr(self.estimator, "image_shape", None) is not None)
+
+    def _classifier_acceptance(self, X, y, X_syn, y_syn, rng):
+        """Accept a candidate when a CNN trained on the real images names its requested class.
+
+        Returns ``(accepted, rank)``; the rank is the probability of the requested class.
+        """
+        from .images.metrics import fit_feature_extractor
+
+        image_shape = getattr(self.estimator_, "image_shape", None) if np.ndim(X) == 2 else None
+        classifier = fit_feature_extractor(
+            X, y, image_shape=image_shape, holdout=0.0, random_state=int(rng.integers(2**31 - 1))
+        )
+        proba = classifier.predict_proba(X_syn)
+        column = np.searchsorted(classifier.classes_, y_syn)
+        rank = proba[np.arange(len(y_syn)), column]
+        return proba.argmax(axis=1) == column, rank
 
     def _generate(self, X, y, wanted: dict, rng) -> dict:
         ratio = float(self.candidates) if self.acceptance is not None else 1.0
@@ -276,9 +328,17 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
                 out[c] = _take(X_syn, rows)
                 self.acceptance_rate_[c] = 1.0
             return out
-        passed, rank = _knn_acceptance(
-            X, y, X_syn, y_syn, list(wanted), int(self.n_neighbors), float(self.acceptance_quantile)
-        )
+        if self.acceptance == "classifier":
+            passed, rank = self._classifier_acceptance(X, y, X_syn, y_syn, rng)
+        else:
+            if self._images(X):
+                # Pixels are compared as they are: standardising would blow up the nearly constant border.
+                real_m, syn_m = _flat(X), _flat(X_syn)
+            else:
+                real_m, syn_m = _plausibility_matrix(X, X_syn)
+            passed, rank = _knn_acceptance(
+                real_m, y, syn_m, y_syn, list(wanted), int(self.n_neighbors), float(self.acceptance_quantile)
+            )
         out = {}
         for c, n in wanted.items():
             rows = np.flatnonzero(y_syn == c)
@@ -297,7 +357,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         numeric = not isinstance(X, pd.DataFrame) or all(
             pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d) for d in X.dtypes
         )
-        values = X.to_numpy() if isinstance(X, pd.DataFrame) else X
+        values = X.to_numpy() if isinstance(X, pd.DataFrame) else _flat(X, dtype=None)
         use_smote = (
             self.fallback == "smote"
             and n_real >= 2
@@ -322,6 +382,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
             new = X_res[len(y):]
             if isinstance(X, pd.DataFrame):
                 return _numeric_frame(new, X.dtypes)
+            new = new.reshape((-1,) + X.shape[1:])
             return np.round(new) if np.issubdtype(X.dtype, np.integer) else new
         picks = members[rng.integers(n_real, size=n)]
         return _take(X, picks)
@@ -342,6 +403,12 @@ GANOverSampler.__doc__ = GANOverSampler.__doc__.format(
 
 
 # ---------------------------------------------------------------- helpers
+def _flat(X, dtype=np.float64) -> np.ndarray:
+    """Rows of an array as flat vectors (images ``(n, H, W[, C])`` become ``(n, H*W[*C])``)."""
+    array = np.asarray(X) if dtype is None else np.asarray(X, dtype=dtype)
+    return array.reshape(len(array), -1)
+
+
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
@@ -415,7 +482,7 @@ def _as_float(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _knn_acceptance(X, y, X_syn, y_syn, classes, k, quantile):
+def _knn_acceptance(real_m, y, syn_m, y_syn, classes, k, quantile):
     """Which synthetic rows look like real members of their class, and a rank for the rest.
 
     Two neighbour tests, each calibrated on the real rows of the class
@@ -428,9 +495,10 @@ def _knn_acceptance(X, y, X_syn, y_syn, classes, k, quantile):
       exceed the ``1 - quantile`` quantile of the members' own
       nearest-member distances (drops rows outside the class's support).
 
-    Returns ``(accepted, rank)``; a higher rank is more plausible.
+    ``real_m`` and ``syn_m`` are the real and synthetic rows as numeric
+    matrices in one metric space. Returns ``(accepted, rank)``; a higher rank
+    is more plausible.
     """
-    real_m, syn_m = _plausibility_matrix(X, X_syn)
     k = min(k, len(y) - 1)
     nn = NearestNeighbors(n_neighbors=k + 1).fit(real_m)
     _, syn_idx = nn.kneighbors(syn_m, n_neighbors=k)

@@ -86,6 +86,52 @@ def test_networks_adapt_to_the_image_size(c, h, w):
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in disc.modules())
 
 
+def test_class_spread_sees_a_batch_collapsed_within_each_class():
+    from ganaugment.images.networks import _class_spread
+
+    rng = torch.Generator().manual_seed(0)
+    classes = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2])
+    varied = torch.randn(8, 4, 3, 3, generator=rng)
+    collapsed = torch.randn(3, 4, 3, 3, generator=rng)[classes]  # one image per class
+    # Across the batch, both look spread out; within each class only one does.
+    assert collapsed.std(dim=0).mean() > 0.5 and varied.std(dim=0).mean() > 0.5
+    assert _class_spread(collapsed, classes, 3).max() < 1e-3
+    spread = _class_spread(varied, classes, 3)
+    assert spread.shape == (8,) and spread.min() > 0.3
+    # Every image gets the figure of its own class.
+    assert torch.equal(spread[:3], spread[:1].expand(3)) and spread[0] != spread[3]
+
+
+def test_diversity_term_pushes_a_noise_blind_generator():
+    from ganaugment.images.model import ImageGAN
+
+    def model(diversity):
+        params = {"noise_dim": 8, "base_width": 8, "translate": 0.0, "minibatch_std": True, "diversity": diversity}
+        gan = ImageGAN((1, 8, 8), 2, params, torch.device("cpu"), seed=0)
+        rng = np.random.default_rng(0)  # real images close to each other: a small target spread
+        images = np.clip(rng.uniform(-1, 1, (1, 1, 8, 8)) + rng.normal(0, 0.05, (20, 1, 8, 8)), -1, 1).astype(np.float32)
+        gan.set_training_data(images, np.arange(20) % 2)
+        return gan
+
+    gan = model(1.0)
+    batch = gan.draw(16)
+    varied = gan.generator_penalty(gan.generate(batch)[1], batch)
+    with torch.no_grad():
+        gan.generator.project[0].weight[:, :8] *= 1e-4  # the output barely depends on the noise
+    images = gan.generate(batch)[1]
+    assert images.shape == (24, 1, 8, 8)  # the batch, then its first half again with other noise
+    blind = gan.generator_penalty(images, batch)
+    assert blind.item() == pytest.approx(1.0, abs=0.01)  # no spread: the full weight
+    assert varied.item() < 0.9 * blind.item()
+    blind.backward()
+    assert gan.generator.project[0].weight.grad[:, :8].abs().sum() > 0  # it pushes towards the noise
+    off = model(0.0)
+    batch = off.draw(16)
+    fake, aux = off.generate(batch)
+    assert fake.shape == aux.shape == (16, 1, 8, 8)
+    assert off.generator_penalty(aux, batch).item() == 0.0
+
+
 # ---------------------------------------------------------- whole path
 def test_fit_sample_transform_on_flat_digits(digits):
     X, y = digits
@@ -159,6 +205,9 @@ def test_image_fidelity_and_grid(digits, tmp_path):
     X_new, y_new = gan.sample(y={c: 20 for c in range(10)})
     extractor = fit_feature_extractor(X, y, image_shape=(8, 8), steps=300, random_state=0)
     assert extractor.holdout_accuracy_ > 0.7
+    proba = extractor.predict_proba(X[:50])
+    assert proba.shape == (50, 10) and np.allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(extractor.classes_[proba.argmax(axis=1)], extractor.predict(X[:50]))
     report = image_fidelity(X, X_new, y, y_new, extractor=extractor)
     real = image_fidelity(X[:200], X[200:], y[:200], y[200:], extractor=extractor)
     for key in ("frechet_distance", "precision", "recall", "density", "coverage", "class_accuracy"):

@@ -342,3 +342,105 @@ def test_save_load_round_trip(tmp_path):
     a = sampler.estimator_.sample(20, y=1)[0]
     b = loaded.estimator_.sample(20, y=1)[0]
     pd.testing.assert_frame_equal(a, b)
+
+
+# ------------------------------------------------------------------ images
+FAST_IMAGES = dict(epochs=2, batch_size=64, noise_dim=16)
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    """load_digits 0s and 1s as flat rows (0-16), 3:1 imbalanced."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    zeros, ones = np.flatnonzero(digits.target == 0)[:120], np.flatnonzero(digits.target == 1)[:40]
+    rows = np.concatenate([zeros, ones])
+    return digits.data[rows], digits.target[rows]
+
+
+def test_flat_image_rows_are_balanced_by_the_image_gan(digit_images):
+    X, y = digit_images
+    s = sampler(estimator=GANAugmenter(image_shape=(8, 8), **FAST_IMAGES))
+    X_res, y_res = s.fit_resample(X, y)
+    assert s.estimator_.kind_ == "image"
+    assert Counter(y_res.tolist()) == {0: 120, 1: 120}
+    assert X_res.shape == (240, 64) and X_res.dtype == X.dtype
+    np.testing.assert_array_equal(X_res[: len(X)], X)
+    synthetic = X_res[len(X):]
+    assert synthetic.min() >= 0 and synthetic.max() <= 16  # the images' own range
+    again = sampler(estimator=GANAugmenter(image_shape=(8, 8), **FAST_IMAGES)).fit_resample(X, y)[0]
+    np.testing.assert_array_equal(X_res, again)
+
+
+@pytest.mark.parametrize("layout", ["gray", "last"])
+def test_stacked_images_come_back_stacked(digit_images, layout):
+    X, y = digit_images
+    images = (X.reshape(-1, 8, 8) * 15).astype(np.uint8)
+    if layout == "last":
+        images = np.repeat(images[..., None], 3, axis=3)
+    s = sampler(estimator=GANAugmenter(**FAST_IMAGES), sampling_strategy={0: 130, 1: 50})
+    X_res, y_res = s.fit_resample(images, y)
+    assert X_res.shape == (180,) + images.shape[1:] and X_res.dtype == np.uint8
+    np.testing.assert_array_equal(X_res[: len(images)], images)
+    assert Counter(y_res[len(y):].tolist()) == {0: 10, 1: 10}
+    assert s.n_features_in_ == int(np.prod(images.shape[1:]))
+
+
+def test_max_steps_counts_image_steps(digit_images):
+    X, y = digit_images  # 160 images, batch 64: 2 steps per epoch
+    s = sampler(estimator=GANAugmenter(image_shape=(8, 8), noise_dim=16, batch_size=64), max_steps=5, acceptance=None)
+    s.fit_resample(X, y)
+    assert len(s.estimator_.history_) == 3
+
+
+def test_tiny_image_class_falls_back_in_image_shape(digit_images):
+    X, y = digit_images
+    images = X.reshape(-1, 8, 8)
+    y = y.copy()
+    y[:5] = 2  # a class of 5 images
+    s = sampler(estimator=GANAugmenter(**FAST_IMAGES), sampling_strategy={2: 20}, acceptance=None)
+    with pytest.warns(SmallClassFallbackWarning, match="SMOTE"):
+        X_res, _ = s.fit_resample(images, y)
+    assert X_res.shape == (len(y) + 15, 8, 8)
+
+
+class _PlantedImages(BaseEstimator):
+    """Stands in for the image GAN: every other image it returns is a real image of another class."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        self.X_, self.y_ = np.asarray(X), np.asarray(y)
+        return self
+
+    def sample(self, y):
+        (c, n), = y.items()
+        own, other = self.X_[self.y_ == c], self.X_[self.y_ != c]
+        rows = np.empty((n,) + self.X_.shape[1:], dtype=self.X_.dtype)
+        rows[0::2] = other[np.arange(len(rows[0::2])) % len(other)]
+        rows[1::2] = own[np.arange(len(rows[1::2])) % len(own)]
+        return rows, np.full(n, c)
+
+
+def test_classifier_filter_drops_images_of_another_class(digit_images):
+    X, y = digit_images
+    images = X.reshape(-1, 8, 8)
+    filtered = GANOverSampler(estimator=_PlantedImages(), acceptance="classifier", random_state=0)
+    X_res, y_res = filtered.fit_resample(images, y)
+    synthetic = X_res[len(images):]
+    ones = images[y == 1]
+    assert len(synthetic) == 80
+    # Every kept image is one of the real 1s, none of the 0s planted among the candidates.
+    assert all((ones == image).all(axis=(1, 2)).any() for image in synthetic)
+    assert filtered.acceptance_rate_[1] == pytest.approx(0.5, abs=0.02)
+    unfiltered = GANOverSampler(estimator=_PlantedImages(), acceptance=None, random_state=0)
+    raw = unfiltered.fit_resample(images, y)[0][len(images):]
+    assert sum((ones == image).all(axis=(1, 2)).any() for image in raw) == 40
+
+
+def test_classifier_filter_needs_images():
+    X, y = blobs([40, 20])
+    with pytest.raises(ValueError, match="acceptance='classifier'.*table"):
+        sampler(acceptance="classifier").fit_resample(X, y)

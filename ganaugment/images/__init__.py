@@ -13,7 +13,8 @@ Augmenting an image classifier's training set::
     X_new, y_new = gan.sample(y={c: 100 for c in gan.classes_})   # 100 more images per class
     X_aug = np.concatenate([X_train, X_new]); y_aug = np.concatenate([y_train, y_new])
 
-To balance classes, request ``{c: max_count - count_c}`` for every class ``c``.
+To balance classes, request ``{c: max_count - count_c}`` for every class ``c``,
+or use :class:`ganaugment.GANOverSampler`, which takes image arrays too.
 """
 
 from .codec import ImageCodec

@@ -118,6 +118,12 @@ class ImageFeatureExtractor:
             raise ValueError("This extractor was trained without class labels; it cannot predict classes.")
         return self.classes_[self._run(X, lambda x: self.network_(x).argmax(1))]
 
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)``, columns in the order of ``classes_``."""
+        if self.classes_ is None:
+            raise ValueError("This extractor was trained without class labels; it cannot predict classes.")
+        return self._run(X, lambda x: torch.softmax(self.network_(x).float(), dim=1)).astype(np.float64)
+
     def __call__(self, X) -> np.ndarray:
         return self.features(X)
 

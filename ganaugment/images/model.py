@@ -1,12 +1,25 @@
 """ImageGAN: the class-conditional DCGAN as a problem for :func:`train_gan`.
 
 The training images live on the device as one float tensor ``(n, C, H, W)``
-in [-1, 1]; a batch is an index gather. Optionally (``translate > 0``), real
-and fake images pass through the same kind of random translation before the
-discriminator sees them (a differentiable augmentation in the sense of Zhao
-et al. 2020). The estimator leaves it off: with shifts of 1/8 of the side,
-samples collapsed to one image per class on load_digits (per-pixel spread
-across samples 0.07 against 0.23 without it, 0.32 for real digits).
+in [-1, 1]; a batch is an index gather.
+
+``diversity > 0`` adds a generator term in the spirit of mode-seeking GANs
+(Mao et al. 2019): half of every fake batch is drawn a second time with other
+noise; when two images of one class drawn from different noise differ (mean
+absolute pixel difference) less than two real images of that class do on
+average, the shortfall, relative to the real figure and times ``diversity``,
+is added to the generator loss. A generator that ignores its noise pays the
+full weight. Without it, 200 MNIST digits (20 per class) gave one image per
+class (within-class pixel spread 0.07 against 0.28 for the real digits).
+
+Optionally (``translate > 0``), real and fake images pass through the same
+kind of random translation before the discriminator sees them (a
+differentiable augmentation in the sense of Zhao et al. 2020). The estimator
+leaves it off: with shifts of 1/8 of the side and no diversity term, samples
+collapsed to one image per class on load_digits (per-pixel spread across
+samples 0.07 against 0.23 without it, 0.32 for real digits); with the
+diversity term they did not collapse, but scored worse than without the
+translation (Frechet distance 11.4 against 5.8, coverage 0.60 against 0.75).
 """
 
 from __future__ import annotations
@@ -41,9 +54,13 @@ class ImageGAN:
     n_classes : int
         0 for an unconditional model.
     params : dict
-        ``noise_dim``, ``base_width`` (feature width at full resolution) and
+        ``noise_dim``, ``base_width`` (feature width at full resolution),
         ``translate`` (largest shift of the discriminator's translation
-        augmentation, as a fraction of the image side; 0 turns it off).
+        augmentation, as a fraction of the image side; 0 turns it off),
+        ``minibatch_std`` and ``class_spread`` (the discriminator's spread
+        channel, over the batch or within each class of it) and ``diversity``
+        (weight of the generator's diversity term; 0 turns it off). Keys
+        missing from a model saved by an older version mean off.
     device : torch.device
     seed : int
     """
@@ -59,7 +76,9 @@ class ImageGAN:
             lambda: ImageGenerator(self.plan, int(params["noise_dim"]), self.n_classes), device, self.torch_rng, init="dcgan"
         )
         self.discriminator = build_module(
-            lambda: ImageDiscriminator(self.plan, self.n_classes, bool(params.get("minibatch_std", False))), device, self.torch_rng, init="dcgan"
+            lambda: ImageDiscriminator(
+                self.plan, self.n_classes, bool(params.get("minibatch_std", False)), bool(params.get("class_spread", False))
+            ), device, self.torch_rng, init="dcgan"
         )
         # The generator's class embedding sits beside N(0, 1) noise, so it starts at that scale;
         # the discriminator's projection embedding starts small, like its other weights.
@@ -108,6 +127,7 @@ class ImageGAN:
             counts = np.bincount(class_codes, minlength=self.n_classes).astype(np.float64)
             self.class_frequencies = counts / counts.sum()
         self._classes = None if class_codes is None else torch.as_tensor(class_codes, dtype=torch.long, device=self.device)
+        self._pair_distance = _pair_distance(images, class_codes)
 
     def release_training_data(self) -> None:
         """Drop the training tensors so a fitted model holds no real images."""
@@ -124,7 +144,15 @@ class ImageGAN:
         return torch.randn(n, int(self.params["noise_dim"]), generator=gen, device=self.device)
 
     def generate(self, batch: _Batch):
-        return self.generator(self._noise(len(batch.real), self.torch_rng), batch.classes), None
+        n = len(batch.real)
+        # With the diversity term, the first half of the batch is drawn a second time with
+        # other noise, in the same forward pass (so batch norm treats both draws alike).
+        k = n // 2 if float(self.params.get("diversity", 0.0)) > 0.0 else 0
+        classes = batch.classes
+        if k and classes is not None:
+            classes = torch.cat([classes, classes[:k]])
+        images = self.generator(self._noise(n + k, self.torch_rng), classes)
+        return images[:n], images
 
     def discriminate(self, x: torch.Tensor, batch: _Batch) -> torch.Tensor:
         if self.discriminator.training and max(self._shift) > 0:
@@ -132,7 +160,16 @@ class ImageGAN:
         return self.discriminator(x, batch.classes)
 
     def generator_penalty(self, aux, batch: _Batch) -> torch.Tensor:
-        return torch.zeros((), device=self.device)
+        weight = float(self.params.get("diversity", 0.0))
+        if weight == 0.0:
+            return torch.zeros((), device=self.device)
+        n = len(batch.real)
+        k = len(aux) - n
+        if k <= 0:
+            return torch.zeros((), device=self.device)
+        distance = (aux[:k] - aux[n:]).abs().mean()
+        target = self._pair_distance
+        return weight * torch.relu(target - distance) / target
 
     def _translate(self, x: torch.Tensor) -> torch.Tensor:
         """Shift every image by its own random offset; borders repeat the edge pixels."""
@@ -158,6 +195,18 @@ class ImageGAN:
                 c = None if classes is None else torch.as_tensor(classes[lo : lo + size], dtype=torch.long, device=self.device)
                 out.append(self.generator(self._noise(size, gen), c).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, *self.shape), dtype=np.float32)
+
+
+def _pair_distance(images: np.ndarray, class_codes, limit: int = 10000) -> float:
+    """Mean absolute pixel difference between a real image and the next one of its class."""
+    images = images[:limit].reshape(min(len(images), limit), -1)
+    codes = np.zeros(len(images), dtype=np.int64) if class_codes is None else np.asarray(class_codes)[:limit]
+    order = np.argsort(codes, kind="stable")
+    same = codes[order][1:] == codes[order][:-1]
+    if not same.any():
+        return 1.0
+    a, b = images[order][:-1][same], images[order][1:][same]
+    return max(float(np.abs(a - b).mean()), 1e-3)
 
 
 def _init_embeddings(module: nn.Module, gen: torch.Generator, std: float) -> None:

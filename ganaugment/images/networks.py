@@ -118,10 +118,13 @@ class ImageDiscriminator(nn.Module):
     over features of their standard deviation across the batch (Karras et al.
     2018). Real and fake images are scored in separate batches, so this
     tells the discriminator when the generator's images all look alike, the
-    signature of mode collapse.
+    signature of mode collapse. With ``class_spread`` (and classes), the
+    spread is measured among the batch's images of each image's own class:
+    a generator that draws one image per class still yields a widely spread
+    batch, but no spread within any class.
     """
 
-    def __init__(self, layout: ImagePlan, n_classes: int, minibatch_std: bool = True):
+    def __init__(self, layout: ImagePlan, n_classes: int, minibatch_std: bool = True, class_spread: bool = False):
         super().__init__()
         layers = []
         width = layout.channels
@@ -136,6 +139,8 @@ class ImageDiscriminator(nn.Module):
             width = out
         self.features = nn.Sequential(*layers)
         self.minibatch_std = minibatch_std
+        self.class_spread = bool(class_spread and n_classes)
+        self.n_classes = n_classes
         feature_dim = (width + int(minibatch_std)) * layout.d_out[0] * layout.d_out[1]
         self.head = nn.Linear(feature_dim, 1)
         self.embed = nn.Embedding(n_classes, feature_dim) if n_classes else None
@@ -143,10 +148,26 @@ class ImageDiscriminator(nn.Module):
     def forward(self, images: torch.Tensor, classes: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(images)
         if self.minibatch_std:
-            spread = h.std(dim=0, correction=0).mean() if len(h) > 1 else h.new_zeros(())
+            if self.class_spread and classes is not None:
+                spread = _class_spread(h, classes, self.n_classes).view(-1, 1, 1, 1)
+            else:
+                spread = (h.std(dim=0, correction=0).mean() if len(h) > 1 else h.new_zeros(())).expand(len(h), 1, 1, 1)
             h = torch.cat([h, spread.expand(h.shape[0], 1, *h.shape[2:])], dim=1)
         h = h.flatten(1)
         logit = self.head(h).squeeze(1)
         if self.embed is not None:
             logit = logit + (self.embed(classes) * h).sum(dim=1)
         return logit
+
+
+def _class_spread(h: torch.Tensor, classes: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Per image: the mean over features of their standard deviation across the batch's images of its class.
+
+    A class with one image in the batch gets 0 (real and fake alike).
+    """
+    flat = h.flatten(1)
+    members = nn.functional.one_hot(classes, n_classes).to(flat.dtype)  # (n, K)
+    counts = members.sum(0).clamp(min=1.0)[:, None]
+    mean = members.T @ flat / counts
+    variance = members.T @ (flat - mean[classes]) ** 2 / counts
+    return torch.sqrt(variance + 1e-8).mean(1)[classes]
