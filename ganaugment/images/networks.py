@@ -168,6 +168,9 @@ def _class_spread(h: torch.Tensor, classes: torch.Tensor, n_classes: int) -> tor
     flat = h.flatten(1)
     members = nn.functional.one_hot(classes, n_classes).to(flat.dtype)  # (n, K)
     counts = members.sum(0).clamp(min=1.0)[:, None]
+    # Rows are picked by multiplying with the one-hot matrix, not by indexing: the backward
+    # pass of an index is a scatter-add, whose order of float additions varies between
+    # runs on several CPU threads; a matmul's does not.
     mean = members.T @ flat / counts
-    variance = members.T @ (flat - mean[classes]) ** 2 / counts
-    return torch.sqrt(variance + 1e-8).mean(1)[classes]
+    variance = members.T @ (flat - members @ mean) ** 2 / counts
+    return members @ torch.sqrt(variance + 1e-8).mean(1)
