@@ -99,11 +99,11 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
     clip : bool, default=True
         Keep generated numeric values inside the observed min/max.
     calibrate : bool, default=True
-        Tables only. After training, fit one logit offset per level of every
-        discrete output (category, missing-value flag, mode of a numeric
-        column), per class, so that generated levels follow the real
-        frequencies (see the user guide). ``False`` samples from the
-        trained generator as it is.
+        Make generated levels follow the real frequencies (tables only).
+        After training, one logit offset per level of every discrete output
+        (category, missing-value flag, mode of a numeric column) is fitted
+        per class (see the user guide). ``False`` samples from the trained
+        generator as it is.
     time_limit : float or None, default=None
         Stop training after this many seconds (checked once per epoch).
     checkpoint_dir : str, path-like or None, default=None
