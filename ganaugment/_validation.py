@@ -125,3 +125,18 @@ def seed_from(random_state) -> int:
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**63 - 1))
     raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
+
+
+def column_kind(series: pd.Series) -> str:
+    """``"numeric"``, ``"datetime"`` or ``"categorical"`` (booleans are categorical).
+
+    The one rule for what a column holds, shared by the encoder (which
+    encodes datetimes as numbers) and the fidelity metrics.
+    """
+    if pd.api.types.is_bool_dtype(series):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    return "categorical"

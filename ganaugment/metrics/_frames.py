@@ -15,6 +15,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from .._validation import column_kind
+
 __all__ = ["check_tables", "column_kind", "model_frames", "DistanceEncoder", "subsample", "row_keys", "fit_threads"]
 
 # Histogram gradient boosting bins categories; more levels than this are
@@ -81,17 +83,6 @@ def check_tables(real, synthetic, holdout=None, target=None):
         if real.shape[1] < 2:
             raise ValueError("target needs at least one feature column beside it.")
     return tables["real"], tables["synthetic"], tables.get("holdout")
-
-
-def column_kind(series: pd.Series) -> str:
-    """``"numeric"``, ``"datetime"`` or ``"categorical"`` (booleans are categorical)."""
-    if pd.api.types.is_bool_dtype(series):
-        return "categorical"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    if pd.api.types.is_numeric_dtype(series):
-        return "numeric"
-    return "categorical"
 
 
 def _numbers(series: pd.Series) -> np.ndarray:

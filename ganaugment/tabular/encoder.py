@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
+from .._validation import column_kind
 from ..persistence import ModelFileError, persistable
 
 __all__ = ["Span", "TableEncoder", "EncodedRows"]
@@ -112,15 +113,10 @@ class _ColumnState:
 
 
 def _infer_kind(series: pd.Series, categorical: bool) -> str:
-    if categorical:
+    """The encoder's kind of a column: datetimes are encoded as numbers."""
+    if categorical or column_kind(series) == "categorical":
         return "categorical"
-    if pd.api.types.is_bool_dtype(series):
-        return "categorical"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "numeric"
-    if pd.api.types.is_numeric_dtype(series):
-        return "numeric"
-    return "categorical"
+    return "numeric"
 
 
 @persistable
