@@ -421,6 +421,7 @@ class TabularGAN:
         dev = self.device
         segment = self._disc_segment
         n_spans = len(self._disc_start)
+        span_width = torch.bincount(segment, minlength=n_spans).float()
         per_class = max(1000, n_rows // n_classes)
         gen = make_generator(int(rng.integers(2**63 - 1)), dev)
         self.generator.eval()
@@ -440,8 +441,7 @@ class TabularGAN:
                     made = self._span_softmax(logits + offset).mean(0)
                     offset += torch.log(target) - torch.log(made.clamp(min=1e-6))
                     # Softmax ignores a constant per span: centre each span before bounding it.
-                    mean = torch.zeros(n_spans, device=dev).scatter_add(0, segment, offset)
-                    mean = mean / torch.bincount(segment, minlength=n_spans).float()
+                    mean = torch.zeros(n_spans, device=dev).scatter_add(0, segment, offset) / span_width
                     offset = (offset - mean[segment]).clamp(-limit, limit)
             bias[c] = offset.cpu().numpy()
         self.logit_bias = bias
@@ -457,6 +457,7 @@ class TabularGAN:
         """
         gen = make_generator(seed, self.device)
         out = []
+        bias = torch.as_tensor(self.logit_bias, device=self.device)
         self.generator.eval()
         with torch.inference_mode():
             for lo in range(0, len(slot), chunk):
@@ -464,8 +465,8 @@ class TabularGAN:
                 c = torch.as_tensor(classes[lo : lo + chunk], device=self.device)
                 cond = self._condition(s, c)
                 raw = self.generator(self._noise(len(s), gen), cond).float()
-                # Calibration offsets (see calibrate).
-                offset = torch.as_tensor(self.logit_bias, device=self.device)[c.clamp(max=len(self.logit_bias) - 1)]
+                # Calibration offsets (see calibrate); a model without classes draws class 0.
+                offset = bias[c]
                 if keep_condition:
                     offset = offset.masked_fill(self._disc_segment[None, :] == self._slot_segment[s][:, None], 0.0)
                 raw[:, self._disc_flat] += offset
