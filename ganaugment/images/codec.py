@@ -228,7 +228,7 @@ class ImageCodec:
         elif layout.endswith("last"):
             values = np.moveaxis(values, 1, -1)
         if layout.startswith("flat_"):
-            values = values.reshape(len(values), -1)
+            values = values.reshape(len(values), int(np.prod(values.shape[1:])))  # also for 0 images
         dtype = self.dtype_
         if dtype == bool:
             return values >= 0.5
