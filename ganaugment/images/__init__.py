@@ -5,7 +5,8 @@
 - :mod:`.model`: :class:`ImageGAN`, the problem that :func:`ganaugment.training.train_gan` trains.
 - :mod:`.fitting`: the image path of :class:`ganaugment.GANAugmenter`.
 - :mod:`.metrics`: Frechet distance, precision / recall / density / coverage, class accuracy,
-  image grids; features from a small CNN trained on the real images.
+  the fidelity gate's image quality score, image grids; features from a small CNN trained on
+  the real images.
 
 Augmenting an image classifier's training set::
 
@@ -23,6 +24,7 @@ from .metrics import (
     fit_feature_extractor,
     frechet_distance,
     image_fidelity,
+    image_quality_score,
     precision_recall_density_coverage,
     save_image_grid,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "fit_feature_extractor",
     "frechet_distance",
     "image_fidelity",
+    "image_quality_score",
     "precision_recall_density_coverage",
     "save_image_grid",
 ]

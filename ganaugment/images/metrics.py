@@ -12,7 +12,9 @@ features:
 - precision, recall, density and coverage (Naeem et al. 2020) with k-nearest
   neighbour balls;
 - the accuracy with which the classifier recognises the requested class in
-  the synthetic images.
+  the synthetic images;
+- one quality score in [0, 1] built from the last two
+  (:func:`image_quality_score`), the score of the image fidelity gate.
 
 Every function returns plain Python values so that reports can embed them.
 This module imports no training code.
@@ -37,6 +39,7 @@ __all__ = [
     "frechet_distance",
     "precision_recall_density_coverage",
     "image_fidelity",
+    "image_quality_score",
     "save_image_grid",
 ]
 
@@ -340,6 +343,38 @@ def image_fidelity(
         }
     )
     return result
+
+
+def image_quality_score(figures: dict) -> float:
+    """One quality score in [0, 1] from the output of :func:`image_fidelity`.
+
+    Without classes (``class_accuracy`` is None) it is the **coverage**: the
+    share of real images whose neighbourhood (the ball reaching their
+    ``nearest_k``-th nearest real neighbour in feature space) holds at least
+    one synthetic image. With classes it is the smaller of the coverage and
+    the **class accuracy** (the share of synthetic images that the
+    classifier trained on real images assigns to their requested class):
+    ``min(class_accuracy, coverage)``.
+
+    Why these two: coverage falls both when synthetic images are unlike
+    the real ones and when they repeat a few modes (mode collapse), and,
+    unlike precision and density, it is not fooled by a generator that
+    draws a handful of perfect images; class accuracy checks what coverage
+    cannot, that an image requested as class ``c`` looks like ``c``. Taking
+    the smaller one makes ``min_quality=q`` read as "both reach ``q``". Both
+    have a known ceiling: for synthetic images drawn from the real
+    distribution, coverage is about ``1 - 2**-nearest_k`` (0.97 for
+    ``nearest_k=5``) when both sets have the same size (Naeem et al. 2020),
+    and class accuracy is about the classifier's accuracy on unseen real
+    images. Coverage rises with the number of synthetic images, so compare
+    scores at equal set sizes (the fidelity gate generates as many images,
+    of the same classes, as it holds out).
+    """
+    coverage = float(figures["coverage"])
+    accuracy = figures.get("class_accuracy")
+    if accuracy is None:
+        return coverage
+    return min(float(accuracy), coverage)
 
 
 def save_image_grid(images, path, y=None, *, n_per_class: int = 8, image_shape=None, title=None) -> str:

@@ -11,6 +11,12 @@ an over-sampler can do the same):
 3. :func:`run_gate` applies the threshold: below ``min_quality`` it warns,
    raises :class:`LowFidelityError`, or (``"fallback"``) warns and tells the
    estimator to hand out no synthetic rows.
+
+Images take the same three steps with :func:`run_image_gate` in place of
+:func:`run_gate`: held-out images are scored with the offline image metrics
+(:mod:`ganaugment.images.metrics`) and the image quality score defined by
+:func:`~ganaugment.images.metrics.image_quality_score`; the threshold is
+applied by the same :func:`apply_threshold`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ __all__ = [
     "holdout_split",
     "check_gate_params",
     "run_gate",
+    "run_image_gate",
+    "apply_threshold",
     "DEFAULT_VALIDATION_FRACTION",
 ]
 
@@ -60,7 +68,8 @@ def check_gate_params(validation_fraction, min_quality, on_low_quality):
     return float(validation_fraction)
 
 
-def holdout_split(n_rows: int, fraction: float, rng: np.random.Generator, *, y=None, min_rows: int = 2):
+def holdout_split(n_rows: int, fraction: float, rng: np.random.Generator, *, y=None, min_rows: int = 2,
+                  what: str = "rows"):
     """Positions of the training rows and of the held-out rows.
 
     With ``y``, every class keeps about ``fraction`` of its rows aside (and at
@@ -86,8 +95,8 @@ def holdout_split(n_rows: int, fraction: float, rng: np.random.Generator, *, y=N
     train = np.setdiff1d(np.arange(n_rows), held)
     if len(held) < min_rows or len(train) < min_rows:
         raise ValueError(
-            f"validation_fraction={fraction} of {n_rows} rows leaves {len(train)} rows to train on and "
-            f"{len(held)} to check; both need at least {min_rows}. Use more rows or another fraction."
+            f"validation_fraction={fraction} of {n_rows} {what} leaves {len(train)} {what} to train on and "
+            f"{len(held)} to check; both need at least {min_rows}. Use more {what} or another fraction."
         )
     return train, held
 
@@ -113,16 +122,98 @@ def run_gate(validation, synthetic, *, min_quality, on_low_quality, model=None, 
     report.title = "Fidelity gate report (synthetic vs held-out rows)"
     # A fitted model keeps this report: draw its figures now so it holds no real rows.
     report.render_figures()
+    passed = apply_threshold(
+        report, len(validation), min_quality=min_quality, on_low_quality=on_low_quality, stacklevel=stacklevel
+    )
+    return report, passed
+
+
+def run_image_gate(train, held, synthetic, *, y_train=None, y_held=None, y_synthetic=None, image_shape=None,
+                   min_quality, on_low_quality, history=None, extractor_steps=1000, random_state=0,
+                   stacklevel=3):
+    """Score generated images against held-out images and apply the threshold.
+
+    A small CNN is trained on the generator's training images ``train``
+    (on ``y_train`` when given, else on the label-free flip task; see
+    :func:`~ganaugment.images.metrics.fit_feature_extractor`); on its
+    features the held-out images ``held`` and the generated ``synthetic``
+    ones are compared with :func:`~ganaugment.images.metrics.image_fidelity`,
+    and :func:`~ganaugment.images.metrics.image_quality_score` turns the
+    figures into the report's ``quality_score``.
+
+    Parameters
+    ----------
+    train, held, synthetic : arrays of images in one layout
+        Any layout :class:`~ganaugment.ImageCodec` accepts (flat rows need
+        ``image_shape``). ``synthetic`` should hold as many images as
+        ``held``, with the classes of ``held``: coverage depends on both
+        counts.
+    y_train, y_held, y_synthetic : array-like or None
+        Classes of the three sets (all or none).
+    history : list of dict, default=None
+        The fitted model's ``history_``, drawn as training curves.
+    extractor_steps : int, default=1000
+        Training steps of the feature CNN.
+
+    Returns
+    -------
+    report : FidelityReport
+        ``kind="image"``, with ``quality_score``, the image metrics and, with
+        classes, ``real_class_accuracy``: the classifier's accuracy on the
+        held-out real images, the most that ``class_accuracy`` can expect.
+    passed : bool
+        As for :func:`run_gate`.
+    """
+    from ..images.metrics import fit_feature_extractor, image_fidelity, image_quality_score
+    from .report import FidelityReport
+
+    extractor = fit_feature_extractor(
+        train, y_train, image_shape=image_shape, steps=int(extractor_steps), holdout=0.0, random_state=random_state
+    )
+    figures = image_fidelity(held, synthetic, y_held, y_synthetic, extractor=extractor, image_shape=image_shape,
+                             random_state=random_state)
+    report = FidelityReport(kind="image", title="Fidelity gate report (synthetic vs held-out images)")
+    report.add_scores({"quality_score": image_quality_score(figures)}, section="quality")
+    report.add_scores(
+        {k: figures[k] for k in ("class_accuracy", "coverage", "precision", "recall", "density", "frechet_distance")
+         if figures[k] is not None},
+        section="fidelity",
+    )
+    if y_held is not None:
+        real_accuracy = float(np.mean(np.asarray(extractor.predict(held)) == np.asarray(y_held).ravel()))
+        report.add_scores({"real_class_accuracy": real_accuracy}, section="reference")
+    report.details["shape_line"] = f"{len(held)} real images, {len(synthetic)} synthetic images"
+    report.notes.append(f"Features: {figures['extractor']}, trained on the {len(train)} training images.")
+    if history:
+        from .plots import training_curves
+
+        report.add_figure("Training curves", lambda: training_curves(history))
+    report.render_figures()
+    passed = apply_threshold(
+        report, len(held), min_quality=min_quality, on_low_quality=on_low_quality, what="images",
+        stacklevel=stacklevel,
+    )
+    return report, passed
+
+
+def apply_threshold(report, n_held: int, *, min_quality, on_low_quality, what: str = "rows", stacklevel: int = 2):
+    """Compare ``report.quality_score`` with ``min_quality``; True when it passes.
+
+    Below the threshold: ``"raise"`` raises :class:`LowFidelityError`
+    carrying the report; ``"warn"`` and ``"fallback"`` emit a
+    :class:`FidelityWarning` (``stacklevel`` counts from the caller of this
+    function) and return False.
+    """
     quality = report.quality_score
     if min_quality is None or quality >= min_quality:
-        return report, True
+        return True
     message = (
-        f"Fidelity gate: the generator's quality score on {len(validation)} held-out rows is {quality:.3f}, "
+        f"Fidelity gate: the generator's quality score on {n_held} held-out {what} is {quality:.3f}, "
         f"below min_quality={min_quality}."
     )
     if on_low_quality == "raise":
         raise LowFidelityError(message + " Train longer or lower min_quality; the report is in .report.", report)
     if on_low_quality == "fallback":
-        message += " Falling back: the model hands out no synthetic rows."
-    warnings.warn(message, FidelityWarning, stacklevel=stacklevel)
-    return report, False
+        message += f" Falling back: the model hands out no synthetic {what}."
+    warnings.warn(message, FidelityWarning, stacklevel=stacklevel + 1)
+    return False

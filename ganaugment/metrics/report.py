@@ -42,6 +42,17 @@ DESCRIPTIONS = {
     "exact_copy_share": "share of synthetic rows that copy a training row exactly",
     "holdout_copy_share": "share of holdout rows equal to a training row (baseline for exact copies)",
 }
+# The same for image reports (the fidelity gate of an image fit), where names differ in meaning.
+IMAGE_DESCRIPTIONS = {
+    "quality_score": "min(class_accuracy, coverage), or coverage without classes; see image_quality_score",
+    "class_accuracy": "share of synthetic images a CNN trained on real images assigns to their requested class",
+    "coverage": "share of real images whose k-NN feature ball holds a synthetic image (~0.97 for k=5, equal sizes)",
+    "precision": "share of synthetic images inside some real image's k-NN feature ball",
+    "recall": "share of real images inside some synthetic image's k-NN feature ball",
+    "density": "mean number of real k-NN balls holding a synthetic image, over k (1 = matched)",
+    "frechet_distance": "Frechet distance between Gaussians fitted to real and synthetic CNN features",
+    "real_class_accuracy": "the same classifier's accuracy on the held-out real images (ceiling of class_accuracy)",
+}
 
 
 @persistable
@@ -195,11 +206,12 @@ class FidelityReport:
     def to_frame(self) -> pd.DataFrame:
         """All scores as a DataFrame indexed by name, with section and description."""
         names = list(self.scores)
+        descriptions = IMAGE_DESCRIPTIONS if self.kind == "image" else DESCRIPTIONS
         return pd.DataFrame(
             {
                 "section": [self.sections.get(n, "scores") for n in names],
                 "value": [self.scores[n] for n in names],
-                "description": [DESCRIPTIONS.get(n, "") for n in names],
+                "description": [descriptions.get(n, "") for n in names],
             },
             index=pd.Index(names, name="metric"),
         )
@@ -208,7 +220,10 @@ class FidelityReport:
         """A few lines for the console."""
         s = self._get
         lines = [f"{self.title} ({self.kind})" + (f": {self.details['shape_line']}" if "shape_line" in self.details else "")]
-        if "quality_score" in self.scores:
+        if "quality_score" in self.scores and self.kind == "image":
+            parts = [f"{n.replace('_', ' ')} {s(n):.3f}" for n in ("class_accuracy", "coverage") if n in self.scores]
+            lines.append(f"  quality {s('quality_score'):.3f} ({', '.join(parts)})")
+        elif "quality_score" in self.scores:
             lines.append(
                 f"  quality {s('quality_score'):.3f} (column shapes {s('column_shapes'):.3f}, "
                 f"pair trends {s('column_pair_trends'):.3f}); diagnostic {s('diagnostic_score'):.3f}"
@@ -230,6 +245,8 @@ class FidelityReport:
         shown = {"quality_score", "column_shapes", "column_pair_trends", "diagnostic_score", "detection_auc",
                  "detection_score", "dcr_synthetic_median", "dcr_holdout_median", "dcr_closer_share",
                  "exact_copy_share", "holdout_copy_share"}
+        if self.kind == "image":
+            shown |= {"class_accuracy", "coverage"}
         others = [n for n in self.scores if n not in shown and self.sections.get(n) != "efficacy"]
         if others:
             lines.append("  " + ", ".join(f"{n} {self.scores[n]:.3f}" for n in others))
