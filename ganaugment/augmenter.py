@@ -112,7 +112,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         A fit given a folder that holds a checkpoint resumes from it, and
         refuses a checkpoint written with other data or hyperparameters
         (``epochs``, ``time_limit``, ``verbose``, ``device`` and
-        ``on_low_quality`` may change). Tables only so far.
+        ``on_low_quality`` may change). Tables and images alike.
     checkpoint_every : int, default=10
         Epochs between two checkpoints.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
@@ -135,21 +135,31 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
     verbose : bool, default=False
         Show a progress bar with the live losses.
     validation_fraction : float or None, default=None
-        Share of the rows held out of training to score the fitted model on
-        (the fidelity gate). ``None`` holds out 0.2 when ``min_quality`` is
-        set and nothing otherwise. With ``y`` the split is stratified.
+        Share of the rows (or images) held out of training to score the
+        fitted model on (the fidelity gate). ``None`` holds out 0.2 when
+        ``min_quality`` is set and nothing otherwise. With ``y`` the split is
+        stratified. Images need at least 6 held out.
     min_quality : float or None, default=None
-        Fidelity gate threshold on the SDMetrics quality score of generated
-        rows against the held-out rows. ``None`` turns the gate off (unless
-        ``validation_fraction`` is set, which scores without a threshold).
+        Fidelity gate threshold, in [0, 1]. ``None`` turns the gate off
+        (unless ``validation_fraction`` is set, which scores without a
+        threshold). The score compared with it, ``quality_score_``, depends
+        on the data kind. Tables: the SDMetrics quality score of generated
+        rows against the held-out rows. Images: as many images as were held
+        out are generated, with their classes, and compared with them on the
+        features of a small CNN trained on the training images (see
+        :func:`~ganaugment.images.metrics.image_quality_score`); the score is
+        the coverage (share of held-out images whose nearest-neighbour ball
+        holds a generated image; about 0.97 for a perfect generator), and
+        with ``y`` the smaller of the coverage and the class accuracy (share
+        of generated images that the CNN assigns to their requested class).
     on_low_quality : {"warn", "raise", "fallback"}, default="warn"
         What a quality score below ``min_quality`` does: ``"warn"`` warns
         and keeps the model usable; ``"raise"`` raises
         :class:`~ganaugment.LowFidelityError` from ``fit``; ``"fallback"``
-        warns, and from then on :meth:`sample` returns no rows and
-        :meth:`transform` returns its input unchanged (each with a
+        warns, and from then on :meth:`sample` returns no rows (no images)
+        and :meth:`transform` returns its input unchanged (each with a
         :class:`~ganaugment.FidelityWarning`), so no unchecked synthetic row
-        reaches a downstream model.
+        or image reaches a downstream model.
 
     Attributes
     ----------
@@ -170,7 +180,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
     quality_score_ : float or None
         Quality score of the fidelity gate (None when the gate is off).
     fidelity_report_ : FidelityReport or None
-        The gate's report: generated rows against the held-out rows.
+        The gate's report: generated rows against the held-out rows (for
+        images, ``kind="image"``: the image metrics and the classifier's
+        accuracy on the held-out real images, ``real_class_accuracy``).
     gate_passed_ : bool or None
         Whether the gate let the model through (None when the gate is off).
     device_ : torch.device
@@ -320,7 +332,10 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         classes, class_codes = (None, None) if y is None else check_target(y, len(frame), estimator=self)
         self._validate_hyperparameters(frame)
         checkpointer, resumed = self._open_checkpoint(frame, y)
+        if resumed is not None:
+            self._refuse_checkpoint_beyond(checkpointer, TABLE_EPOCHS if self.epochs is None else int(self.epochs))
         self.classes_ = classes
+        self._reset_gate()
         self._y_dtype = None if y is None else np.asarray(y).dtype
         # A resumed fit replays the seed of the fit it resumes: same draws, same result.
         seed = seed_from(self.random_state) if resumed is None else checkpointer.seed
@@ -388,27 +403,38 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self._check_fit(frame, validation, check_rng)
         return self
 
-    def _open_checkpoint(self, frame, y):
-        """``(Checkpointer, checkpointed estimator)``; both None without checkpoint_dir."""
+    def _open_checkpoint(self, data, y):
+        """``(Checkpointer, checkpointed estimator)``; both None without checkpoint_dir.
+
+        ``data`` is the table (a DataFrame) or the images as given (an array),
+        fingerprinted with ``y``. The caller checks the checkpoint's epoch
+        against its epoch count with :meth:`_refuse_checkpoint_beyond`.
+        """
         if self.checkpoint_dir is None:
             return None, None
-        checkpointer = Checkpointer(self, self.checkpoint_dir, self.checkpoint_every, frame, y)
+        checkpointer = Checkpointer(self, self.checkpoint_dir, self.checkpoint_every, data, y)
         found = checkpointer.resume(self.device)
         if found is None:
             return checkpointer, None
         resumed, _ = found
-        epochs = TABLE_EPOCHS if self.epochs is None else int(self.epochs)
+        return checkpointer, resumed
+
+    def _refuse_checkpoint_beyond(self, checkpointer, epochs: int) -> None:
+        """A checkpoint past ``epochs`` cannot be resumed into this fit: say so."""
         if checkpointer.saved_epoch > epochs:
             raise ValueError(
                 f"checkpoint_dir {self.checkpoint_dir!r} holds a checkpoint at epoch {checkpointer.saved_epoch}, "
                 f"beyond epochs={epochs}; raise epochs to train on, or pass another checkpoint_dir to start over."
             )
-        return checkpointer, resumed
+
+    def _reset_gate(self) -> None:
+        """Gate off until the fit's gate has run (so no checkpoint carries a previous fit's verdict)."""
+        self.quality_score_, self.fidelity_report_, self.gate_passed_ = None, None, None
+        self._fallback = False
 
     def _check_fit(self, frame, validation, rng):
         """Post-fit checks: mode collapse always, the fidelity gate when it is on."""
-        self.quality_score_, self.fidelity_report_, self.gate_passed_ = None, None, None
-        self._fallback = False
+        self._reset_gate()
         n_check = min(max(len(frame), CHECK_ROWS_MIN), CHECK_ROWS_MAX)
         synthetic, classes = self._generate(n_check, None, {}, rng=rng)
         warn_mode_collapse(frame, synthetic, stacklevel=4)
@@ -520,6 +546,10 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         if getattr(self, "kind_", "table") == "image":
             if conditions:
                 raise ValueError("conditions apply to table columns; an image model takes only y.")
+            if getattr(self, "_fallback", False):
+                self._fallback_warning("sample() returns no images")
+                empty = self.codec_.inverse_transform(np.zeros((0, *self.codec_.shape_), dtype=np.float32))
+                return empty if self.classes_ is None else (empty, self.classes_[:0])
             images, classes = _images.generate_images(self, n_samples, class_codes)
             return images if self.classes_ is None else (images, self.classes_[classes])
         fixed = self._resolve_conditions(conditions)
@@ -708,6 +738,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         is_image = getattr(self, "kind_", "table") == "image"
         if is_image:
             n_rows = _images.check_images(self, X)
+            if getattr(self, "_fallback", False):
+                self._fallback_warning("transform() returns its input images unchanged")
+                return np.array(X, copy=True)
         else:
             frame, _ = as_frame(X, estimator=self, reset=False)
             check_table(frame, min_rows=1)

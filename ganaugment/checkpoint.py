@@ -3,7 +3,8 @@
 A checkpoint is an ordinary ganaugment model file (see :mod:`ganaugment.persistence`),
 written atomically to ``<checkpoint_dir>/checkpoint.gan``, so it is itself a usable
 model: ``GANAugmenter.load(".../checkpoint.gan")`` samples from the state it holds
-(networks, encoder, history, sampling and training random generators). What only
+(networks, encoder or image codec, history, sampling and training random generators).
+Table fits and image fits are checkpointed alike. What only
 resumption needs travels in the file's metadata: the epoch, the seed of the fit,
 both optimisers' states, and a fingerprint of the data and the hyperparameters, so
 that a checkpoint is never resumed by a different fit.
@@ -43,8 +44,9 @@ class Checkpointer:
         Folder of the checkpoint; created when missing.
     every : int
         Save after every ``every``-th epoch.
-    data : DataFrame
-        The validated training table, fingerprinted.
+    data : DataFrame or ndarray
+        The validated training table, or the training images as given
+        (before any hold-out), fingerprinted.
     y : array-like or None
         The class labels, fingerprinted with the table.
     """
@@ -123,15 +125,21 @@ class Checkpointer:
         self.saved_epoch = int(epoch)
 
 
-def _data_digest(data: pd.DataFrame, y) -> str:
-    """SHA-256 of the column names, dtypes and values of the table (and of y)."""
+def _data_digest(data, y) -> str:
+    """SHA-256 of the column names, dtypes and values of the table, or of an image array's
+    shape, dtype and bytes (and of y)."""
     digest = hashlib.sha256()
-    digest.update(repr([(repr(c), str(data[c].dtype)) for c in data.columns]).encode())
-    try:
-        hashes = pd.util.hash_pandas_object(data, index=False)
-    except TypeError:  # unhashable cells (lists, dicts): the encoder refuses them with a clear error later
-        hashes = pd.util.hash_pandas_object(data.astype(str), index=False)
-    digest.update(hashes.to_numpy().tobytes())
+    if isinstance(data, np.ndarray):
+        array = np.ascontiguousarray(data)
+        digest.update(repr(("images", array.shape, array.dtype.str)).encode())
+        digest.update(memoryview(array.reshape(-1).view(np.uint8)))
+    else:
+        digest.update(repr([(repr(c), str(data[c].dtype)) for c in data.columns]).encode())
+        try:
+            hashes = pd.util.hash_pandas_object(data, index=False)
+        except TypeError:  # unhashable cells (lists, dicts): the encoder refuses them with a clear error later
+            hashes = pd.util.hash_pandas_object(data.astype(str), index=False)
+        digest.update(hashes.to_numpy().tobytes())
     if y is not None:
         labels = pd.Series(np.asarray(y).ravel(), dtype=object)
         digest.update(repr(sorted({repr(v) for v in labels.unique()})).encode())

@@ -1,5 +1,7 @@
 """Reliability of GANAugmenter on tables: bad input, training faults, checkpoints, long runs.
 
+The image side of checkpoints and of the fidelity gate: test_image_reliability.py.
+
 Every bad input gets a ValueError/TypeError naming the problem before training,
 or a documented handling that is checked here (docs/guides/reliability.md).
 """
@@ -551,7 +553,11 @@ def test_the_command_line_passes_checkpoint_options_through():
     assert cli.estimator_params(args) == {"checkpoint_dir": "runs/a", "checkpoint_every": 5}
 
 
-def test_checkpoint_dir_with_images_is_refused_rather_than_ignored(tmp_path):
+def test_image_fits_take_checkpoints_and_still_refuse_table_only_parameters(tmp_path):
+    # Image checkpoints are tested in test_image_reliability.py.
     images = np.random.default_rng(0).random((8, 8, 8))
-    with pytest.raises(ValueError, match="^checkpoint_dir only apply to tables"):
-        GANAugmenter(epochs=1, kind="image", checkpoint_dir=tmp_path).fit(images)
+    with pytest.raises(ValueError, match="^pac, dropout only apply to tables"):
+        GANAugmenter(epochs=1, kind="image", pac=4, dropout=0.5, checkpoint_dir=tmp_path).fit(images)
+    assert not (tmp_path / CHECKPOINT_NAME).exists()
+    GANAugmenter(epochs=1, kind="image", checkpoint_dir=tmp_path, random_state=0).fit(images)
+    assert read_model_info(tmp_path / CHECKPOINT_NAME)["metadata"]["epoch"] == 1

@@ -3,7 +3,8 @@
 ``GANAugmenter`` detects the data kind and calls these functions; they set
 the estimator's fitted attributes (``codec_``, ``model_``, ``history_``, ...)
 so that the estimator surface (``fit`` / ``sample`` / ``transform``, class
-requests, ``random_state``) is the same for tables and images.
+requests, ``random_state``, checkpoints, the fidelity gate) is the same for
+tables and images.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 
 from .._torch import resolve_device
 from .._validation import check_target, seed_from
-from ..training import TrainingConfig, train_gan
+from ..metrics.gate import check_gate_params, holdout_split, run_image_gate
+from ..training import TrainingConfig, make_optimizers, train_gan
 from .codec import ImageCodec
 from .model import ImageGAN
 
@@ -51,9 +53,12 @@ TABLE_ONLY = (
     "max_categories",
     "categorical_features",
     "condition_columns",
-    "checkpoint_dir",  # checkpoints are written by the table path only so far
-    "checkpoint_every",
 )
+# Fewest held-out images the fidelity gate accepts: coverage needs more than
+# nearest_k (5) images on each side.
+GATE_MIN_IMAGES = 6
+# Training steps of the gate's feature CNN (as for image_fidelity's own extractor).
+GATE_EXTRACTOR_STEPS = 1000
 
 
 def _check_table_only(estimator) -> None:
@@ -88,7 +93,13 @@ def image_schedule(estimator, n_images: int, epochs) -> tuple:
 
 
 def fit_images(estimator, X, y) -> None:
-    """Fit ``estimator``'s image GAN on ``X`` (optionally conditioned on ``y``)."""
+    """Fit ``estimator``'s image GAN on ``X`` (optionally conditioned on ``y``).
+
+    The steps are those of the table fit: open the checkpoint (resuming from
+    it when ``checkpoint_dir`` holds one), hold out ``validation_fraction``
+    of the images for the fidelity gate (stratified by class), train with
+    checkpoints, then score the generator on the held-out images.
+    """
     _check_table_only(estimator)
     started = time.perf_counter()
     codec = ImageCodec(image_shape=estimator.image_shape).fit(X)
@@ -96,11 +107,26 @@ def fit_images(estimator, X, y) -> None:
     if len(images) < 2:
         raise ValueError(f"Found n_samples = {len(images)}: a GAN needs at least 2 images to learn a distribution.")
     classes, class_codes = (None, None) if y is None else check_target(y, len(images), estimator=estimator)
+    raw = ImageCodec._as_array(X)  # the images as given: fingerprinted, and what the gate compares
+    checkpointer, resumed = estimator._open_checkpoint(raw, y)
     estimator.codec_ = codec
     estimator.classes_ = classes
     estimator._y_dtype = None if y is None else np.asarray(y).dtype
     estimator.n_features_in_ = int(np.prod(np.shape(X)[1:]))
-    rng = np.random.default_rng(seed_from(estimator.random_state))
+    estimator._reset_gate()
+    # A resumed fit replays the seed of the fit it resumes: same draws, same result.
+    seed = seed_from(estimator.random_state) if resumed is None else checkpointer.seed
+    rng = np.random.default_rng(seed)
+    # The gate draws from its own stream so a gate-off fit is unchanged by it.
+    check_rng = np.random.default_rng([seed, 1])
+    fraction = check_gate_params(estimator.validation_fraction, estimator.min_quality, estimator.on_low_quality)
+    validation = None
+    if fraction:
+        kept, held = holdout_split(len(images), fraction, check_rng, y=class_codes, min_rows=GATE_MIN_IMAGES,
+                                   what="images")
+        validation = (raw[held], None if class_codes is None else class_codes[held])
+        raw, images = raw[kept], images[kept]
+        class_codes = None if class_codes is None else class_codes[kept]
     estimator.device_ = resolve_device(estimator.device)
     n_classes = 0 if classes is None else len(classes)
     params = {
@@ -111,10 +137,19 @@ def fit_images(estimator, X, y) -> None:
         "class_spread": IMAGE_CLASS_SPREAD,
         "diversity": IMAGE_DIVERSITY,
     }
-    model = ImageGAN(codec.shape_, n_classes, params, estimator.device_, int(rng.integers(2**63 - 1)))
+    model_seed = int(rng.integers(2**63 - 1))
+    if resumed is None:
+        model = ImageGAN(codec.shape_, n_classes, params, estimator.device_, model_seed)
+    else:
+        model = resumed.model_
     estimator.model_ = model
+    # Training draws from the model's own torch generator, never from rng, so this is the
+    # generator an uninterrupted fit ends with too; set now so that a checkpoint can sample.
+    estimator._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
     estimator.encode_seconds_ = time.perf_counter() - started
     batch, steps_per_epoch, epochs = image_schedule(estimator, len(images), estimator.epochs)
+    if resumed is not None:
+        estimator._refuse_checkpoint_beyond(checkpointer, epochs)
     config = TrainingConfig(
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
@@ -127,14 +162,53 @@ def fit_images(estimator, X, y) -> None:
         description="GANAugmenter (images)",
         time_limit=estimator.time_limit,
     )
+    estimator.history_ = [] if resumed is None else list(resumed.history_)
+    optimizers = make_optimizers(model, config)
+    if checkpointer is not None:
+        checkpointer.seed = seed
+        if resumed is not None:
+            for optimizer, state in zip(optimizers, checkpointer.optimizer_states):
+                optimizer.load_state_dict(state)
+        config.callbacks.append(checkpointer)
+    # The training generator as each epoch ends: Ctrl-C mid-epoch goes back to it with the
+    # networks, so that resuming from here matches an uninterrupted fit exactly.
+    rng_at_epoch_end = [model.torch_rng.get_state()]
+    config.callbacks.insert(0, lambda epoch, _: rng_at_epoch_end.__setitem__(0, model.torch_rng.get_state()))
     model.set_training_data(images, class_codes)
-    estimator.history_ = []
     try:
-        train_gan(model, config, estimator.history_)
+        optimizers = train_gan(model, config, estimator.history_, optimizers=optimizers)
     finally:
         model.release_training_data()
+    model.torch_rng.set_state(rng_at_epoch_end[0])
+    if checkpointer is not None and checkpointer.saved_epoch != len(estimator.history_):
+        checkpointer.save(len(estimator.history_), optimizers)  # the last epoch, or where Ctrl-C stopped
     estimator.fit_seconds_ = time.perf_counter() - started
-    estimator._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
+    _check_image_fit(estimator, raw, class_codes, validation, check_rng)
+
+
+def _check_image_fit(estimator, train, train_codes, validation, rng) -> None:
+    """The fidelity gate of an image fit (when it is on): generated against held-out images.
+
+    As many images are generated as were held out, with the held-out images'
+    classes, from ``rng`` (the gate's own stream), so that the score compares
+    sets of equal size and class mix and the model's sampling stream is left
+    untouched.
+    """
+    if validation is None:
+        return
+    held, held_codes = validation
+    model = estimator.model_
+    generated = model.sample(held_codes if model.n_classes else None, len(held), seed=int(rng.integers(2**63 - 1)))
+    synthetic = estimator.codec_.inverse_transform(generated)
+    report, passed = run_image_gate(
+        train, held, synthetic,
+        y_train=train_codes, y_held=held_codes, y_synthetic=held_codes if model.n_classes else None,
+        image_shape=estimator.image_shape, min_quality=estimator.min_quality,
+        on_low_quality=estimator.on_low_quality, history=estimator.history_, extractor_steps=GATE_EXTRACTOR_STEPS,
+        random_state=int(rng.integers(2**31 - 1)), stacklevel=6,
+    )
+    estimator.quality_score_, estimator.fidelity_report_, estimator.gate_passed_ = report.quality_score, report, passed
+    estimator._fallback = not passed and estimator.on_low_quality == "fallback"
 
 
 def generate_images(estimator, n_samples: int, class_codes):
