@@ -42,6 +42,8 @@ from ganaugment import GANOverSampler
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "shared", "data")
 DATASETS = ["pima_diabetes", "ecoli", "yeast", "wine_quality", "mammography", "oil_spill", "adult"]
+# Not among the issue's seven: a table kept out of every choice of defaults, to check them on.
+HELD_OUT = ["phoneme"]
 SAMPLERS = ["none", "random", "smote", "gan"]
 
 
@@ -65,10 +67,13 @@ def load(name: str, root: str):
     if name == "oil_spill":
         frame = pd.read_csv(os.path.join(root, name, "oil_spill.csv"))
         return frame.drop(columns="target"), (frame["target"] == 1).astype(int).to_numpy()
+    if name == "phoneme":
+        frame = pd.read_csv(os.path.join(root, name, "phoneme.csv"))
+        return frame.drop(columns="class"), (frame["class"] == 1).astype(int).to_numpy()
     if name == "adult":
         frame = pd.read_csv(os.path.join(root, name, "adult_train.csv"))
         return frame.drop(columns="income"), (frame["income"] == ">50K").astype(int).to_numpy()
-    raise ValueError(f"unknown data set {name!r}; choose from {DATASETS}")
+    raise ValueError(f"unknown data set {name!r}; choose from {DATASETS + HELD_OUT}")
 
 
 def categorical_columns(X: pd.DataFrame) -> list:
@@ -129,8 +134,9 @@ def run(args) -> list:
                 break
             X_tr, y_tr = X.iloc[train].reset_index(drop=True), y[train]
             X_te, y_te = X.iloc[test].reset_index(drop=True), y[test]
-            for kind in samplers:
-                sampler = make_sampler(kind, X, args.seed + fold, variants.get(kind, {}))
+            runs = [(kind, s) for kind in samplers for s in (args.gan_seeds if kind.startswith("gan") else [0])]
+            for kind, gan_seed in runs:
+                sampler = make_sampler(kind, X, args.seed + fold + gan_seed, variants.get(kind, {}))
                 started = time.perf_counter()
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
@@ -144,7 +150,7 @@ def run(args) -> list:
                     proba = model.predict_proba(X_te)[:, 1]
                     pred = (proba >= 0.5).astype(int)
                     record = {
-                        "dataset": name, "fold": fold, "sampler": kind, "model": model_name,
+                        "dataset": name, "fold": fold, "sampler": kind, "model": model_name, "gan_seed": gan_seed,
                         "f1": f1_score(y_te, pred, pos_label=1, zero_division=0),
                         "ap": average_precision_score(y_te, proba),
                         "bal_acc": balanced_accuracy_score(y_te, pred),
@@ -156,7 +162,7 @@ def run(args) -> list:
                         record["acceptance_rate"] = {str(k): v for k, v in record["acceptance_rate"].items()}
                     records.append(record)
                     print(
-                        f"{name} fold {fold} {kind:>12} {model_name:>6}: f1 {record['f1']:.3f} ap {record['ap']:.3f} "
+                        f"{name} fold {fold} {kind:>12}{f'+{gan_seed}' if gan_seed else ''} {model_name:>6}: f1 {record['f1']:.3f} ap {record['ap']:.3f} "
                         f"bal_acc {record['bal_acc']:.3f} sampler {sample_seconds:.1f}s model {model_seconds:.1f}s"
                         + (f" {notes}" if notes else ""),
                         flush=True,
@@ -175,10 +181,10 @@ def report(records: list) -> None:
     frame["seconds"] = frame["sampler_seconds"] + frame["model_seconds"]
     order = list(dict.fromkeys(frame["sampler"]))
     for model_name, part in frame.groupby("model", sort=False):
-        print(f"\n### {model_name}: mean over folds (minority F1 / average precision / balanced accuracy / s per fold)\n")
+        print(f"\n### {model_name}: mean over folds and GAN seeds (minority F1 / average precision / balanced accuracy / s per fold)\n")
         table = part.groupby(["dataset", "sampler"], sort=False).agg(
             f1=("f1", "mean"), ap=("ap", "mean"), bal_acc=("bal_acc", "mean"), seconds=("seconds", "mean"),
-            folds=("fold", "count"),
+            folds=("fold", "nunique"),
         )
         print("| data set | " + " | ".join(order) + " |")
         print("|---|" + "---|" * len(order))
@@ -216,13 +222,17 @@ def report(records: list) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=DATA, help="folder holding the shared data sets")
-    parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS)
+    parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS + HELD_OUT,
+                        help="default: the seven tables of the issue; 'phoneme' is the held-out check")
     parser.add_argument("--samplers", nargs="+", default=SAMPLERS, choices=SAMPLERS)
     parser.add_argument("--folds", type=int, default=5, help="run only the first N of the 5 folds")
     parser.add_argument("--gan", action="append", metavar="LABEL=JSON",
                         help="extra GANOverSampler variant, e.g. 'gan_nofilter={\"acceptance\": null}'")
     parser.add_argument("--skip-default-gan", action="store_true", help="run only the --gan variants")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gan-seeds", type=int, nargs="+", default=[0], metavar="OFFSET",
+                        help="train one GAN per offset in every fold (random_state = seed + fold + offset); "
+                        "the tables average over them, since one GAN's training noise can move a table's F1 by 0.05")
     parser.add_argument("--out", help="write the per-fold records to this JSON file")
     parser.add_argument("--from-json", nargs="+", help="only print the tables of JSON files written by --out")
     args = parser.parse_args()
