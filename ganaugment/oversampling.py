@@ -11,9 +11,9 @@ cross-validation loop:
 * a plausibility filter (``acceptance="knn"``): more candidates than needed
   are generated, and those whose nearest real neighbours mostly belong to
   other classes, or that lie outside the support of their own class, are
-  dropped (see :func:`_knn_acceptance`); for images, ``acceptance="classifier"``
-  keeps the candidates that a small CNN trained on the real images assigns
-  to their requested class;
+  dropped (see :func:`_knn_acceptance`); ``acceptance="classifier"`` keeps
+  the candidates that a classifier trained on the real data places in their
+  requested class (gradient boosting for tables, a small CNN for images);
 * a documented fallback for classes too small for a GAN (``min_class_size``):
   their rows come from SMOTE, or from random oversampling where SMOTE cannot
   apply, with a warning.
@@ -95,15 +95,22 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         real rows' distances to their nearest fellow member (both
         leave-one-out, on standardised numeric and one-hot categorical
         columns; images are compared pixel by pixel, unscaled).
-        ``"classifier"`` (images only) trains a small CNN on the real images
-        and their classes (:func:`~ganaugment.images.fit_feature_extractor`,
-        1,000 Adam steps) and accepts a candidate of class ``c`` when the CNN's
-        most probable class for it is ``c``; rejected candidates rank by the
+        ``"classifier"`` trains a classifier on the real rows and their
+        classes. For tables it is a ``HistGradientBoostingClassifier``
+        (categorical columns native), and a candidate of class ``c`` is
+        accepted when its probability of ``c`` reaches the
+        ``acceptance_quantile`` quantile of the out-of-fold probabilities of
+        ``c`` over the real members of ``c`` (5-fold; a rare class is seldom
+        the most probable one, so the bar is what its own members score).
+        For images it is a small CNN
+        (:func:`~ganaugment.images.fit_feature_extractor`, 1,000 Adam steps),
+        and a candidate of class ``c`` is accepted when the CNN's most
+        probable class for it is ``c``. Rejected candidates rank by the
         probability of ``c``. Accepted candidates are kept in generation
         order; if too few pass, the best-ranked rejected ones fill the gap,
         so the counts are always exact. ``None`` keeps the first generated
         rows.
-    candidates : float, default=5.0
+    candidates : float, default=10.0
         Candidates generated per requested row when filtering (>= 1).
     acceptance_quantile : float, default=0.7
         How strict the filter is, in [0, 1]: 0 accepts any row no less
@@ -192,7 +199,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         max_steps=1000,
         time_limit=None,
         acceptance="knn",
-        candidates=5.0,
+        candidates=10.0,
         acceptance_quantile=0.7,
         n_neighbors=5,
         min_class_size=10,
@@ -240,12 +247,6 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         small = [c for c in wanted if counts[c] < self.min_class_size]
         gan_classes = [c for c in wanted if c not in small]
         self.estimator_ = None
-        if self.acceptance == "classifier" and not self._images(X):
-            raise ValueError(
-                "acceptance='classifier' scores images with a CNN, but X holds a table; use acceptance='knn' "
-                "for tables (or pass images: an (n, H, W[, C]) array, or flat rows with estimator=GANAugmenter("
-                "image_shape=...))."
-            )
         self.fallback_classes_ = list(small)
         self.acceptance_rate_ = {}
         parts = {}  # class -> synthetic rows (same container kind as X)
@@ -301,10 +302,16 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         return kind == "image" or (kind == "auto" and getattr(self.estimator, "image_shape", None) is not None)
 
     def _classifier_acceptance(self, X, y, X_syn, y_syn, rng):
-        """Accept a candidate when a CNN trained on the real images names its requested class.
+        """Accept a candidate when a classifier trained on the real data backs its requested class.
 
+        Images: a CNN, and the candidate must be given its class as the most
+        probable one. Tables: see :func:`_table_classifier_acceptance`.
         Returns ``(accepted, rank)``; the rank is the probability of the requested class.
         """
+        if not self._images(X):
+            return _table_classifier_acceptance(
+                X, y, X_syn, y_syn, float(self.acceptance_quantile), int(rng.integers(2**31 - 1))
+            )
         from .images.metrics import fit_feature_extractor
 
         image_shape = getattr(self.estimator_, "image_shape", None) if np.ndim(X) == 2 else None
@@ -522,4 +529,73 @@ def _knn_acceptance(real_m, y, syn_m, y_syn, classes, k, quantile):
         max_gap = float(np.quantile(real_gap, 1.0 - quantile))
         accepted[rows] = (share[rows] >= np.quantile(real_share, quantile)) & (syn_gap <= max_gap)
         rank[rows] = share[rows] - syn_gap / max(max_gap, 1e-12)
+    return accepted, rank
+
+
+def _classifier_matrices(X_real, X_other):
+    """Real and candidate rows as float matrices for a gradient-boosting classifier.
+
+    Numeric and datetime columns stay numbers; other columns become codes of
+    the real levels (an unseen level or a missing value becomes NaN, which the
+    trees route on their own). Returns ``(real, other, categorical mask)``;
+    a column with more levels than the trees can bin is left as plain codes.
+    """
+    real = X_real if isinstance(X_real, pd.DataFrame) else pd.DataFrame(X_real)
+    other = X_other if isinstance(X_other, pd.DataFrame) else pd.DataFrame(np.asarray(X_other), columns=real.columns)
+    blocks_real, blocks_other, categorical = [], [], []
+    for name in real.columns:
+        a, b = real[name], other[name]
+        if pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(a) or pd.api.types.is_datetime64_any_dtype(a):
+            blocks_real.append(_as_float(a))
+            blocks_other.append(_as_float(b))
+            categorical.append(False)
+            continue
+        values_a = a.astype(object).where(a.notna(), None)
+        levels = pd.Index(pd.unique(values_a[values_a.notna()]))
+        codes_a = levels.get_indexer(values_a).astype(np.float64)
+        codes_b = levels.get_indexer(b.astype(object).where(b.notna(), None)).astype(np.float64)
+        codes_a[codes_a < 0], codes_b[codes_b < 0] = np.nan, np.nan
+        blocks_real.append(codes_a)
+        blocks_other.append(codes_b)
+        categorical.append(len(levels) <= 255)
+    return np.column_stack(blocks_real), np.column_stack(blocks_other), np.array(categorical, dtype=bool)
+
+
+def _table_classifier_acceptance(X, y, X_syn, y_syn, quantile, seed):
+    """Which synthetic table rows a classifier trained on the real rows places in their class.
+
+    A ``HistGradientBoostingClassifier`` learns the class from the real rows
+    (categorical columns native). Its out-of-fold probability of the true
+    class, over the real members of class ``c``, sets the bar: a candidate
+    of class ``c`` is accepted when its probability of ``c`` reaches the
+    ``quantile`` quantile of those. A rare class is rarely the most probable
+    one, so the bar is relative to what its own members score, not 0.5.
+    Returns ``(accepted, rank)``; the rank is the probability of the requested class.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    real_m, syn_m, categorical = _classifier_matrices(X, X_syn)
+    y = np.asarray(y)
+    model = HistGradientBoostingClassifier(categorical_features=categorical if categorical.any() else None,
+                                           random_state=seed)
+    classes, counts = np.unique(y, return_counts=True)
+    folds = int(min(5, max(2, counts[np.isin(classes, np.unique(y_syn))].min())))
+    with warnings.catch_warnings():
+        # A class smaller than the number of folds only warns; its members still get a score.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        oof = cross_val_predict(
+            model, real_m, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed), method="predict_proba"
+        )
+    model.fit(real_m, y)
+    proba = model.predict_proba(syn_m)
+    column = np.searchsorted(model.classes_, y_syn)
+    rank = proba[np.arange(len(y_syn)), column]
+    accepted = np.zeros(len(y_syn), dtype=bool)
+    for c in np.unique(y_syn):
+        rows = np.flatnonzero(y_syn == c)
+        members = np.flatnonzero(y == c)
+        bar = np.quantile(oof[members, np.searchsorted(model.classes_, c)], quantile)
+        accepted[rows] = rank[rows] >= bar
     return accepted, rank

@@ -440,7 +440,68 @@ def test_classifier_filter_drops_images_of_another_class(digit_images):
     assert sum((ones == image).all(axis=(1, 2)).any() for image in raw) == 40
 
 
-def test_classifier_filter_needs_images():
-    X, y = blobs([40, 20])
-    with pytest.raises(ValueError, match="acceptance='classifier'.*table"):
-        sampler(acceptance="classifier").fit_resample(X, y)
+class _PlantedRows(BaseEstimator):
+    """Stands in for the table GAN: every other row it returns is a real row of another class."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        self.X_, self.y_ = X, np.asarray(y)
+        return self
+
+    def sample(self, y):
+        (c, n), = y.items()
+        rows = np.empty(n, dtype=np.int64)
+        other, own = np.flatnonzero(self.y_ != c), np.flatnonzero(self.y_ == c)
+        rows[0::2] = other[np.arange(len(rows[0::2])) % len(other)]
+        rows[1::2] = own[np.arange(len(rows[1::2])) % len(own)]
+        picked = self.X_.iloc[rows].reset_index(drop=True) if isinstance(self.X_, pd.DataFrame) else self.X_[rows]
+        return picked, np.full(n, c)
+
+
+def _mixed_classes(n_major=150, n_minor=40, seed=0):
+    """A frame whose class shows in a numeric column, a categorical one (with gaps) and a date."""
+    rng = np.random.default_rng(seed)
+    y = np.array([0] * n_major + [1] * n_minor)
+    frame = pd.DataFrame({
+        "x": rng.normal(3.0 * y, 1.0),
+        "colour": np.where(rng.random(len(y)) < 0.9, np.where(y == 1, "red", "blue"), "green"),
+        "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 30, len(y)) + 60 * y, unit="D"),
+    })
+    frame.loc[rng.random(len(y)) < 0.1, "colour"] = None
+    return frame, y
+
+
+@pytest.mark.parametrize("as_frame", [False, True], ids=["array", "frame"])
+def test_classifier_filter_drops_table_rows_of_another_class(as_frame):
+    X, y = _mixed_classes() if as_frame else blobs([150, 40])
+    filtered = GANOverSampler(estimator=_PlantedRows(), acceptance="classifier", random_state=0)
+    X_res, y_res = filtered.fit_resample(X, y)
+    wanted = 150 - 40
+    assert len(X_res) == len(y) + wanted and (y_res[len(y):] == 1).all()
+    real = X.reset_index(drop=True) if as_frame else X
+    synthetic = X_res.iloc[len(y):] if as_frame else X_res[len(y):]
+    # Which real row each synthetic row copies: none of the planted majority rows survives.
+    keys = real.astype(str).agg("|".join, axis=1) if as_frame else pd.Series(map(bytes, real))
+    source = dict(zip(keys, y))
+    kept = synthetic.astype(str).agg("|".join, axis=1) if as_frame else pd.Series(map(bytes, synthetic))
+    assert [source[k] for k in kept] == [1] * wanted
+    # Half the candidates were planted from class 0 and none of them passes; the bar (the
+    # members' own out-of-fold scores at the default quantile 0.7) also turns away some real 1s.
+    assert 0.0 < filtered.acceptance_rate_[1] <= 0.5
+    unfiltered = GANOverSampler(estimator=_PlantedRows(), acceptance=None, random_state=0)
+    raw = unfiltered.fit_resample(X, y)[0]
+    raw = raw.iloc[len(y):] if as_frame else raw[len(y):]
+    raw_keys = raw.astype(str).agg("|".join, axis=1) if as_frame else pd.Series(map(bytes, raw))
+    assert sum(source[k] == 0 for k in raw_keys) == wanted // 2
+
+
+def test_table_classifier_filter_with_a_real_gan_is_exact_and_seeded():
+    X, y = _mixed_classes()
+    first = sampler(acceptance="classifier", candidates=3)
+    X1, y1 = first.fit_resample(X, y)
+    X2, _ = sampler(acceptance="classifier", candidates=3).fit_resample(X, y)
+    assert (y1 == 1).sum() == 150 and list(X1.dtypes) == list(X.dtypes)
+    pd.testing.assert_frame_equal(X1, X2)
+    assert 0.0 <= first.acceptance_rate_[1] <= 1.0
