@@ -1,0 +1,179 @@
+"""Which synthetic rows to keep: filter rules compared on the same trained GANs.
+
+The oversampling benchmark (``oversampling.py``) trains a new GAN for every
+variant, so two filter settings differ by their GANs' training noise as well
+as by the filter, and that noise moved a table's minority F1 by up to 0.09.
+This script separates the two. For every (data set, fold, GAN seed) it trains
+the default ``GANOverSampler`` once, keeps its output, and draws a pool of
+``--pool`` times the requested rows from the same fitted GAN. Each rule then
+picks its rows from that pool, and the same two downstream models as in
+``oversampling.py`` score them on the held-out fold:
+
+* ``default``: the sampler's own output (the defaults at the time of the run);
+* ``knn_cK`` / ``top_cK``: the kNN plausibility filter on the first K x n
+  candidates, keeping the accepted ones in generation order (the sampler's
+  rule) or simply the K x n best-ranked;
+* ``clf_cK_qQ`` (K >= 10): the classifier filter (gradient boosting trained on the real
+  rows; a candidate passes when its minority probability reaches the Q
+  quantile of the real minority rows' out-of-fold probabilities);
+* ``smote``, ``random``, ``none``: the baselines on the same folds.
+
+Usage (each phase resumes where it stopped; files go to --work):
+    python benchmarks/oversampling_filters.py pools --datasets ecoli yeast --gan-seeds 0 100
+    python benchmarks/oversampling_filters.py score
+    python benchmarks/oversampling_filters.py table
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import pickle
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from imblearn.over_sampling import RandomOverSampler
+from sklearn.metrics import average_precision_score, f1_score
+from sklearn.model_selection import StratifiedKFold
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import oversampling as bench  # noqa: E402  (the sibling benchmark: data, models)
+
+from ganaugment import GANOverSampler  # noqa: E402
+from ganaugment.oversampling import _knn_acceptance, _plausibility_matrix, _table_classifier_acceptance  # noqa: E402
+
+
+def _write_atomic(path: str, write) -> None:
+    with open(path + ".tmp", "wb") as handle:
+        write(handle)
+    os.replace(path + ".tmp", path)
+
+
+def make_pools(args) -> None:
+    os.makedirs(os.path.join(args.work, "pools"), exist_ok=True)
+    for name in args.datasets:
+        X, y = bench.load(name, args.data)
+        cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=args.seed)
+        for fold, (train, test) in enumerate(cv.split(X, y)):
+            for gan_seed in args.gan_seeds:
+                path = os.path.join(args.work, "pools", f"{name}-{fold}-{gan_seed}.pkl")
+                if fold >= args.folds or os.path.exists(path):
+                    continue
+                X_tr, y_tr = X.iloc[train].reset_index(drop=True), y[train]
+                started = time.perf_counter()
+                sampler = GANOverSampler(random_state=args.seed + fold + gan_seed)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    X_res, _ = sampler.fit_resample(X_tr, y_tr)
+                need = int(sampler.sampling_strategy_[1])
+                pool, _ = sampler.estimator_.sample(y={1: args.pool * need})
+                record = {"train": train, "test": test, "need": need, "pool": pool,
+                          "default": X_res.iloc[len(X_tr):].reset_index(drop=True),
+                          "seconds": time.perf_counter() - started}
+                _write_atomic(path, lambda handle: pickle.dump(record, handle))
+                print(f"{name} fold {fold} seed {gan_seed}: {record['seconds']:.1f}s, "
+                      f"acceptance {sampler.acceptance_rate_[1]:.3f}", flush=True)
+
+
+def _in_order(passed, rank, n):
+    """The first n accepted rows; the best-ranked rejected ones fill a shortfall."""
+    keep = np.flatnonzero(passed)[:n]
+    if keep.size < n:
+        rejected = np.flatnonzero(~passed)
+        keep = np.sort(np.concatenate([keep, rejected[np.argsort(-rank[rejected], kind="stable")][: n - keep.size]]))
+    return keep
+
+
+def rules(X_tr, y_tr, record, seed, ratios):
+    """Rows each rule keeps, as frames.
+
+    Both filters judge a candidate on its own (against thresholds set by the
+    real rows), so they run once on the whole pool and each ratio takes a prefix.
+    """
+    pool, need = record["pool"], record["need"]
+    chosen = {"default": record["default"], "none": pool.iloc[:0]}
+    ones = np.ones(len(pool), dtype=y_tr.dtype)
+    real_m, syn_m = _plausibility_matrix(X_tr, pool)
+    knn_passed, knn_rank = _knn_acceptance(real_m, y_tr, syn_m, ones, [1], 5, 0.7)
+    clf = {q: _table_classifier_acceptance(X_tr, y_tr, pool, ones, q, seed) for q in (0.5, 0.7)}
+    for ratio in ratios:
+        n = ratio * need
+        if len(pool) < n:
+            continue
+        chosen[f"knn_c{ratio}"] = pool.iloc[_in_order(knn_passed[:n], knn_rank[:n], need)]
+        chosen[f"top_c{ratio}"] = pool.iloc[np.argsort(-knn_rank[:n], kind="stable")[:need]]
+        if ratio >= 10:
+            for q, (passed, rank) in clf.items():
+                chosen[f"clf_c{ratio}_q{q}"] = pool.iloc[_in_order(passed[:n], rank[:n], need)]
+    return chosen
+
+
+def score(args) -> None:
+    os.makedirs(os.path.join(args.work, "scores"), exist_ok=True)
+    for path in sorted(glob.glob(os.path.join(args.work, "pools", "*.pkl"))):
+        stem = os.path.basename(path)[:-4]
+        out = os.path.join(args.work, "scores", stem + ".csv")
+        if os.path.exists(out):
+            continue
+        name, fold, gan_seed = stem.rsplit("-", 2)
+        X, y = bench.load(name, args.data)
+        with open(path, "rb") as handle:
+            record = pickle.load(handle)
+        X_tr, y_tr = X.iloc[record["train"]].reset_index(drop=True), y[record["train"]]
+        X_te, y_te = X.iloc[record["test"]].reset_index(drop=True), y[record["test"]]
+        rows = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits = {}
+            for label, kept in rules(X_tr, y_tr, record, int(fold), args.ratios).items():
+                X_fit = pd.concat([X_tr, kept.reset_index(drop=True)], ignore_index=True).astype(X_tr.dtypes.to_dict())
+                fits[label] = (X_fit, np.concatenate([y_tr, np.ones(len(kept), dtype=y_tr.dtype)]))
+            fits["smote"] = bench.make_sampler("smote", X_tr, args.seed + int(fold), {}).fit_resample(X_tr, y_tr)
+            fits["random"] = RandomOverSampler(random_state=args.seed + int(fold)).fit_resample(X_tr, y_tr)
+            for label, (X_fit, y_fit) in fits.items():
+                for model_name, model in bench.make_models(X, args.seed).items():
+                    proba = model.fit(X_fit, y_fit).predict_proba(X_te)[:, 1]
+                    rows.append({"dataset": name, "fold": int(fold), "gan_seed": int(gan_seed), "rule": label,
+                                 "model": model_name, "ap": average_precision_score(y_te, proba),
+                                 "f1": f1_score(y_te, (proba >= 0.5).astype(int), zero_division=0)})
+        _write_atomic(out, lambda handle: handle.write(pd.DataFrame(rows).to_csv(index=False).encode()))
+        print(f"scored {stem}", flush=True)
+
+
+def table(args) -> None:
+    files = glob.glob(os.path.join(args.work, "scores", "*.csv"))
+    if not files:
+        raise SystemExit(f"no scores under {args.work}; run the pools and score phases first")
+    frame = pd.concat([pd.read_csv(p) for p in files])
+    for model_name, part in frame.groupby("model"):
+        cells = part.groupby(["dataset", "rule"]).f1.mean().unstack()
+        runs = part[part.rule == "smote"].groupby("dataset").size()
+        print(f"\n### {model_name}: minority F1, mean over folds and GAN seeds ({runs.to_dict()} runs)\n")
+        print(cells.round(3).to_string())
+        scored = cells.drop(index=[d for d in bench.HELD_OUT if d in cells.index])
+        summary = pd.DataFrame({"mean": scored.mean(), "beats_smote_on": scored.gt(scored["smote"], axis=0).sum()})
+        print(f"\nover the {len(scored)} issue tables:\n")
+        print(summary.round(4).T.to_string())
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("phase", choices=["pools", "score", "table"])
+    parser.add_argument("--data", default=bench.DATA)
+    parser.add_argument("--datasets", nargs="+", default=bench.DATASETS, choices=bench.DATASETS + bench.HELD_OUT)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--gan-seeds", type=int, nargs="+", default=[0, 100], metavar="OFFSET")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pool", type=int, default=20, help="candidates drawn per requested row")
+    parser.add_argument("--ratios", type=int, nargs="+", default=[5, 10])
+    parser.add_argument("--work", default="out/oversampling_filters")
+    args = parser.parse_args(argv)
+    {"pools": make_pools, "score": score, "table": table}[args.phase](args)
+
+
+if __name__ == "__main__":
+    main()
