@@ -29,7 +29,7 @@ from .metrics.gate import FidelityWarning, check_gate_params, holdout_split, run
 from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN
-from .training import TrainingConfig, make_optimizers, train_gan
+from .training import TrainingConfig, train_resumable
 
 __all__ = ["GANAugmenter"]
 
@@ -379,26 +379,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             autocast_dtype=autocast_dtype(self.mixed_precision, self.device_),
         )
         self.history_ = [] if resumed is None else list(resumed.history_)
-        optimizers = make_optimizers(self.model_, config)
-        if checkpointer is not None:
-            checkpointer.seed = seed
-            if resumed is not None:
-                for optimizer, state in zip(optimizers, checkpointer.optimizer_states):
-                    optimizer.load_state_dict(state)
-            config.callbacks.append(checkpointer)
-        # The training generator as each epoch ends: Ctrl-C mid-epoch goes back to it with the
-        # networks, so that resuming from here matches an uninterrupted fit exactly.
-        rng_at_epoch_end = [self.model_.torch_rng.get_state()]
-        config.callbacks.insert(0, lambda epoch, _: rng_at_epoch_end.__setitem__(0, self.model_.torch_rng.get_state()))
-        try:
-            optimizers = train_gan(self.model_, config, self.history_, optimizers=optimizers)
-            if self.calibrate:
-                self.model_.calibrate(np.random.default_rng([seed, 2]))
-        finally:
-            self.model_.release_training_data()
-        self.model_.torch_rng.set_state(rng_at_epoch_end[0])
-        if checkpointer is not None and checkpointer.saved_epoch != len(self.history_):
-            checkpointer.save(len(self.history_), optimizers)  # the last epoch, or where Ctrl-C stopped
+        calibrate = (lambda: self.model_.calibrate(np.random.default_rng([seed, 2]))) if self.calibrate else None
+        train_resumable(self.model_, config, self.history_, checkpointer, resumed is not None, seed, calibrate)
         self.fit_seconds_ = time.perf_counter() - started
         self._check_fit(frame, validation, check_rng)
         return self

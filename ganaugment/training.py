@@ -31,7 +31,14 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
-__all__ = ["TrainingConfig", "make_optimizers", "train_gan", "TrainingDivergedWarning", "discriminator_won"]
+__all__ = [
+    "TrainingConfig",
+    "make_optimizers",
+    "train_gan",
+    "train_resumable",
+    "TrainingDivergedWarning",
+    "discriminator_won",
+]
 
 # The discriminator "won outright" in an epoch when its mean output on real
 # data is above DOMINANCE_HIGH and on fakes below DOMINANCE_LOW; this many
@@ -166,6 +173,42 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
             stacklevel=2,
         )
     return opt_g, opt_d
+
+
+def train_resumable(problem, config: TrainingConfig, history: list, checkpointer=None, resumed=False, seed=None,
+                    after_training=None) -> None:
+    """:func:`train_gan` with checkpoints and an exact stop, for the table and image fits alike.
+
+    The training rows must already be on ``problem`` (``set_training_data``);
+    they are released however training ends. With a ``checkpointer``
+    (:class:`~ganaugment.checkpoint.Checkpointer`), it saves every
+    ``checkpoint_every`` epochs and once more at the end, and a ``resumed``
+    fit first reloads the optimiser states it saved. ``after_training`` runs
+    while the training rows are still there (table calibration).
+
+    Ctrl-C mid-epoch keeps the networks of the last finished epoch
+    (:func:`train_gan`); the model's torch generator goes back to the state
+    it had when that epoch ended, so that resuming from the last checkpoint
+    gives what an uninterrupted fit gives.
+    """
+    optimizers = make_optimizers(problem, config)
+    if checkpointer is not None:
+        checkpointer.seed = seed
+        if resumed:
+            for optimizer, state in zip(optimizers, checkpointer.optimizer_states):
+                optimizer.load_state_dict(state)
+        config.callbacks.append(checkpointer)
+    at_epoch_end = [problem.torch_rng.get_state()]
+    config.callbacks.insert(0, lambda epoch, _: at_epoch_end.__setitem__(0, problem.torch_rng.get_state()))
+    try:
+        optimizers = train_gan(problem, config, history, optimizers=optimizers)
+        if after_training is not None:
+            after_training()
+    finally:
+        problem.release_training_data()
+    problem.torch_rng.set_state(at_epoch_end[0])
+    if checkpointer is not None and checkpointer.saved_epoch != len(history):
+        checkpointer.save(len(history), optimizers)  # the last epoch, or where Ctrl-C stopped
 
 
 def _networks_finite(problem) -> bool:

@@ -18,6 +18,7 @@ from sklearn.datasets import load_digits
 
 import ganaugment.checkpoint as checkpoint_module
 import ganaugment.images.fitting as fitting_module
+import ganaugment.training as training_module
 from ganaugment import FidelityWarning, GANAugmenter, GANOverSampler, LowFidelityError
 from ganaugment._validation import seed_from
 from ganaugment.checkpoint import CHECKPOINT_NAME
@@ -41,14 +42,14 @@ def on_epoch(monkeypatch):
     """Install ``fn(problem, epoch)`` callbacks into the image fits that follow."""
 
     def install(*functions):
-        real = fitting_module.train_gan
+        real = training_module.train_gan
 
         def train_with_callbacks(problem, config, history, optimizers=None):
             for fn in functions:
                 config.callbacks.append(lambda epoch, _, fn=fn: fn(problem, epoch))
             return real(problem, config, history, optimizers=optimizers)
 
-        monkeypatch.setattr(fitting_module, "train_gan", train_with_callbacks)
+        monkeypatch.setattr(training_module, "train_gan", train_with_callbacks)
 
     return install
 
@@ -276,7 +277,7 @@ def test_image_gate_lets_a_trained_model_through(conditional, request):
 @pytest.fixture
 def zeroed_generator(monkeypatch):
     """Train as usual, then zero every generator weight: each image comes out the same."""
-    train = fitting_module.train_gan
+    train = training_module.train_gan
 
     def train_then_break(problem, config, history, optimizers=None):
         out = train(problem, config, history, optimizers)
@@ -285,7 +286,7 @@ def zeroed_generator(monkeypatch):
                 parameter.zero_()
         return out
 
-    monkeypatch.setattr(fitting_module, "train_gan", train_then_break)
+    monkeypatch.setattr(training_module, "train_gan", train_then_break)
 
 
 @pytest.mark.parametrize("broken", ["zeroed", "untrained"])

@@ -44,14 +44,14 @@ def on_epoch(monkeypatch):
     """Install ``fn(problem, epoch)`` callbacks into the fits that follow."""
 
     def install(*functions):
-        real = augmenter_module.train_gan
+        real = training_module.train_gan
 
         def train_with_callbacks(problem, config, history, optimizers=None):
             for fn in functions:
                 config.callbacks.append(lambda epoch, _, fn=fn: fn(problem, epoch))
             return real(problem, config, history, optimizers=optimizers)
 
-        monkeypatch.setattr(augmenter_module, "train_gan", train_with_callbacks)
+        monkeypatch.setattr(training_module, "train_gan", train_with_callbacks)
 
     return install
 

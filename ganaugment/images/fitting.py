@@ -18,7 +18,7 @@ import numpy as np
 from .._torch import resolve_device
 from .._validation import check_target, seed_from
 from ..metrics.gate import check_gate_params, holdout_split, run_image_gate
-from ..training import TrainingConfig, make_optimizers, train_gan
+from ..training import TrainingConfig, train_resumable
 from .codec import ImageCodec
 from .model import ImageGAN
 
@@ -163,25 +163,8 @@ def fit_images(estimator, X, y) -> None:
         time_limit=estimator.time_limit,
     )
     estimator.history_ = [] if resumed is None else list(resumed.history_)
-    optimizers = make_optimizers(model, config)
-    if checkpointer is not None:
-        checkpointer.seed = seed
-        if resumed is not None:
-            for optimizer, state in zip(optimizers, checkpointer.optimizer_states):
-                optimizer.load_state_dict(state)
-        config.callbacks.append(checkpointer)
-    # The training generator as each epoch ends: Ctrl-C mid-epoch goes back to it with the
-    # networks, so that resuming from here matches an uninterrupted fit exactly.
-    rng_at_epoch_end = [model.torch_rng.get_state()]
-    config.callbacks.insert(0, lambda epoch, _: rng_at_epoch_end.__setitem__(0, model.torch_rng.get_state()))
     model.set_training_data(images, class_codes)
-    try:
-        optimizers = train_gan(model, config, estimator.history_, optimizers=optimizers)
-    finally:
-        model.release_training_data()
-    model.torch_rng.set_state(rng_at_epoch_end[0])
-    if checkpointer is not None and checkpointer.saved_epoch != len(estimator.history_):
-        checkpointer.save(len(estimator.history_), optimizers)  # the last epoch, or where Ctrl-C stopped
+    train_resumable(model, config, estimator.history_, checkpointer, resumed is not None, seed)
     estimator.fit_seconds_ = time.perf_counter() - started
     _check_image_fit(estimator, raw, class_codes, validation, check_rng)
 

@@ -10,7 +10,7 @@ from imblearn import FunctionSampler
 from imblearn.pipeline import Pipeline
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-import ganaugment.augmenter as augmenter_module
+import ganaugment.training as training_module
 from ganaugment import FidelityWarning, GANAugmenter, LowFidelityError
 from ganaugment.metrics._frames import row_keys
 from ganaugment.metrics.gate import holdout_split
@@ -37,7 +37,7 @@ def collapsed_generator(monkeypatch):
     not enough: discrete spans are sampled with Gumbel-max, so all-zero
     logits still give uniformly drawn levels.
     """
-    train = augmenter_module.train_gan
+    train = training_module.train_gan
 
     def train_then_break(problem, config, history, optimizers=None):
         out = train(problem, config, history, optimizers)
@@ -50,7 +50,7 @@ def collapsed_generator(monkeypatch):
                     last.bias[span.stop - 1] = 20.0
         return out
 
-    monkeypatch.setattr(augmenter_module, "train_gan", train_then_break)
+    monkeypatch.setattr(training_module, "train_gan", train_then_break)
 
 
 def fit_quietly(model, X, y=None):
