@@ -111,7 +111,11 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         so the counts are always exact. ``None`` keeps the first generated
         rows.
     candidates : float, default=10.0
-        Candidates generated per requested row when filtering (>= 1).
+        Candidates generated per requested row when filtering (>= 1). At
+        the default strictness the kNN filter passes only a few percent of
+        them on most tables, so it mostly ranks them, and a larger pool
+        ranks better (10 rather than 5 raised the benchmark's mean minority
+        F1 on the same trained GANs).
     acceptance_quantile : float, default=0.7
         How strict the filter is, in [0, 1]: 0 accepts any row no less
         plausible than the least plausible real member of its class, higher
