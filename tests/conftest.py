@@ -1,4 +1,9 @@
 import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 
 import numpy as np
 import pandas as pd
@@ -36,3 +41,29 @@ def make_mixed_frame(n=300, seed=0):
 @pytest.fixture
 def mixed_frame():
     return make_mixed_frame()
+
+
+def kill_after_checkpoint(script_source: str, folder, checkpoint_name: str):
+    """Run a training script until it has written a checkpoint in ``folder``, then SIGKILL it.
+
+    Returns the checkpoint's path; fails the test when the process ends on its
+    own or writes nothing within 180 s.
+    """
+    script = folder / "train.py"
+    script.write_text(textwrap.dedent(script_source))
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    checkpoint = folder / checkpoint_name
+    try:
+        deadline = time.monotonic() + 180
+        while not checkpoint.exists():
+            if process.poll() is not None:
+                pytest.fail("the training process ended early: " + process.stderr.read().decode())
+            if time.monotonic() > deadline:
+                pytest.fail("no checkpoint appeared within 180 s")
+            time.sleep(0.05)
+        time.sleep(0.5)  # let it train and overwrite the checkpoint a few more times
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    return checkpoint

@@ -4,11 +4,6 @@ Tiny 8x8 digits, a few training steps per epoch: each test takes seconds.
 """
 
 import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 import warnings
 
 import numpy as np
@@ -25,6 +20,7 @@ from ganaugment.checkpoint import CHECKPOINT_NAME
 from ganaugment.images.metrics import image_quality_score
 from ganaugment.metrics.gate import holdout_split
 from ganaugment.persistence import read_model_info
+from .conftest import kill_after_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 120 images in batches of 32: three steps per epoch.
@@ -203,23 +199,7 @@ GANAugmenter(**{params!r}).fit(d.data[:120], d.target[:120])
 def test_a_killed_image_training_process_resumes_from_its_checkpoint(digits, tmp_path):
     X, y = digits
     params = dict(**TINY, epochs=100_000, checkpoint_dir=str(tmp_path), checkpoint_every=1, random_state=0)
-    script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent(_TRAINING_SCRIPT.format(root=ROOT, params=params)))
-    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    checkpoint = tmp_path / CHECKPOINT_NAME
-    try:
-        deadline = time.monotonic() + 180
-        while not checkpoint.exists():
-            if process.poll() is not None:
-                pytest.fail("the training process ended early: " + process.stderr.read().decode())
-            if time.monotonic() > deadline:
-                pytest.fail("no checkpoint appeared within 180 s")
-            time.sleep(0.05)
-        time.sleep(0.5)  # let it train and overwrite the checkpoint a few more times
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    assert process.returncode == -signal.SIGKILL
+    checkpoint = kill_after_checkpoint(_TRAINING_SCRIPT.format(root=ROOT, params=params), tmp_path, CHECKPOINT_NAME)
     at_kill = GANAugmenter.load(checkpoint)
     k = len(at_kill.history_)
     assert k >= 1 and read_model_info(checkpoint)["metadata"]["epoch"] == k

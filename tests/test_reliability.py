@@ -8,10 +8,6 @@ or a documented handling that is checked here (docs/guides/reliability.md).
 
 import copy
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 import time
 import warnings
 
@@ -28,7 +24,7 @@ from ganaugment import GANAugmenter, TrainingDivergedWarning
 from ganaugment.checkpoint import CHECKPOINT_NAME
 from ganaugment.persistence import read_model_info
 
-from .conftest import FAST, make_mixed_frame
+from .conftest import FAST, kill_after_checkpoint, make_mixed_frame
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ONE = {**FAST, "epochs": 1}
@@ -472,23 +468,7 @@ GANAugmenter(**{params!r}).fit(X)
 
 def test_a_killed_training_process_resumes_from_its_checkpoint(table, tmp_path):
     params = dict(**{**FAST, "epochs": 100_000}, checkpoint_dir=str(tmp_path), checkpoint_every=1, random_state=0)
-    script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent(_TRAINING_SCRIPT.format(root=ROOT, params=params)))
-    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    checkpoint = tmp_path / CHECKPOINT_NAME
-    try:
-        deadline = time.monotonic() + 180
-        while not checkpoint.exists():
-            if process.poll() is not None:
-                pytest.fail("the training process ended early: " + process.stderr.read().decode())
-            if time.monotonic() > deadline:
-                pytest.fail("no checkpoint appeared within 180 s")
-            time.sleep(0.05)
-        time.sleep(0.5)  # let it train and overwrite the checkpoint a few more times
-    finally:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    assert process.returncode == -signal.SIGKILL
+    checkpoint = kill_after_checkpoint(_TRAINING_SCRIPT.format(root=ROOT, params=params), tmp_path, CHECKPOINT_NAME)
     at_kill = GANAugmenter.load(checkpoint)
     k = len(at_kill.history_)
     assert k >= 1 and read_model_info(checkpoint)["metadata"]["epoch"] == k
