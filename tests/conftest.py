@@ -67,3 +67,21 @@ def kill_after_checkpoint(script_source: str, folder, checkpoint_name: str):
         process.wait()
     assert process.returncode == -signal.SIGKILL
     return checkpoint
+
+
+@pytest.fixture
+def on_epoch(monkeypatch):
+    """Install ``fn(problem, epoch)`` callbacks into the table or image fits that follow."""
+    import ganaugment.training as training_module
+
+    def install(*functions):
+        real = training_module.train_gan
+
+        def train_with_callbacks(problem, config, history, optimizers=None):
+            for fn in functions:
+                config.callbacks.append(lambda epoch, _, fn=fn: fn(problem, epoch))
+            return real(problem, config, history, optimizers=optimizers)
+
+        monkeypatch.setattr(training_module, "train_gan", train_with_callbacks)
+
+    return install

@@ -34,23 +34,6 @@ def digits():
 
 
 @pytest.fixture
-def on_epoch(monkeypatch):
-    """Install ``fn(problem, epoch)`` callbacks into the image fits that follow."""
-
-    def install(*functions):
-        real = training_module.train_gan
-
-        def train_with_callbacks(problem, config, history, optimizers=None):
-            for fn in functions:
-                config.callbacks.append(lambda epoch, _, fn=fn: fn(problem, epoch))
-            return real(problem, config, history, optimizers=optimizers)
-
-        monkeypatch.setattr(training_module, "train_gan", train_with_callbacks)
-
-    return install
-
-
-@pytest.fixture
 def quick_gate(monkeypatch):
     """A gate whose feature CNN trains for 200 steps instead of 1000 (same score, cheaper features)."""
     monkeypatch.setattr(fitting_module, "GATE_EXTRACTOR_STEPS", 200)

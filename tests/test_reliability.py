@@ -35,23 +35,6 @@ def table():
     return make_mixed_frame(n=200, seed=3)
 
 
-@pytest.fixture
-def on_epoch(monkeypatch):
-    """Install ``fn(problem, epoch)`` callbacks into the fits that follow."""
-
-    def install(*functions):
-        real = training_module.train_gan
-
-        def train_with_callbacks(problem, config, history, optimizers=None):
-            for fn in functions:
-                config.callbacks.append(lambda epoch, _, fn=fn: fn(problem, epoch))
-            return real(problem, config, history, optimizers=optimizers)
-
-        monkeypatch.setattr(training_module, "train_gan", train_with_callbacks)
-
-    return install
-
-
 def weights(problem) -> dict:
     return {k: v.clone() for k, v in problem.generator.state_dict().items()}
 
