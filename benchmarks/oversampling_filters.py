@@ -44,7 +44,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import oversampling as bench  # noqa: E402  (the sibling benchmark: data, models)
 
 from ganaugment import GANOverSampler  # noqa: E402
-from ganaugment.oversampling import _knn_acceptance, _plausibility_matrix, _table_classifier_acceptance  # noqa: E402
+from ganaugment.oversampling import (  # noqa: E402
+    _knn_acceptance,
+    _plausibility_matrix,
+    _table_classifier_acceptance,
+    keep_accepted,
+)
 
 
 def _write_atomic(path: str, write) -> None:
@@ -79,15 +84,6 @@ def make_pools(args) -> None:
                       f"acceptance {sampler.acceptance_rate_[1]:.3f}", flush=True)
 
 
-def _in_order(passed, rank, n):
-    """The first n accepted rows; the best-ranked rejected ones fill a shortfall."""
-    keep = np.flatnonzero(passed)[:n]
-    if keep.size < n:
-        rejected = np.flatnonzero(~passed)
-        keep = np.sort(np.concatenate([keep, rejected[np.argsort(-rank[rejected], kind="stable")][: n - keep.size]]))
-    return keep
-
-
 def rules(X_tr, y_tr, record, seed, ratios):
     """Rows each rule keeps, as frames.
 
@@ -104,11 +100,11 @@ def rules(X_tr, y_tr, record, seed, ratios):
         n = ratio * need
         if len(pool) < n:
             continue
-        chosen[f"knn_c{ratio}"] = pool.iloc[_in_order(knn_passed[:n], knn_rank[:n], need)]
+        chosen[f"knn_c{ratio}"] = pool.iloc[keep_accepted(knn_passed[:n], knn_rank[:n], need)]
         chosen[f"top_c{ratio}"] = pool.iloc[np.argsort(-knn_rank[:n], kind="stable")[:need]]
         if ratio >= 10:
             for q, (passed, rank) in clf.items():
-                chosen[f"clf_c{ratio}_q{q}"] = pool.iloc[_in_order(passed[:n], rank[:n], need)]
+                chosen[f"clf_c{ratio}_q{q}"] = pool.iloc[keep_accepted(passed[:n], rank[:n], need)]
     return chosen
 
 

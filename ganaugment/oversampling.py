@@ -37,8 +37,9 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, validate_data
 
-from ._validation import seed_from
+from ._validation import column_kind, seed_from
 from .augmenter import GANAugmenter
+from .metrics._frames import _numbers, model_frames
 from .persistence import PersistableMixin
 
 __all__ = ["GANOverSampler", "SmallClassFallbackWarning"]
@@ -353,14 +354,8 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         out = {}
         for c, n in wanted.items():
             rows = np.flatnonzero(y_syn == c)
-            accepted = passed[rows]
-            self.acceptance_rate_[c] = float(accepted.mean()) if rows.size else 1.0
-            keep = rows[accepted][:n]
-            if keep.size < n:
-                rejected = rows[~accepted]
-                best = rejected[np.argsort(-rank[rejected], kind="stable")][: n - keep.size]
-                keep = np.sort(np.concatenate([keep, best]))
-            out[c] = _take(X_syn, keep)
+            self.acceptance_rate_[c] = float(passed[rows].mean()) if rows.size else 1.0
+            out[c] = _take(X_syn, rows[keep_accepted(passed[rows], rank[rows], n)])
         return out
 
     def _fallback_rows(self, X, y, c, n, n_real, rng):
@@ -420,6 +415,17 @@ def _flat(X, dtype=np.float64) -> np.ndarray:
     return array.reshape(len(array), -1)
 
 
+def keep_accepted(passed: np.ndarray, rank: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` candidates to keep: accepted ones in generation order, then,
+    if too few passed, the best-ranked rejected ones (ties in order); sorted."""
+    keep = np.flatnonzero(passed)[:n]
+    if keep.size < n:
+        rejected = np.flatnonzero(~passed)
+        best = rejected[np.argsort(-rank[rejected], kind="stable")][: n - keep.size]
+        keep = np.sort(np.concatenate([keep, best]))
+    return keep
+
+
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
@@ -462,8 +468,8 @@ def _plausibility_matrix(X_real, X_other):
     blocks_real, blocks_other = [], []
     for name in real.columns:
         a, b = real[name], other[name]
-        if pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(a) or pd.api.types.is_datetime64_any_dtype(a):
-            va, vb = _as_float(a), _as_float(b)
+        if column_kind(a) != "categorical":
+            va, vb = _numbers(a), _numbers(b)
             center = np.nanmean(va) if np.isfinite(va).any() else 0.0
             scale = np.nanstd(va) if np.isfinite(va).any() else 1.0
             scale = scale if scale > 0 else 1.0
@@ -482,15 +488,6 @@ def _plausibility_matrix(X_real, X_other):
             blocks_real.append(eye[codes_a])
             blocks_other.append(eye[codes_b])
     return np.hstack(blocks_real), np.hstack(blocks_other)
-
-
-def _as_float(column: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(column):
-        values = column.to_numpy(dtype="datetime64[ns]")
-        out = values.astype("int64").astype(np.float64)
-        out[np.isnat(values)] = np.nan
-        return out
-    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _knn_acceptance(real_m, y, syn_m, y_syn, classes, k, quantile):
@@ -536,40 +533,12 @@ def _knn_acceptance(real_m, y, syn_m, y_syn, classes, k, quantile):
     return accepted, rank
 
 
-def _classifier_matrices(X_real, X_other):
-    """Real and candidate rows as float matrices for a gradient-boosting classifier.
-
-    Numeric and datetime columns stay numbers; other columns become codes of
-    the real levels (an unseen level or a missing value becomes NaN, which the
-    trees route on their own). Returns ``(real, other, categorical mask)``;
-    a column with more levels than the trees can bin is left as plain codes.
-    """
-    real = X_real if isinstance(X_real, pd.DataFrame) else pd.DataFrame(X_real)
-    other = X_other if isinstance(X_other, pd.DataFrame) else pd.DataFrame(np.asarray(X_other), columns=real.columns)
-    blocks_real, blocks_other, categorical = [], [], []
-    for name in real.columns:
-        a, b = real[name], other[name]
-        if pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(a) or pd.api.types.is_datetime64_any_dtype(a):
-            blocks_real.append(_as_float(a))
-            blocks_other.append(_as_float(b))
-            categorical.append(False)
-            continue
-        values_a = a.astype(object).where(a.notna(), None)
-        levels = pd.Index(pd.unique(values_a[values_a.notna()]))
-        codes_a = levels.get_indexer(values_a).astype(np.float64)
-        codes_b = levels.get_indexer(b.astype(object).where(b.notna(), None)).astype(np.float64)
-        codes_a[codes_a < 0], codes_b[codes_b < 0] = np.nan, np.nan
-        blocks_real.append(codes_a)
-        blocks_other.append(codes_b)
-        categorical.append(len(levels) <= 255)
-    return np.column_stack(blocks_real), np.column_stack(blocks_other), np.array(categorical, dtype=bool)
-
-
 def _table_classifier_acceptance(X, y, X_syn, y_syn, quantile, seed):
     """Which synthetic table rows a classifier trained on the real rows places in their class.
 
     A ``HistGradientBoostingClassifier`` learns the class from the real rows
-    (categorical columns native). Its out-of-fold probability of the true
+    (categorical columns native, as prepared for the fidelity metrics by
+    :func:`~ganaugment.metrics._frames.model_frames`). Its out-of-fold probability of the true
     class, over the real members of class ``c``, sets the bar: a candidate
     of class ``c`` is accepted when its probability of ``c`` reaches the
     ``quantile`` quantile of those. A rare class is rarely the most probable
@@ -579,10 +548,11 @@ def _table_classifier_acceptance(X, y, X_syn, y_syn, quantile, seed):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    real_m, syn_m, categorical = _classifier_matrices(X, X_syn)
+    real = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    syn = X_syn if isinstance(X_syn, pd.DataFrame) else pd.DataFrame(np.asarray(X_syn), columns=real.columns)
+    real_m, syn_m = model_frames([real, syn], real.columns)
     y = np.asarray(y)
-    model = HistGradientBoostingClassifier(categorical_features=categorical if categorical.any() else None,
-                                           random_state=seed)
+    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
     classes, counts = np.unique(y, return_counts=True)
     folds = int(min(5, max(2, counts[np.isin(classes, np.unique(y_syn))].min())))
     with warnings.catch_warnings():
