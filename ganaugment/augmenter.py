@@ -25,7 +25,7 @@ from .checkpoint import Checkpointer
 from .images import fitting as _images
 from .images.codec import looks_like_images
 from .metrics.diagnostics import warn_mode_collapse
-from .metrics.gate import FidelityWarning, check_gate_params, holdout_split, run_gate
+from .metrics.gate import FidelityWarning, gate_holdout, run_gate
 from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN
@@ -340,12 +340,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         # A resumed fit replays the seed of the fit it resumes: same draws, same result.
         seed = seed_from(self.random_state) if resumed is None else checkpointer.seed
         rng = np.random.default_rng(seed)
-        # The gate draws from its own stream so a gate-off fit is unchanged by it.
-        check_rng = np.random.default_rng([seed, 1])
-        fraction = check_gate_params(self.validation_fraction, self.min_quality, self.on_low_quality)
+        check_rng, kept, held = gate_holdout(self, len(frame), seed, y=class_codes)
         validation = None
-        if fraction:
-            kept, held = holdout_split(len(frame), fraction, check_rng, y=class_codes)
+        if held is not None:
             validation = (frame.iloc[held].reset_index(drop=True), None if y is None else class_codes[held])
             frame = frame.iloc[kept].reset_index(drop=True)
             class_codes = None if y is None else class_codes[kept]

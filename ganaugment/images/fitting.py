@@ -17,7 +17,7 @@ import numpy as np
 
 from .._torch import resolve_device
 from .._validation import check_target, seed_from
-from ..metrics.gate import check_gate_params, holdout_split, run_image_gate
+from ..metrics.gate import gate_holdout, run_image_gate
 from ..training import TrainingConfig, train_resumable
 from .codec import ImageCodec
 from .model import ImageGAN
@@ -117,13 +117,10 @@ def fit_images(estimator, X, y) -> None:
     # A resumed fit replays the seed of the fit it resumes: same draws, same result.
     seed = seed_from(estimator.random_state) if resumed is None else checkpointer.seed
     rng = np.random.default_rng(seed)
-    # The gate draws from its own stream so a gate-off fit is unchanged by it.
-    check_rng = np.random.default_rng([seed, 1])
-    fraction = check_gate_params(estimator.validation_fraction, estimator.min_quality, estimator.on_low_quality)
+    check_rng, kept, held = gate_holdout(estimator, len(images), seed, y=class_codes, min_rows=GATE_MIN_IMAGES,
+                                         what="images")
     validation = None
-    if fraction:
-        kept, held = holdout_split(len(images), fraction, check_rng, y=class_codes, min_rows=GATE_MIN_IMAGES,
-                                   what="images")
+    if held is not None:
         validation = (raw[held], None if class_codes is None else class_codes[held])
         raw, images = raw[kept], images[kept]
         class_codes = None if class_codes is None else class_codes[kept]

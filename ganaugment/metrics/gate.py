@@ -30,6 +30,7 @@ __all__ = [
     "FidelityWarning",
     "LowFidelityError",
     "holdout_split",
+    "gate_holdout",
     "check_gate_params",
     "run_gate",
     "run_image_gate",
@@ -66,6 +67,23 @@ def check_gate_params(validation_fraction, min_quality, on_low_quality):
             or not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be None or a float in (0, 1), got {validation_fraction!r}.")
     return float(validation_fraction)
+
+
+def gate_holdout(estimator, n_rows: int, seed: int, *, y=None, min_rows: int = 2, what: str = "rows"):
+    """The fidelity gate's random stream and hold-out for a fit of ``estimator`` seeded with ``seed``.
+
+    The gate draws from its own stream (``[seed, 1]``), so a fit with the
+    gate off draws exactly what it drew before the gate existed. Returns
+    ``(rng, kept, held)``: the stream (the gate's later draws continue it)
+    and the positions of the training and held-out rows, both None when the
+    gate is off (see :func:`check_gate_params` and :func:`holdout_split`).
+    """
+    rng = np.random.default_rng([seed, 1])
+    fraction = check_gate_params(estimator.validation_fraction, estimator.min_quality, estimator.on_low_quality)
+    if not fraction:
+        return rng, None, None
+    kept, held = holdout_split(n_rows, fraction, rng, y=y, min_rows=min_rows, what=what)
+    return rng, kept, held
 
 
 def holdout_split(n_rows: int, fraction: float, rng: np.random.Generator, *, y=None, min_rows: int = 2,
