@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -85,3 +86,21 @@ def on_epoch(monkeypatch):
         monkeypatch.setattr(training_module, "train_gan", train_with_callbacks)
 
     return install
+
+
+def fit_quietly(model, X, y=None):
+    """Fit ``model``, recording every warning; returns ``(model, warning categories)``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    return model, [w.category for w in caught]
+
+
+def crash_at(epoch):
+    """An ``on_epoch`` callback that raises when training reaches ``epoch``."""
+
+    def crash(problem, now):
+        if now == epoch:
+            raise RuntimeError("simulated crash")
+
+    return crash

@@ -4,7 +4,6 @@ Tiny 8x8 digits, a few training steps per epoch: each test takes seconds.
 """
 
 import os
-import warnings
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from ganaugment.checkpoint import CHECKPOINT_NAME
 from ganaugment.images.metrics import image_quality_score
 from ganaugment.metrics.gate import holdout_split
 from ganaugment.persistence import read_model_info
-from .conftest import kill_after_checkpoint
+from .conftest import crash_at, fit_quietly, kill_after_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 120 images in batches of 32: three steps per epoch.
@@ -37,21 +36,6 @@ def digits():
 def quick_gate(monkeypatch):
     """A gate whose feature CNN trains for 200 steps instead of 1000 (same score, cheaper features)."""
     monkeypatch.setattr(fitting_module, "GATE_EXTRACTOR_STEPS", 200)
-
-
-def fit_quietly(model, X, y=None):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model.fit(X, y)
-    return model, [w.category for w in caught]
-
-
-def _crash_at(epoch):
-    def crash(problem, now):
-        if now == epoch:
-            raise RuntimeError("simulated crash")
-
-    return crash
 
 
 # --------------------------------------------------------------- checkpoints
@@ -82,7 +66,7 @@ def test_image_checkpoints_are_written_every_k_epochs_and_at_the_end(digits, tmp
 
 def test_an_image_checkpoint_written_mid_fit_samples(digits, tmp_path, on_epoch):
     X, y = digits
-    on_epoch(_crash_at(3))
+    on_epoch(crash_at(3))
     with pytest.raises(RuntimeError, match="simulated crash"):
         GANAugmenter(**TINY, epochs=6, checkpoint_every=2, checkpoint_dir=tmp_path, random_state=0).fit(X, y)
     at_crash = GANAugmenter.load(tmp_path / CHECKPOINT_NAME)
@@ -97,7 +81,7 @@ def test_a_resumed_image_fit_gives_byte_identical_samples(digits, tmp_path, on_e
     y = y if conditional else None
     params = dict(**TINY, epochs=6, checkpoint_every=2, random_state=0)
     straight = GANAugmenter(**params).fit(X, y)
-    on_epoch(_crash_at(5))
+    on_epoch(crash_at(5))
     with pytest.raises(RuntimeError, match="simulated crash"):
         GANAugmenter(**params, checkpoint_dir=tmp_path).fit(X, y)
     at_crash = GANAugmenter.load(tmp_path / CHECKPOINT_NAME)
@@ -335,7 +319,7 @@ def test_a_resumed_gated_image_fit_matches_an_uninterrupted_one(digits, tmp_path
     X, y = digits
     params = dict(**TINY, epochs=4, checkpoint_every=1, validation_fraction=0.2, random_state=0)
     straight, _ = fit_quietly(GANAugmenter(**params), X, y)
-    on_epoch(_crash_at(3))
+    on_epoch(crash_at(3))
     with pytest.raises(RuntimeError, match="simulated crash"):
         GANAugmenter(**params, checkpoint_dir=tmp_path).fit(X, y)
     monkeypatch.undo()

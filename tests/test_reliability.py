@@ -24,7 +24,7 @@ from ganaugment import GANAugmenter, TrainingDivergedWarning
 from ganaugment.checkpoint import CHECKPOINT_NAME
 from ganaugment.persistence import read_model_info
 
-from .conftest import FAST, kill_after_checkpoint, make_mixed_frame
+from .conftest import FAST, crash_at, kill_after_checkpoint, make_mixed_frame
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ONE = {**FAST, "epochs": 1}
@@ -368,19 +368,11 @@ def test_checkpoints_are_written_every_k_epochs_and_at_the_end(table, tmp_path, 
     assert GANAugmenter.load(tmp_path / "model.gan").checkpoint_dir == str(folder)
 
 
-def _crash_at(epoch):
-    def crash(problem, now):
-        if now == epoch:
-            raise RuntimeError("simulated crash")
-
-    return crash
-
-
 def test_a_resumed_fit_gives_byte_identical_samples(table, tmp_path, on_epoch, monkeypatch):
     y = np.where(np.arange(len(table)) % 4 == 0, "rare", "common")
     params = dict(**{**FAST, "epochs": 6}, checkpoint_every=2, random_state=0)
     straight = GANAugmenter(**params).fit(table, y)
-    on_epoch(_crash_at(5))
+    on_epoch(crash_at(5))
     with pytest.raises(RuntimeError, match="simulated crash"):
         GANAugmenter(**params, checkpoint_dir=tmp_path).fit(table, y)
     at_crash = GANAugmenter.load(tmp_path / CHECKPOINT_NAME)

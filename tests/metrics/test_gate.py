@@ -15,7 +15,7 @@ from ganaugment import FidelityWarning, GANAugmenter, LowFidelityError
 from ganaugment.metrics._frames import row_keys
 from ganaugment.metrics.gate import holdout_split
 
-from ..conftest import FAST
+from ..conftest import FAST, fit_quietly
 from .test_evaluate import make_table
 
 GOOD = dict(FAST, epochs=3)
@@ -51,13 +51,6 @@ def collapsed_generator(monkeypatch):
         return out
 
     monkeypatch.setattr(training_module, "train_gan", train_then_break)
-
-
-def fit_quietly(model, X, y=None):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model.fit(X, y)
-    return model, [w.category for w in caught]
 
 
 def test_gate_is_off_by_default(table):
