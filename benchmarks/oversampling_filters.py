@@ -16,6 +16,13 @@ picks its rows from that pool, and the same two downstream models as in
 * ``clf_cK_qQ`` (K >= 10): the classifier filter (gradient boosting trained on the real
   rows; a candidate passes when its minority probability reaches the Q
   quantile of the real minority rows' out-of-fold probabilities);
+* ``clftop_cK``: the K x n candidates of highest classifier probability;
+* ``both_cK``: candidates that pass both the kNN filter and the classifier filter
+  at Q = 0.5, filled up by classifier probability;
+* ``knnclf_cK``: the kNN filter's accepted candidates, filled up by classifier
+  probability instead of the kNN rank;
+* ``avgrank_cK``: the best candidates by the sum of their percentile ranks under
+  the two scores;
 * ``smote``, ``random``, ``none``: the baselines on the same folds.
 
 Usage (each phase resumes where it stopped; files go to --work):
@@ -50,6 +57,9 @@ from ganaugment.oversampling import (  # noqa: E402
     _table_classifier_acceptance,
     keep_accepted,
 )
+
+
+QUANTILES = (0.3, 0.5, 0.7, 0.9)  # of the classifier filter
 
 
 def _write_atomic(path: str, write) -> None:
@@ -95,16 +105,28 @@ def rules(X_tr, y_tr, record, seed, ratios):
     ones = np.ones(len(pool), dtype=y_tr.dtype)
     real_m, syn_m = _plausibility_matrix(X_tr, pool)
     knn_passed, knn_rank = _knn_acceptance(real_m, y_tr, syn_m, ones, [1], 5, 0.7)
-    clf = {q: _table_classifier_acceptance(X_tr, y_tr, pool, ones, q, seed) for q in (0.5, 0.7)}
+    clf = {q: _table_classifier_acceptance(X_tr, y_tr, pool, ones, q, seed) for q in QUANTILES}
+    clf_rank = clf[0.5][1]  # the probability; the same for every quantile
+
+    def percentile(values):
+        return pd.Series(values).rank(pct=True).to_numpy()
+
     for ratio in ratios:
         n = ratio * need
         if len(pool) < n:
             continue
-        chosen[f"knn_c{ratio}"] = pool.iloc[keep_accepted(knn_passed[:n], knn_rank[:n], need)]
-        chosen[f"top_c{ratio}"] = pool.iloc[np.argsort(-knn_rank[:n], kind="stable")[:need]]
-        if ratio >= 10:
-            for q, (passed, rank) in clf.items():
-                chosen[f"clf_c{ratio}_q{q}"] = pool.iloc[keep_accepted(passed[:n], rank[:n], need)]
+        first = pool.iloc[:n]
+        chosen[f"knn_c{ratio}"] = first.iloc[keep_accepted(knn_passed[:n], knn_rank[:n], need)]
+        chosen[f"top_c{ratio}"] = first.iloc[np.sort(np.argsort(-knn_rank[:n], kind="stable")[:need])]
+        if ratio < 10:
+            continue
+        for q, (passed, rank) in clf.items():
+            chosen[f"clf_c{ratio}_q{q}"] = first.iloc[keep_accepted(passed[:n], rank[:n], need)]
+        chosen[f"clftop_c{ratio}"] = first.iloc[np.sort(np.argsort(-clf_rank[:n], kind="stable")[:need])]
+        chosen[f"both_c{ratio}"] = first.iloc[keep_accepted(knn_passed[:n] & clf[0.5][0][:n], clf_rank[:n], need)]
+        chosen[f"knnclf_c{ratio}"] = first.iloc[keep_accepted(knn_passed[:n], clf_rank[:n], need)]
+        both_ranks = percentile(knn_rank[:n]) + percentile(clf_rank[:n])
+        chosen[f"avgrank_c{ratio}"] = first.iloc[np.sort(np.argsort(-both_ranks, kind="stable")[:need])]
     return chosen
 
 
@@ -150,10 +172,15 @@ def table(args) -> None:
         runs = part[part.rule == "smote"].groupby("dataset").size()
         print(f"\n### {model_name}: minority F1, mean over folds and GAN seeds ({runs.to_dict()} runs)\n")
         print(cells.round(3).to_string())
-        scored = cells.drop(index=[d for d in bench.HELD_OUT if d in cells.index])
-        summary = pd.DataFrame({"mean": scored.mean(), "beats_smote_on": scored.gt(scored["smote"], axis=0).sum()})
-        print(f"\nover the {len(scored)} issue tables:\n")
-        print(summary.round(4).T.to_string())
+        held = [d for d in bench.HELD_OUT if d in cells.index]
+        for label, part_cells in (("issue", cells.drop(index=held)), ("held-out", cells.loc[held])):
+            if part_cells.empty:
+                continue
+            summary = pd.DataFrame({
+                "mean": part_cells.mean(), "beats_smote_on": part_cells.gt(part_cells["smote"], axis=0).sum()
+            })
+            print(f"\nover the {len(part_cells)} {label} tables:\n")
+            print(summary.sort_values("mean").round(4).to_string())
 
 
 def main(argv=None) -> None:
@@ -165,7 +192,7 @@ def main(argv=None) -> None:
     parser.add_argument("--gan-seeds", type=int, nargs="+", default=[0, 100], metavar="OFFSET")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pool", type=int, default=20, help="candidates drawn per requested row")
-    parser.add_argument("--ratios", type=int, nargs="+", default=[5, 10])
+    parser.add_argument("--ratios", type=int, nargs="+", default=[5, 10, 20])
     parser.add_argument("--work", default="out/oversampling_filters")
     args = parser.parse_args(argv)
     {"pools": make_pools, "score": score, "table": table}[args.phase](args)

@@ -210,12 +210,14 @@ def test_knn_filter_drops_rows_in_the_other_class():
     y = np.array([0] * 100 + [1] * 20)
     # A lenient quantile: the support test then keeps nearly every in-blob candidate, so the
     # acceptance rate is the share of candidates in the right blob.
-    filtered = GANOverSampler(estimator=_PlantedGenerator(), acceptance_quantile=0.1, candidates=3.0, random_state=0)
+    filtered = GANOverSampler(
+        estimator=_PlantedGenerator(), acceptance="knn", acceptance_quantile=0.1, candidates=3.0, random_state=0
+    )
     X_res, _ = filtered.fit_resample(X, y)
     assert (X_res[120:, 0] > 5).all()  # every kept synthetic row lies in class 1's blob
     assert filtered.acceptance_rate_[1] == pytest.approx(0.5, abs=0.01)
     # The default, stricter quantile keeps fewer of them, and still none from the wrong blob.
-    strict = GANOverSampler(estimator=_PlantedGenerator(), random_state=0)
+    strict = GANOverSampler(estimator=_PlantedGenerator(), acceptance="knn", random_state=0)
     X_strict, _ = strict.fit_resample(X, y)
     assert (X_strict[120:, 0] > 5).all()
     assert strict.acceptance_rate_[1] < filtered.acceptance_rate_[1]
@@ -229,7 +231,7 @@ def test_knn_filter_drops_rows_outside_the_class_support():
     X = np.vstack([rng.normal(0.0, 0.5, (100, 2)), rng.normal(10.0, 0.5, (20, 2))])
     y = np.array([0] * 100 + [1] * 20)
     # Rows at (30, 30) have only class-1 neighbours, but no real row is near them.
-    s = GANOverSampler(estimator=_PlantedGenerator(bad_center=30.0), random_state=0)
+    s = GANOverSampler(estimator=_PlantedGenerator(bad_center=30.0), acceptance="knn", random_state=0)
     X_res, _ = s.fit_resample(X, y)
     assert (X_res[120:, 0] < 20).all()
 
@@ -238,7 +240,7 @@ def test_knn_filter_fills_up_with_the_best_rejected_rows():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0.0, 0.5, (100, 2)), rng.normal(10.0, 0.5, (20, 2))])
     y = np.array([0] * 100 + [1] * 20)
-    s = GANOverSampler(estimator=_PlantedGenerator(), candidates=1.0, random_state=0)
+    s = GANOverSampler(estimator=_PlantedGenerator(), acceptance="knn", candidates=1.0, random_state=0)
     X_res, y_res = s.fit_resample(X, y)
     assert Counter(y_res.tolist()) == {0: 100, 1: 100}  # counts stay exact
 
@@ -476,7 +478,7 @@ def _mixed_classes(n_major=150, n_minor=40, seed=0):
 @pytest.mark.parametrize("as_frame", [False, True], ids=["array", "frame"])
 def test_classifier_filter_drops_table_rows_of_another_class(as_frame):
     X, y = _mixed_classes() if as_frame else blobs([150, 40])
-    filtered = GANOverSampler(estimator=_PlantedRows(), acceptance="classifier", random_state=0)
+    filtered = GANOverSampler(estimator=_PlantedRows(), random_state=0)  # the default filter: the classifier
     X_res, y_res = filtered.fit_resample(X, y)
     wanted = 150 - 40
     assert len(X_res) == len(y) + wanted and (y_res[len(y):] == 1).all()
