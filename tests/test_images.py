@@ -238,3 +238,63 @@ def test_saved_image_model_samples_the_same(digits, tmp_path):
     got, got_labels = loaded.sample(y={1: 4, 2: 4})
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(got_labels, labels)
+
+
+def test_discriminator_augmentation_treats_real_and_fake_alike_and_is_seeded():
+    from ganaugment.images.model import ImageGAN
+
+    params = {"noise_dim": 8, "base_width": 8, "translate": 0.125, "translate_pad": "background", "cutout": 0.5,
+              "minibatch_std": True, "class_spread": True, "diversity": 1.0}
+
+    def model(seed):
+        gan = ImageGAN((1, 16, 16), 2, params, torch.device("cpu"), seed=seed)
+        gan.set_training_data(np.ones((8, 1, 16, 16), dtype=np.float32), np.arange(8) % 2)
+        return gan
+
+    gan = model(0)
+    seen = []
+    forward = gan.discriminator.forward
+    gan.discriminator.forward = lambda x, classes: seen.append(x.detach().clone()) or forward(x, classes)
+    gan.discriminator.train()
+    batch = gan.draw(8)
+    gan.discriminate(batch.real, batch)  # real images in the discriminator step
+    fake = torch.ones_like(batch.real, requires_grad=True)  # a "fake" batch equal to the real one
+    gan.discriminate(fake, batch).sum().backward()  # as in the generator step: gradients flow through
+    for x in seen:
+        blank = (x == -1.0).float().mean(dim=(1, 2, 3))
+        # Every image loses a blanked square (at most a quarter of it) and/or a translated-in border.
+        assert (blank > 0).all() and (blank < 0.6).all() and set(x.unique().tolist()) <= {-1.0, 1.0}
+    assert not torch.equal(seen[0], seen[1])  # each call draws new offsets
+    assert fake.grad is not None and (fake.grad != 0).any() and (fake.grad == 0).any()  # blanked pixels get none
+    a, b = model(0), model(0)  # the same seed draws the same offsets, another seed others
+    np.testing.assert_array_equal(a.augment(a.draw(8).real).numpy(), b.augment(b.draw(8).real).numpy())
+    c = model(1)
+    assert not torch.equal(a.augment(a.draw(8).real), c.augment(c.draw(8).real))
+    gan.discriminator.eval()  # outside training the discriminator sees the images as they are
+    seen.clear()
+    gan.discriminate(batch.real, batch)
+    assert torch.equal(seen[0], batch.real)
+
+
+def test_image_model_saved_without_augmentation_keys_loads_with_them_off():
+    from ganaugment.images.model import ImageGAN
+
+    params = {"noise_dim": 8, "base_width": 8, "translate": 0.0, "minibatch_std": True, "class_spread": True,
+              "diversity": 1.0, "translate_pad": "background", "cutout": 0.5}
+    state = ImageGAN((1, 8, 8), 2, params, torch.device("cpu"), seed=0).to_state()
+    for key in ("translate_pad", "cutout"):
+        del state["params"][key]  # as written by a version without them
+    loaded = ImageGAN.from_state(state, device=torch.device("cpu"), context=None)
+    x = torch.rand(4, 1, 8, 8) * 2 - 1
+    assert torch.equal(loaded.augment(x), x)
+
+
+def test_small_training_sets_turn_the_discriminator_augmentation_on(digits, monkeypatch):
+    from ganaugment.images import fitting
+
+    X, y = digits  # 400 images: fewer than IMAGE_AUGMENT_BELOW
+    small = GANAugmenter(image_shape=(8, 8), random_state=0, epochs=1, batch_size=64, noise_dim=16).fit(X, y)
+    assert {k: small.model_.params[k] for k in fitting.IMAGE_SMALL_DATA_AUGMENT} == fitting.IMAGE_SMALL_DATA_AUGMENT
+    monkeypatch.setattr(fitting, "IMAGE_AUGMENT_BELOW", 100)
+    large = GANAugmenter(image_shape=(8, 8), random_state=0, epochs=1, batch_size=64, noise_dim=16).fit(X, y)
+    assert large.model_.params["cutout"] == 0.0 and large.model_.params["translate"] == 0.0
