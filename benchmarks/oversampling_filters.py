@@ -53,8 +53,9 @@ import oversampling as bench  # noqa: E402  (the sibling benchmark: data, models
 from ganaugment import GANOverSampler  # noqa: E402
 from ganaugment.oversampling import (  # noqa: E402
     _knn_acceptance,
+    _passes_bar,
     _plausibility_matrix,
-    _table_classifier_acceptance,
+    _table_class_scores,
     keep_accepted,
 )
 
@@ -105,8 +106,9 @@ def rules(X_tr, y_tr, record, seed, ratios):
     ones = np.ones(len(pool), dtype=y_tr.dtype)
     real_m, syn_m = _plausibility_matrix(X_tr, pool)
     knn_passed, knn_rank = _knn_acceptance(real_m, y_tr, syn_m, ones, [1], 5, 0.7)
-    clf = {q: _table_classifier_acceptance(X_tr, y_tr, pool, ones, q, seed) for q in QUANTILES}
-    clf_rank = clf[0.5][1]  # the probability; the same for every quantile
+    # One classifier for every quantile: only the bar differs.
+    clf_rank, member_scores = _table_class_scores(X_tr, y_tr, pool, ones, seed)
+    clf = {q: (_passes_bar(clf_rank, ones, member_scores, q), clf_rank) for q in QUANTILES}
 
     def percentile(values):
         return pd.Series(values).rank(pct=True).to_numpy()

@@ -8,12 +8,12 @@ cross-validation loop:
 
 * a training budget in generator steps (``max_steps``) and, optionally, in
   seconds (``time_limit``), so a fold on a large table stays short;
-* a plausibility filter (``acceptance="knn"``): more candidates than needed
-  are generated, and those whose nearest real neighbours mostly belong to
-  other classes, or that lie outside the support of their own class, are
-  dropped (see :func:`_knn_acceptance`); ``acceptance="classifier"`` keeps
-  the candidates that a classifier trained on the real data places in their
-  requested class (gradient boosting for tables, a small CNN for images);
+* a plausibility filter: more candidates than needed are generated, and
+  ``acceptance="classifier"`` (the default) keeps those that a classifier
+  trained on the real data places in their requested class (gradient
+  boosting for tables, a small CNN for images); ``acceptance="knn"`` drops
+  those whose nearest real neighbours mostly belong to other classes, or
+  that lie outside the support of their own class (see :func:`_knn_acceptance`);
 * a documented fallback for classes too small for a GAN (``min_class_size``):
   their rows come from SMOTE, or from random oversampling where SMOTE cannot
   apply, with a warning.
@@ -101,8 +101,9 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         probable class for it is ``c``. On the oversampling benchmark's
         tables it was level with the kNN filter for gradient boosting and
         better for a linear model (``docs/benchmarks.md``). With
-        ``"knn"``, a candidate of class ``c`` is accepted when (a) the share of class ``c`` among its
-        ``n_neighbors`` nearest real rows reaches the
+        ``"knn"``, a candidate of class ``c`` is accepted when (a) the
+        share of class ``c`` among its ``n_neighbors`` nearest real rows
+        reaches the
         ``acceptance_quantile`` quantile of the same share over the real
         rows of class ``c``, and (b) its distance to the nearest real row of
         class ``c`` is within the ``1 - acceptance_quantile`` quantile of the
@@ -540,14 +541,25 @@ def _knn_acceptance(real_m, y, syn_m, y_syn, classes, k, quantile):
 def _table_classifier_acceptance(X, y, X_syn, y_syn, quantile, seed):
     """Which synthetic table rows a classifier trained on the real rows places in their class.
 
+    A candidate of class ``c`` is accepted when its probability of ``c`` reaches
+    the ``quantile`` quantile of the real members' out-of-fold probabilities of
+    ``c`` (see :func:`_table_class_scores`). A rare class is rarely the most
+    probable one, so the bar is relative to what its own members score, not 0.5.
+    Returns ``(accepted, rank)``; the rank is the probability of the requested class.
+    """
+    rank, member_scores = _table_class_scores(X, y, X_syn, y_syn, seed)
+    return _passes_bar(rank, y_syn, member_scores, quantile), rank
+
+
+def _table_class_scores(X, y, X_syn, y_syn, seed):
+    """``(rank, member_scores)`` from a classifier trained on the real table rows.
+
     A ``HistGradientBoostingClassifier`` learns the class from the real rows
     (categorical columns native, as prepared for the fidelity metrics by
-    :func:`~ganaugment.metrics._frames.model_frames`). Its out-of-fold probability of the true
-    class, over the real members of class ``c``, sets the bar: a candidate
-    of class ``c`` is accepted when its probability of ``c`` reaches the
-    ``quantile`` quantile of those. A rare class is rarely the most probable
-    one, so the bar is relative to what its own members score, not 0.5.
-    Returns ``(accepted, rank)``; the rank is the probability of the requested class.
+    :func:`~ganaugment.metrics._frames.model_frames`). ``rank`` is its
+    probability of the requested class for every synthetic row;
+    ``member_scores[c]`` holds the out-of-fold probabilities of ``c`` of the
+    real members of ``c``, for every class requested in ``y_syn``.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -568,12 +580,15 @@ def _table_classifier_acceptance(X, y, X_syn, y_syn, quantile, seed):
         )
     model.fit(real_m, y)
     proba = model.predict_proba(syn_m)
-    column = np.searchsorted(model.classes_, y_syn)
-    rank = proba[np.arange(len(y_syn)), column]
+    rank = proba[np.arange(len(y_syn)), np.searchsorted(model.classes_, y_syn)]
+    member_scores = {c: oof[y == c, np.searchsorted(model.classes_, c)] for c in np.unique(y_syn)}
+    return rank, member_scores
+
+
+def _passes_bar(rank, y_syn, member_scores, quantile) -> np.ndarray:
+    """Whether each synthetic row's score reaches the ``quantile`` quantile of its class's members' scores."""
     accepted = np.zeros(len(y_syn), dtype=bool)
-    for c in np.unique(y_syn):
+    for c, scores in member_scores.items():
         rows = np.flatnonzero(y_syn == c)
-        members = np.flatnonzero(y == c)
-        bar = np.quantile(oof[members, np.searchsorted(model.classes_, c)], quantile)
-        accepted[rows] = rank[rows] >= bar
-    return accepted, rank
+        accepted[rows] = rank[rows] >= np.quantile(scores, quantile)
+    return accepted

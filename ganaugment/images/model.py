@@ -182,7 +182,7 @@ class ImageGAN:
         return self.discriminator(x, batch.classes)
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
-        """The discriminator's differentiable augmentation: translation, then cutout (each if on).
+        """The discriminator's differentiable augmentation: colour, translation, then cutout (each if on).
 
         Every image gets its own random offsets, drawn from the model's torch generator;
         real and fake images go through the same policy, in the discriminator's step and
