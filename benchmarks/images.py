@@ -205,7 +205,19 @@ def _summary(runs: list, keys: list) -> dict:
     return summary
 
 
-def bench_lowdata(out_dir: str, seeds=None, per_class: int = 20, arms=LOWDATA_ARMS, epochs=None, select=False) -> dict:
+def _parse_arm(text: str) -> tuple:
+    """``"cnn:100:0.1"`` -> ``("cnn", 100, 0.1)``: classifier, GAN images per class, sample weight."""
+    try:
+        name, n, weight = text.split(":")
+        arm = (name, int(n), float(weight))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"an arm is CLASSIFIER:COUNT:WEIGHT, e.g. cnn:10:0.3; got {text!r}") from None
+    if name not in CLASSIFIERS or arm[1] < 1 or not arm[2] > 0:
+        raise argparse.ArgumentTypeError(f"unknown classifier or non-positive count / weight in {text!r}")
+    return arm
+
+
+def bench_lowdata(out_dir: str, seeds=None, per_class: int = 20, arms=None, epochs=None, select=False) -> dict:
     """Real-only against real + filtered GAN images, the GAN images at full or lowered sample weight.
 
     One GAN per seed, trained by ``GANOverSampler`` (its defaults: at most 1,000 generator
@@ -215,12 +227,14 @@ def bench_lowdata(out_dir: str, seeds=None, per_class: int = 20, arms=LOWDATA_AR
     class to the 200 real ones, each with sample weight ``w`` in the classifier.
 
     ``seeds`` default to 0, 1, 2. ``select=True`` is the protocol that chose the default
-    arms: seeds 3, 4, 5 by default, the ``LOWDATA_GRID`` arms, scored on 2,000 digits drawn from the
-    8,000-image training pool outside the 200 real ones, so the held-out digits play no part.
+    arms: seeds 3, 4, 5 by default, the ``LOWDATA_GRID`` arms unless ``arms`` are given, scored on
+    2,000 digits drawn from the 8,000-image training pool outside the 200 real ones, so the
+    held-out digits play no part.
     """
     X_all, y_all, X_test, y_test = load_mnist()
-    if select:
-        arms = LOWDATA_GRID
+    if arms is None:
+        arms = LOWDATA_GRID if select else LOWDATA_ARMS
+    arms = tuple(arms)
     if seeds is None:
         seeds = (3, 4, 5) if select else (0, 1, 2)
     seeds = tuple(seeds)
@@ -315,6 +329,8 @@ def main(argv=None) -> None:
     parser.add_argument("--lowdata-epochs", type=int, default=None, help="GAN epochs in the low-data runs (default: the sampler's budget of 1,000 steps)")
     parser.add_argument("--lowdata-seeds", type=int, nargs="+", default=None, help="seeds of the low-data runs (default 0 1 2; 3 4 5 with --lowdata-select)")
     parser.add_argument("--lowdata-select", action="store_true", help="low-data: score the grid of arms on a validation split of the training pool (how the default arms were chosen)")
+    parser.add_argument("--lowdata-arms", type=_parse_arm, nargs="+", default=None, metavar="CLF:N:W",
+                        help="low-data arms instead of the defaults, e.g. cnn:10:0.3 cnn:100:0.03")
     args = parser.parse_args(argv)
     results = {}
     for section in args.sections:
@@ -324,7 +340,10 @@ def main(argv=None) -> None:
         elif section == "mnist":
             results[section] = bench_mnist(args.out_dir, args.seed)
         elif section == "lowdata":
-            results[section] = bench_lowdata(args.out_dir, seeds=args.lowdata_seeds, epochs=args.lowdata_epochs, select=args.lowdata_select)
+            results[section] = bench_lowdata(
+                args.out_dir, seeds=args.lowdata_seeds, arms=args.lowdata_arms, epochs=args.lowdata_epochs,
+                select=args.lowdata_select,
+            )
         else:
             parser.error(f"unknown section {section!r}")
         results[section]["section_seconds"] = round(time.perf_counter() - started, 1)
