@@ -287,16 +287,25 @@ def bench_lowdata(out_dir: str, seeds=None, per_class: int = 20, arms=None, epoc
     summary = _summary(runs, keys)
     scored_on = "2,000 training-pool digits outside the 200 (validation)" if select else "the 2,000 held-out digits"
     print(f"lowdata: scored on {scored_on}; seeds {list(seeds)}")
-    print("lowdata: classifier, training set                         accuracy mean +- std (ddof 1)   vs real only")
+    print("lowdata: classifier, training set                         accuracy mean +- std (ddof 1)   "
+          "vs real only: mean +- std of the per-seed gaps, seeds ahead")
     for key in keys:
         name = key.split("_", 1)[0]
         if key.endswith("_real_only"):
             label = f"{name}, {per_class * 10} real"
-        else:
-            _, n, weight = next(arm for arm in arms if _arm_name(*arm) == key)
-            label = f"{name}, {per_class * 10} real + {n}/class GAN (filter), weight {weight:g}"
-        gap = summary[key]["mean"] - summary[f"{name}_real_only"]["mean"]
-        print(f"lowdata: {label:<57}{summary[key]['mean']:.4f} +- {summary[key]['std']:.4f}        {gap:+.4f}", flush=True)
+            print(f"lowdata: {label:<57}{summary[key]['mean']:.4f} +- {summary[key]['std']:.4f}", flush=True)
+            continue
+        _, n, weight = next(arm for arm in arms if _arm_name(*arm) == key)
+        label = f"{name}, {per_class * 10} real + {n}/class GAN (filter), weight {weight:g}"
+        gaps = np.array([r[key] - r[f"{name}_real_only"] for r in runs])
+        summary[key]["gap_mean"] = round(float(gaps.mean()), 4)
+        summary[key]["gap_std"] = round(float(gaps.std(ddof=1)), 4) if len(gaps) > 1 else 0.0
+        summary[key]["seeds_ahead"] = int((gaps > 0).sum())
+        print(
+            f"lowdata: {label:<57}{summary[key]['mean']:.4f} +- {summary[key]['std']:.4f}        "
+            f"{summary[key]['gap_mean']:+.4f} +- {summary[key]['gap_std']:.4f}, {summary[key]['seeds_ahead']} of {len(runs)}",
+            flush=True,
+        )
     return {
         "classifiers": {name: CLASSIFIERS[name] for name in classifiers},
         "scored_on": scored_on,
