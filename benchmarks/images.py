@@ -194,14 +194,23 @@ def _arm_name(classifier: str, n: int, weight: float) -> str:
     return f"{classifier}_gan_{n}" + ("" if weight == 1.0 else f"_w{weight:g}")
 
 
+def _spread(values: np.ndarray) -> float:
+    return round(float(values.std(ddof=1)), 4) if len(values) > 1 else 0.0
+
+
 def _summary(runs: list, keys: list) -> dict:
+    """Mean and spread over seeds of every key; for a GAN arm also its per-seed gaps to the
+    same classifier on real images only (mean, spread, seeds ahead)."""
     summary = {}
     for key in keys:
         values = np.array([r[key] for r in runs])
-        summary[key] = {
-            "mean": round(float(values.mean()), 4),
-            "std": round(float(values.std(ddof=1)), 4) if len(values) > 1 else 0.0,
-        }
+        summary[key] = {"mean": round(float(values.mean()), 4), "std": _spread(values)}
+        baseline = f"{key.split('_', 1)[0]}_real_only"
+        if key != baseline:
+            gaps = values - np.array([r[baseline] for r in runs])
+            summary[key].update(
+                gap_mean=round(float(gaps.mean()), 4), gap_std=_spread(gaps), seeds_ahead=int((gaps > 0).sum())
+            )
     return summary
 
 
@@ -297,10 +306,6 @@ def bench_lowdata(out_dir: str, seeds=None, per_class: int = 20, arms=None, epoc
             continue
         _, n, weight = next(arm for arm in arms if _arm_name(*arm) == key)
         label = f"{name}, {per_class * 10} real + {n}/class GAN (filter), weight {weight:g}"
-        gaps = np.array([r[key] - r[f"{name}_real_only"] for r in runs])
-        summary[key]["gap_mean"] = round(float(gaps.mean()), 4)
-        summary[key]["gap_std"] = round(float(gaps.std(ddof=1)), 4) if len(gaps) > 1 else 0.0
-        summary[key]["seeds_ahead"] = int((gaps > 0).sum())
         print(
             f"lowdata: {label:<57}{summary[key]['mean']:.4f} +- {summary[key]['std']:.4f}        "
             f"{summary[key]['gap_mean']:+.4f} +- {summary[key]['gap_std']:.4f}, {summary[key]['seeds_ahead']} of {len(runs)}",
