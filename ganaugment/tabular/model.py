@@ -29,6 +29,13 @@ from .networks import TabularDiscriminator, TabularGenerator
 
 __all__ = ["TabularGAN", "ConditionLayout"]
 
+# Rows per generator pass when sampling. On the 2-core dev CPU, sampling
+# 100,000 Adult rows took 0.70-0.74 s in passes of 2,048-4,096 rows against
+# 0.93-1.10 s in passes of 50,000: the layers' activations stay in cache.
+# An accelerator wants large passes instead.
+SAMPLE_BLOCK_CPU = 4096
+SAMPLE_BLOCK_ACCELERATOR = 65536
+
 
 @dataclass
 class _Batch:
@@ -432,7 +439,7 @@ class TabularGAN:
             slot, _ = self.draw_conditions(per_class, classes if self.layout.has_class else None, {}, rng)
             with torch.inference_mode():
                 cond = self._condition(torch.as_tensor(slot, device=dev), torch.as_tensor(classes, device=dev))
-                logits = self.generator(self._noise(per_class, gen), cond)[:, self._disc_flat].float()
+                logits = self.generator(self._noise(per_class, gen), cond, columns=self._disc_flat).float()
                 counts = torch.as_tensor(self.level_counts[c], dtype=torch.float32, device=dev)
                 span_total = torch.zeros(n_spans, device=dev).scatter_add(0, segment, counts)
                 target = (counts / span_total[segment].clamp(min=1.0)).clamp(min=1e-6)
@@ -447,35 +454,44 @@ class TabularGAN:
         self.logit_bias = bias
 
     def sample_encoded(
-        self, slot: np.ndarray, classes: np.ndarray, seed: int, chunk: int = 50000, keep_condition: bool = False
+        self, slot: np.ndarray, classes: np.ndarray, seed: int, chunk: int | None = None, keep_condition: bool = False
     ) -> np.ndarray:
         """Generate encoded rows for given condition slots and classes.
 
         With ``keep_condition`` (a value the caller asked for), the span each
         row is conditioned on is left without calibration offset, so the
-        offset does not pull rows away from the requested value.
+        offset does not pull rows away from the requested value. Rows are
+        computed ``chunk`` at a time (default: ``SAMPLE_BLOCK_CPU`` on the
+        CPU, ``SAMPLE_BLOCK_ACCELERATOR`` elsewhere).
         """
+        if chunk is None:
+            chunk = SAMPLE_BLOCK_CPU if self.device.type == "cpu" else SAMPLE_BLOCK_ACCELERATOR
         gen = make_generator(seed, self.device)
-        out = []
+        n_disc = len(self._disc_flat)
+        # The generator's head emits the discrete columns first, then the
+        # continuous ones, so that the Gumbel noise and tanh below work on
+        # two contiguous slices; one index_copy_ puts every column back.
+        order = torch.cat([self._disc_flat, self._cont_index])
+        order_host = order.cpu()
+        out = torch.empty((len(slot), self.encoder.output_width_), dtype=torch.float32)
         bias = torch.as_tensor(self.logit_bias, device=self.device)
         self.generator.eval()
         with torch.inference_mode():
             for lo in range(0, len(slot), chunk):
                 s = torch.as_tensor(slot[lo : lo + chunk], device=self.device)
                 c = torch.as_tensor(classes[lo : lo + chunk], device=self.device)
-                cond = self._condition(s, c)
-                raw = self.generator(self._noise(len(s), gen), cond).float()
+                raw = self.generator(self._noise(len(s), gen), self._condition(s, c), columns=order).float()
+                disc = raw[:, :n_disc]
                 # Calibration offsets (see calibrate); a model without classes draws class 0.
                 offset = bias[c]
                 if keep_condition:
                     offset = offset.masked_fill(self._disc_segment[None, :] == self._slot_segment[s][:, None], 0.0)
-                raw[:, self._disc_flat] += offset
+                disc += offset
                 # Discrete spans hold logits of a categorical distribution: the
                 # Gumbel-max trick draws from it (an arg-max of the bare logits
                 # would always pick the likeliest level and lose rare ones).
-                disc = self._disc_flat
-                u = torch.rand((len(raw), len(disc)), generator=gen, device=self.device).clamp_(1e-10, 1.0 - 1e-7)
-                raw[:, disc] -= torch.log(-torch.log(u))
-                raw[:, self._cont_index] = torch.tanh(raw[:, self._cont_index])
-                out.append(raw.cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.encoder.output_width_), np.float32)
+                u = torch.rand(disc.shape, generator=gen, device=self.device).clamp_(1e-10, 1.0 - 1e-7)
+                disc -= u.log_().neg_().log_()
+                torch.tanh_(raw[:, n_disc:])
+                out[lo : lo + len(s)].index_copy_(1, order_host, raw.cpu())
+        return out.numpy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 __all__ = ["TabularGenerator", "TabularDiscriminator"]
 
@@ -33,8 +34,17 @@ class TabularGenerator(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(width, out_dim)
 
-    def forward(self, noise: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(torch.cat([noise, cond], dim=1)))
+    def forward(self, noise: torch.Tensor, cond: torch.Tensor, columns: torch.Tensor | None = None) -> torch.Tensor:
+        """Raw encoded rows; with ``columns``, only those output columns, in that order.
+
+        Selecting rows of the head's weight costs a few hundred thousand
+        copies; gathering the same columns from the output costs one per
+        generated value, and leaves them scattered in memory.
+        """
+        hidden = self.blocks(torch.cat([noise, cond], dim=1))
+        if columns is None:
+            return self.head(hidden)
+        return F.linear(hidden, self.head.weight[columns], self.head.bias[columns])
 
 
 class TabularDiscriminator(nn.Module):
