@@ -155,7 +155,8 @@ def run(args) -> list:
                     proba = model.predict_proba(X_te)[:, 1]
                     pred = (proba >= 0.5).astype(int)
                     record = {
-                        "dataset": name, "fold": fold, "sampler": kind, "model": model_name, "gan_seed": gan_seed,
+                        "dataset": name, "cv_seed": args.seed, "fold": fold, "sampler": kind, "model": model_name,
+                        "gan_seed": gan_seed,
                         "f1": f1_score(y_te, pred, pos_label=1, zero_division=0),
                         "ap": average_precision_score(y_te, proba),
                         "bal_acc": balanced_accuracy_score(y_te, pred),
@@ -206,10 +207,15 @@ def report(records: list) -> None:
     frame = pd.DataFrame(records)
     if frame.empty:
         return
+    # Runs with other --seed values are other 5-fold splits: a fold is (split seed, fold number).
+    # Records written before the split seed was stored came from the default split, seed 0.
+    split_seed = frame["cv_seed"].fillna(0).astype(int) if "cv_seed" in frame else pd.Series(0, index=frame.index)
+    frame["fold"] = split_seed.astype(str) + ":" + frame["fold"].astype(str)
+    n_folds = frame.groupby("dataset")["fold"].nunique().max()
     frame["seconds"] = frame["sampler_seconds"] + frame["model_seconds"]
     order = list(dict.fromkeys(frame["sampler"]))
     for model_name, part in frame.groupby("model", sort=False):
-        print(f"\n### {model_name}: mean over folds and GAN seeds (minority F1 / average precision / balanced accuracy / s per fold)\n")
+        print(f"\n### {model_name}: mean over {n_folds} folds and the GAN seeds (minority F1 / average precision / balanced accuracy / s per fold)\n")
         table = part.groupby(["dataset", "sampler"], sort=False).agg(
             f1=("f1", "mean"), ap=("ap", "mean"), bal_acc=("bal_acc", "mean"), seconds=("seconds", "mean"),
             folds=("fold", "nunique"),
@@ -221,7 +227,7 @@ def report(records: list) -> None:
             for sampler in order:
                 if (dataset, sampler) in table.index:
                     r = table.loc[(dataset, sampler)]
-                    folds = "" if r.folds == 5 else f" ({int(r.folds)} folds)"
+                    folds = "" if r.folds == n_folds else f" ({int(r.folds)} folds)"
                     cells.append(f"{r.f1:.3f} / {r.ap:.3f} / {r.bal_acc:.3f} / {r.seconds:.1f}s{folds}")
                 else:
                     cells.append("-")
@@ -251,8 +257,9 @@ def report(records: list) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=DATA, help="folder holding the shared data sets")
-    parser.add_argument("--datasets", nargs="+", default=DATASETS, choices=DATASETS + HELD_OUT,
-                        help="default: the seven tables of the issue; " + ", ".join(HELD_OUT) + " are held-out checks")
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS + HELD_OUT,
+                        help="default: the seven tables of the issue (with --from-json: every table in the files); "
+                        + ", ".join(HELD_OUT) + " are held-out checks")
     parser.add_argument("--samplers", nargs="+", default=SAMPLERS, choices=SAMPLERS)
     parser.add_argument("--folds", type=int, default=5, help="run only the first N of the 5 folds")
     parser.add_argument("--gan", action="append", metavar="LABEL=JSON",
@@ -270,8 +277,9 @@ def main():
         for path in args.from_json:
             with open(path) as handle:
                 records += json.load(handle)
-        report(records)
+        report([r for r in records if args.datasets is None or r["dataset"] in args.datasets])
         return
+    args.datasets = args.datasets or DATASETS
     started = time.perf_counter()
     records = run(args)
     report(records)
