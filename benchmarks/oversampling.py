@@ -216,7 +216,10 @@ def report(records: list) -> None:
     order = list(dict.fromkeys(frame["sampler"]))
     for model_name, part in frame.groupby("model", sort=False):
         print(f"\n### {model_name}: mean over {n_folds} folds and the GAN seeds (minority F1 / average precision / balanced accuracy / s per fold)\n")
-        table = part.groupby(["dataset", "sampler"], sort=False).agg(
+        # Every fold weighs the same: a fold's GAN figures are first averaged over its GAN seeds
+        # (pooled splits may have run different numbers of them).
+        per_fold = part.groupby(["dataset", "sampler", "fold"], sort=False)[["f1", "ap", "bal_acc", "seconds"]].mean()
+        table = per_fold.reset_index().groupby(["dataset", "sampler"], sort=False).agg(
             f1=("f1", "mean"), ap=("ap", "mean"), bal_acc=("bal_acc", "mean"), seconds=("seconds", "mean"),
             folds=("fold", "nunique"),
         )
