@@ -259,3 +259,13 @@ def test_module_entry_point_reports_errors_without_traceback(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"ganaugment: error: Model file {str(tmp_path / 'absent.gan')!r} does not exist."
     ]
+
+
+def test_python_dash_m_runs_the_cli_and_importing_it_does_not():
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-m", "ganaugment", "--help"], capture_output=True, text=True, env=env)
+    assert result.returncode == 0 and "usage: ganaugment" in result.stdout
+    # Documentation tools import every module; an import must not parse their argv and exit.
+    probe = "import sys; sys.argv = ['mkdocs', 'build']; import ganaugment.__main__; print('imported')"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert result.returncode == 0 and "imported" in result.stdout, result.stderr
