@@ -179,26 +179,32 @@ def run(args) -> list:
     return records
 
 
+def _mean_and_se(points: np.ndarray) -> tuple:
+    """Mean and standard error of the mean (NaN for a single value)."""
+    se = points.std(ddof=1) / np.sqrt(len(points)) if len(points) > 1 else float("nan")
+    return points.mean(), se
+
+
 def paired_gaps(gap: pd.Series, label: str) -> str:
     """Per data set, the fold-by-fold F1 gap in points: mean +- standard error, folds ahead.
 
     ``gap`` is indexed by (data set, fold); a fold's GAN figure is the mean over GAN
     seeds. A gap more than two standard errors from zero is starred. The
-    standard error only covers the fold-to-fold spread of five folds, so it is a
-    rough guide to what a rerun could move, not a test.
+    standard error only covers the fold-to-fold spread (5 folds a split, more when
+    splits are pooled), so it is a rough guide to what a rerun could move, not a test.
     """
     parts = []
     for dataset, values in gap.groupby(level="dataset", sort=False):
         points = values.to_numpy() * 100
-        se = points.std(ddof=1) / np.sqrt(len(points)) if len(points) > 1 else float("nan")
-        star = "*" if abs(points.mean()) > 2 * se else ""
-        parts.append(f"{dataset} {points.mean():+.1f} +- {se:.1f}{star} ({int((points > 0).sum())}/{len(points)})")
+        mean, se = _mean_and_se(points)
+        star = "*" if abs(mean) > 2 * se else ""
+        parts.append(f"{dataset} {mean:+.1f} +- {se:.1f}{star} ({int((points > 0).sum())}/{len(points)})")
     everything = gap.to_numpy() * 100
-    pooled = everything.std(ddof=1) / np.sqrt(len(everything)) if len(everything) > 1 else float("nan")
+    mean, se = _mean_and_se(everything)
     return (
         f"{label}, minority F1 points per data set, mean +- s.e. over folds (folds ahead; * beyond 2 s.e.): "
         + "; ".join(parts)
-        + f". All {len(everything)} folds: {everything.mean():+.1f} +- {pooled:.1f}"
+        + f". All {len(everything)} folds: {mean:+.1f} +- {se:.1f}"
     )
 
 
