@@ -118,7 +118,8 @@ def test_sampling_path_puts_every_column_back_in_place(fitted_pair):
         head.bias.copy_(torch.as_tensor(rng.normal(0.0, 1.0, head.out_features), dtype=torch.float32))
     bias = head.bias.detach().numpy()
     n = 30000
-    encoded = model.sample_encoded(np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), seed=3)
+    rows = model.sample_encoded(np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), seed=3)
+    encoded = model.encoder.expand(rows)
     assert encoded.shape == (n, head.out_features)
     for span in model.encoder.spans_:
         block = encoded[:, span.start : span.stop]

@@ -438,6 +438,26 @@ class TableEncoder:
             out[index, span.start + rows.codes[:, j]] = 1.0
         return out
 
+    def compact(self, matrix: np.ndarray) -> "EncodedRows":
+        """The compact rows of a dense encoded matrix (the inverse of :meth:`expand`).
+
+        Every discrete span is read by its arg-max, so ``matrix`` may hold
+        probabilities or logits as well as one-hot rows.
+        """
+        matrix = np.asarray(matrix)
+        if not np.issubdtype(matrix.dtype, np.floating):
+            matrix = matrix.astype(np.float64)
+        if matrix.ndim != 2 or matrix.shape[1] != self.output_width_:
+            raise ValueError(
+                f"Expected an encoded matrix of width {self.output_width_}, got shape {matrix.shape}."
+            )
+        # Arg-max reads the float32 slots as they are; the value columns are
+        # picked out, not a float64 copy of the whole matrix made.
+        values = matrix[:, [s.start for s in self.spans_ if s.kind == "continuous"]]
+        codes = [matrix[:, s.start : s.stop].argmax(axis=1) for s in self.spans_ if s.kind == "discrete"]
+        codes = np.stack(codes, axis=1).astype(np.int32) if codes else np.zeros((len(matrix), 0), np.int32)
+        return EncodedRows(values, codes)
+
     def _encode_numeric(self, series, state, rng, block: int = 65536):
         """``(scaled value, mode, missing)`` per row; the posterior is computed by row blocks."""
         values = self._numeric_values(series, state)
@@ -494,53 +514,51 @@ class TableEncoder:
         return lookup
 
     # ------------------------------------------------------ inverse transform
-    def inverse_transform(self, matrix: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-        """Decode a generated matrix back into a DataFrame with the fitted schema.
+    def inverse_transform(self, rows, rng: np.random.Generator) -> pd.DataFrame:
+        """Decode generated rows back into a DataFrame with the fitted schema.
 
-        Discrete spans are read by their arg-max, so ``matrix`` may hold
-        probabilities or logits as well as one-hot rows.
+        ``rows`` is :class:`EncodedRows` (what the generator's sampling path
+        returns) or a dense matrix of width ``output_width_``, whose discrete
+        spans are read by their arg-max (see :meth:`compact`).
         """
-        matrix = np.asarray(matrix)
-        if not np.issubdtype(matrix.dtype, np.floating):
-            matrix = matrix.astype(np.float64)
-        # Arg-max reads the float32 slots as they are; only the value
-        # columns are widened (below), not a float64 copy of the whole chunk.
-        if matrix.ndim != 2 or matrix.shape[1] != self.output_width_:
+        if not isinstance(rows, EncodedRows):
+            rows = self.compact(rows)
+        n_cont = sum(s.kind == "continuous" for s in self.spans_)
+        n = len(rows.values)
+        if rows.values.shape != (n, n_cont) or rows.codes.shape != (n, len(self.spans_) - n_cont):
             raise ValueError(
-                f"Expected an encoded matrix of width {self.output_width_}, got shape {matrix.shape}."
+                f"Expected compact rows with {n_cont} values and {len(self.spans_) - n_cont} codes per row, "
+                f"got shapes {rows.values.shape} and {rows.codes.shape}."
             )
         columns = {}
-        spans = iter(self.spans_)
+        i = j = 0  # next continuous value, next discrete code
         for state in self.states_:
             if state.kind == "numeric":
-                columns[state.name] = self._decode_numeric(matrix, state, spans)
+                has_missing = state.has_missing
+                missing = rows.codes[:, j + 1] == 1 if has_missing else np.zeros(n, dtype=bool)
+                columns[state.name] = self._decode_numeric(rows.values[:, i], rows.codes[:, j], missing, state)
+                i, j = i + 1, j + 1 + int(has_missing)
             else:
-                columns[state.name] = self._decode_categorical(matrix, state, next(spans), rng)
+                columns[state.name] = self._decode_categorical(rows.codes[:, j], state, rng)
+                j += 1
         return pd.DataFrame(columns, columns=self.columns_)
 
-    def _decode_numeric(self, matrix, state, spans):
-        value_span, mode_span = next(spans), next(spans)
-        modes = matrix[:, mode_span.start : mode_span.stop].argmax(axis=1)
+    def _decode_numeric(self, scaled, modes, missing, state):
         means = np.asarray(state.means)
         stds = np.asarray(state.stds)
-        scaled = np.clip(matrix[:, value_span.start].astype(np.float64), -1.0, 1.0)
+        scaled = np.clip(scaled.astype(np.float64), -1.0, 1.0)
         standard = scaled * 4.0 * stds[modes] + means[modes]
         with np.errstate(over="ignore"):  # a value beyond the float64 range becomes +-inf, clipped below
             values = (standard + state.center / state.scale) * state.scale
         if self.clip:
             values = np.clip(values, state.minimum, state.maximum)
         values = np.clip(values, -np.finfo(np.float64).max, np.finfo(np.float64).max)
-        missing = np.zeros(len(values), dtype=bool)
-        if state.has_missing:
-            miss_span = next(spans)
-            missing = matrix[:, miss_span.start + 1] > matrix[:, miss_span.start]
         if state.is_integer:
             values = np.round(values)
         bounds = state.integer_bounds if self.clip else None
         return _restore_numeric_dtype(values, missing, state, bounds)
 
-    def _decode_categorical(self, matrix, state, span, rng):
-        codes = matrix[:, span.start : span.stop].argmax(axis=1)
+    def _decode_categorical(self, codes, state, rng):
         levels = np.empty(len(state.levels), dtype=object)
         levels[:] = state.levels
         values = levels[codes]

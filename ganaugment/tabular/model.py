@@ -208,7 +208,7 @@ class TabularGAN:
         or the dense matrix of :meth:`TableEncoder.transform`.
         """
         if not isinstance(encoded, EncodedRows):
-            encoded = self._compress(np.asarray(encoded, dtype=np.float32))
+            encoded = self.encoder.compact(np.asarray(encoded, dtype=np.float32))
         lay = self.layout
         n = len(encoded)
         dev = self.device
@@ -288,13 +288,6 @@ class TabularGAN:
         out[:, self._cont_index] = self._values[rows]
         out.scatter_(1, self._codes[rows].long() + self._disc_start, 1.0)
         return out
-
-    def _compress(self, matrix: np.ndarray) -> EncodedRows:
-        """Compact rows from a dense encoded matrix (arg-max of every discrete span)."""
-        spans = self.encoder.spans_
-        values = matrix[:, [s.start for s in spans if s.kind == "continuous"]]
-        codes = [matrix[:, s.start : s.stop].argmax(axis=1) for s in spans if s.kind == "discrete"]
-        return EncodedRows(values, np.stack(codes, axis=1).astype(np.int32) if codes else np.zeros((len(matrix), 0), np.int32))
 
     def _condition(self, slot: torch.Tensor, row_class: torch.Tensor) -> torch.Tensor:
         """Condition vectors for picked slots (column block) and classes."""
@@ -455,9 +448,12 @@ class TabularGAN:
 
     def sample_encoded(
         self, slot: np.ndarray, classes: np.ndarray, seed: int, chunk: int | None = None, keep_condition: bool = False
-    ) -> np.ndarray:
-        """Generate encoded rows for given condition slots and classes.
+    ) -> EncodedRows:
+        """Generate rows for given condition slots and classes, in compact form.
 
+        Every discrete span is drawn from the generator's categorical
+        distribution and returned as the index of its level; continuous
+        columns come back as their tanh value (see :class:`EncodedRows`).
         With ``keep_condition`` (a value the caller asked for), the span each
         row is conditioned on is left without calibration offset, so the
         offset does not pull rows away from the requested value. Rows are
@@ -470,14 +466,17 @@ class TabularGAN:
         n_disc = len(self._disc_flat)
         # The generator's head emits the discrete columns first, then the
         # continuous ones, so that the Gumbel noise and tanh below work on
-        # two contiguous slices; one index_copy_ puts every column back.
+        # two contiguous slices.
         order = torch.cat([self._disc_flat, self._cont_index])
-        order_host = order.cpu()
-        out = torch.empty((len(slot), self.encoder.output_width_), dtype=torch.float32)
+        ends = np.cumsum([s.width for s in self.encoder.spans_ if s.kind == "discrete"]).tolist()
+        starts = [0] + ends[:-1]
+        n = len(slot)
+        values = torch.empty((n, len(self._cont_index)), dtype=torch.float32)
+        codes = torch.empty((n, len(ends)), dtype=torch.int64)
         bias = torch.as_tensor(self.logit_bias, device=self.device)
         self.generator.eval()
         with torch.inference_mode():
-            for lo in range(0, len(slot), chunk):
+            for lo in range(0, n, chunk):
                 s = torch.as_tensor(slot[lo : lo + chunk], device=self.device)
                 c = torch.as_tensor(classes[lo : lo + chunk], device=self.device)
                 raw = self.generator(self._noise(len(s), gen), self._condition(s, c), columns=order).float()
@@ -490,8 +489,11 @@ class TabularGAN:
                 # Discrete spans hold logits of a categorical distribution: the
                 # Gumbel-max trick draws from it (an arg-max of the bare logits
                 # would always pick the likeliest level and lose rare ones).
+                # The arg-max runs here, on a block still in cache.
                 u = torch.rand(disc.shape, generator=gen, device=self.device).clamp_(1e-10, 1.0 - 1e-7)
                 disc -= u.log_().neg_().log_()
-                torch.tanh_(raw[:, n_disc:])
-                out[lo : lo + len(s)].index_copy_(1, order_host, raw.cpu())
-        return out.numpy()
+                block = codes[lo : lo + len(s)]
+                for k, (a, b) in enumerate(zip(starts, ends)):
+                    block[:, k] = disc[:, a:b].argmax(dim=1).cpu()
+                values[lo : lo + len(s)] = torch.tanh(raw[:, n_disc:]).cpu()
+        return EncodedRows(values.numpy(), codes.numpy())
