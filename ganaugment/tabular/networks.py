@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["TabularGenerator", "TabularDiscriminator"]
+__all__ = ["TabularGenerator", "TabularDiscriminator", "FoldedGenerator"]
 
 
 class _Residual(nn.Module):
@@ -26,6 +26,8 @@ class TabularGenerator(nn.Module):
 
     def __init__(self, noise_dim: int, cond_dim: int, hidden: tuple, out_dim: int):
         super().__init__()
+        self.noise_dim = noise_dim
+        self.cond_dim = cond_dim
         blocks = []
         width = noise_dim + cond_dim
         for size in hidden:
@@ -45,6 +47,73 @@ class TabularGenerator(nn.Module):
         if columns is None:
             return self.head(hidden)
         return F.linear(hidden, self.head.weight[columns], self.head.bias[columns])
+
+    @torch.no_grad()
+    def folded(self, columns: torch.Tensor) -> "FoldedGenerator":
+        """This generator in eval mode, rewritten for fast sampling (see :class:`FoldedGenerator`)."""
+        return FoldedGenerator(self, columns)
+
+
+class FoldedGenerator:
+    """The eval-mode generator as a few matrix products, for sampling.
+
+    Computes what ``generator.eval()(noise, cond, columns=columns)`` does, up
+    to float rounding, with a third fewer multiply-adds on a typical table:
+
+    * every BatchNorm (running statistics) is folded into the weights and
+      bias of the linear layer before it;
+    * the condition vector is one-hot (a column slot and a class slot at
+      most), so its product with a weight matrix is a sum of weight columns:
+      a lookup in a table of those columns instead of a matrix product;
+    * every layer reads the noise and the condition (the residual blocks
+      concatenate their input to their output), so one matrix product
+      computes the noise's share of all layers at once; the hidden outputs
+      are written into one buffer instead of being concatenated.
+
+    Call it with the noise and ``active``, an integer array of shape
+    ``(n, k)`` naming the set condition slots of every row (``cond_dim``
+    names none).
+    """
+
+    def __init__(self, generator: TabularGenerator, columns: torch.Tensor):
+        noise_dim, cond_dim = generator.noise_dim, generator.cond_dim
+        self.cond_dim = cond_dim
+        hidden = [block.linear.out_features for block in generator.blocks]
+        self.hidden = hidden
+        noise_parts, cond_parts, biases, self.recurrent = [], [], [], []
+        for i, block in enumerate(generator.blocks):
+            norm = block.norm
+            scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+            weight = block.linear.weight * scale[:, None]
+            biases.append((block.linear.bias - norm.running_mean) * scale + norm.bias)
+            previous = sum(hidden[:i])  # the earlier blocks' outputs, newest first
+            self.recurrent.append(weight[:, :previous].T.contiguous())
+            noise_parts.append(weight[:, previous : previous + noise_dim])
+            cond_parts.append(weight[:, previous + noise_dim :])
+        head_weight, head_bias = generator.head.weight[columns], generator.head.bias[columns]
+        previous = sum(hidden)
+        self.head = head_weight[:, :previous].T.contiguous()
+        noise_parts.append(head_weight[:, previous : previous + noise_dim])
+        cond_parts.append(head_weight[:, previous + noise_dim :])
+        biases.append(head_bias)
+        self.noise = torch.cat(noise_parts).T.contiguous()
+        self.bias = torch.cat(biases)
+        table = torch.cat(cond_parts).T
+        self.table = torch.cat([table, table.new_zeros((1, table.shape[1]))]).contiguous()
+        self.starts = [sum(hidden[:i]) for i in range(len(hidden) + 1)]
+
+    def __call__(self, noise: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+        shared = torch.addmm(self.bias, noise, self.noise)
+        shared += F.embedding_bag(active, self.table, mode="sum")
+        total = self.starts[-1]
+        # Hidden outputs, newest first, as the residual blocks' concatenation lays them out.
+        state = shared.new_empty((len(noise), total))
+        for i, width in enumerate(self.hidden):
+            pre = shared[:, self.starts[i] : self.starts[i + 1]]
+            if i:
+                pre = torch.addmm(pre, state[:, total - self.starts[i] :], self.recurrent[i])
+            state[:, total - self.starts[i + 1] : total - self.starts[i]] = torch.relu(pre)
+        return torch.addmm(shared[:, total:], state, self.head)
 
 
 class TabularDiscriminator(nn.Module):
