@@ -130,5 +130,5 @@ def test_sampling_path_puts_every_column_back_in_place(fitted_pair):
             expected = np.exp(logits - logits.max())
             expected /= expected.sum()
             drawn = np.bincount(block.argmax(axis=1), minlength=span.width) / n
-            # 30,000 Gumbel-max draws: the sampling error is below 0.3 points.
+            # 30,000 draws: the sampling error is below 0.3 points.
             assert np.abs(drawn - expected).max() < 0.012, (span, drawn, expected)

@@ -34,7 +34,7 @@ def collapsed_generator(monkeypatch):
 
     Every weight is zeroed (so every row gets the same output) and the output
     bias pins each discrete span to its last level. Zeroed weights alone are
-    not enough: discrete spans are sampled with Gumbel-max, so all-zero
+    not enough: discrete spans are drawn from their softmax, so all-zero
     logits still give uniformly drawn levels.
     """
     train = training_module.train_gan
