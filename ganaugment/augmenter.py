@@ -545,7 +545,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             return X_out
         return X_out, self.classes_[classes]
 
-    def sample_to_file(self, path, n_samples=None, *, chunk_size=100_000, y=None, conditions=None, target="class"):
+    def sample_to_file(
+        self, path, n_samples=None, *, chunk_size=100_000, y=None, conditions=None, target="class", progress=None
+    ):
         """Stream synthetic rows to a CSV or Parquet file, ``chunk_size`` rows at a time.
 
         Memory depends on ``chunk_size``, not on ``n_samples``. The file is
@@ -568,17 +570,30 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         target : str, default="class"
             Name of the class column appended to the rows of a model fitted
             with ``y``.
+        progress : bool, default=None
+            Show a progress bar of the rows written; ``None`` follows
+            ``verbose``.
 
         Returns
         -------
         path : str
+
+        Notes
+        -----
+        A model that the fidelity gate rejected with
+        ``on_low_quality="fallback"`` writes a table with its columns and no
+        rows, with a :class:`~ganaugment.FidelityWarning`, as :meth:`sample`
+        returns no rows.
         """
         from .streaming import write_samples
 
         check_is_fitted(self, "model_")
         if getattr(self, "kind_", "table") == "image":
             raise ValueError("sample_to_file writes tables; this model learned images. Use sample() instead.")
-        return write_samples(self, path, n_samples, chunk_size=chunk_size, y=y, conditions=conditions, target=target)
+        return write_samples(
+            self, path, n_samples, chunk_size=chunk_size, y=y, conditions=conditions, target=target,
+            progress=bool(self.verbose) if progress is None else bool(progress),
+        )
 
     def _resolve_sample_request(self, n_samples, y):
         if y is None:

@@ -303,6 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--seed", type=int, metavar="INT", help="seed the sampling instead of using the stored generator state")
     sample.add_argument("--device", default="auto", help="where to run the generator: auto, cpu or cuda (default: auto)")
+    sample.add_argument(
+        "--chunk-size", type=_positive_int, default=100_000, metavar="N",
+        help="rows generated and written at a time; memory depends on it, not on -n (default: 100000)",
+    )
+    sample.add_argument("--quiet", action="store_true", help="no progress bar")
     sample.set_defaults(handler=_cmd_sample)
 
     over = commands.add_parser(
@@ -410,8 +415,11 @@ def _match_label(value: str, candidates, what: str):
 
 
 def _cmd_sample(args):
+    import pandas as pd
+
     from . import GANAugmenter
     from .persistence import read_model_info
+    from .streaming import sample_frames, table_format, write_delimited, write_samples
     from .tabular.encoder import _MISSING, _OTHER
 
     info = read_model_info(args.model)
@@ -440,19 +448,29 @@ def _cmd_sample(args):
         conditions[columns[column]] = _match_label(value, levels, f"value of {column!r}")
     if conditions:
         kwargs["conditions"] = conditions
-    out = model.sample(args.n_samples, **kwargs)
+    names = [str(c) for c in model.encoder_.columns_]
     if model.classes_ is not None:
-        X, y = out
-        target = info["metadata"].get("target") or "class"
-        X = X.copy()
-        X[target] = y
+        kwargs["target"] = info["metadata"].get("target") or "class"
         order = info["metadata"].get("columns")
-        if order and set(order) == set(map(str, X.columns)):
-            X = X[[c for c in order]]
-        out = X
-    write_table(out, args.output)
-    if args.output != "-":
-        print(f"Wrote {len(out)} synthetic rows to {args.output}", file=sys.stderr)
+        if order and set(order) == set(names + [kwargs["target"]]):
+            kwargs["columns"] = list(order)  # the class column back where the training table had it
+    # Rows are generated, decoded and written chunk by chunk, so memory does not grow with -n.
+    kwargs.update(chunk_size=args.chunk_size, progress=not args.quiet)
+    if args.output == "-":
+        write_delimited(sample_frames(model, args.n_samples, **kwargs), sys.stdout)
+        return
+    try:
+        table_format(args.output)
+    except ValueError:
+        # A format the stream writer does not produce (e.g. .csv.bz2): gather the chunks, then write.
+        write_table(pd.concat(list(sample_frames(model, args.n_samples, **kwargs)), ignore_index=True), args.output)
+    else:
+        try:
+            write_samples(model, args.output, args.n_samples, **kwargs)
+        except ImportError as exc:
+            raise UsageError(f"writing {args.output!r} needs pyarrow ({exc}); install it with: pip install 'ganaugment[parquet]'")
+    written = 0 if getattr(model, "_fallback", False) else args.n_samples  # a gate-rejected model writes none
+    print(f"Wrote {written} synthetic rows to {args.output}", file=sys.stderr)
 
 
 def _cmd_oversample(args):

@@ -9,6 +9,7 @@ once every row is written, so a crash never leaves a truncated table behind.
 from __future__ import annotations
 
 import gzip
+import io
 import numbers
 import os
 
@@ -19,7 +20,7 @@ from ._validation import check_n_samples
 from .persistence import atomic_write
 from .tabular.encoder import _MISSING, _OTHER
 
-__all__ = ["write_samples", "table_format"]
+__all__ = ["write_samples", "sample_frames", "write_delimited", "table_format"]
 
 _FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -39,43 +40,87 @@ def table_format(path) -> tuple:
     return kind, gzipped
 
 
-def write_samples(estimator, path, n_samples, *, chunk_size, y=None, conditions=None, target="class") -> str:
+def write_samples(
+    estimator, path, n_samples, *, chunk_size, y=None, conditions=None, target="class", progress=False, columns=None
+) -> str:
     """Generate rows chunk by chunk and write them to ``path``.
 
-    See :meth:`ganaugment.GANAugmenter.sample_to_file` for the parameters.
+    See :meth:`ganaugment.GANAugmenter.sample_to_file` for the parameters;
+    ``columns`` (an order of the output columns) is for the command line,
+    which puts the class column back where the training table had it.
     """
     kind, gzipped = table_format(path)
+    if kind == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ImportError("Writing Parquet needs pyarrow: pip install 'ganaugment[parquet]'.") from None
+    frames = sample_frames(
+        estimator, n_samples, chunk_size=chunk_size, y=y, conditions=conditions, target=target,
+        progress=progress, columns=columns,
+    )
+    with atomic_write(path) as handle:
+        if kind == "parquet":
+            _write_parquet(frames, handle, estimator)
+        elif gzipped:
+            # mtime=0 keeps the gzip header, and so the file bytes, reproducible.
+            with gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) as stream:
+                write_delimited(frames, stream, "\t" if kind == "tsv" else ",")
+        else:
+            write_delimited(frames, handle, "\t" if kind == "tsv" else ",")
+    return os.fspath(path)
+
+
+def sample_frames(
+    estimator, n_samples, *, chunk_size, y=None, conditions=None, target="class", progress=False, columns=None
+):
+    """The synthetic rows of :func:`write_samples` as an iterator of DataFrames, one per chunk.
+
+    The request is checked here, before the first chunk is generated, so a
+    bad one fails before anything is written. A model that the fidelity gate
+    rejected (``on_low_quality="fallback"``) warns and gives one empty frame
+    with the output's columns, as :meth:`~ganaugment.GANAugmenter.sample`
+    gives no rows. ``progress`` shows a bar of rows written (on stderr).
+    """
     if not isinstance(chunk_size, numbers.Integral) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}.")
     chunks = _chunk_requests(estimator, n_samples, y, int(chunk_size))
     fixed = estimator._resolve_conditions(conditions)
     if estimator.classes_ is not None and target in estimator.encoder_.columns_:
         raise ValueError(f"target={target!r} is already a column of the table; pick another name for the class column.")
-    if kind == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise ImportError("Writing Parquet needs pyarrow: pip install 'ganaugment[parquet]'.") from None
+    rejected = getattr(estimator, "_fallback", False)
+    if rejected:
+        estimator._fallback_warning("no rows are written")
+
+    def finish(frame, classes):
+        if estimator.classes_ is not None:
+            frame[target] = estimator.classes_[classes]
+        # File headers are text: a model fitted on an array has columns 0, 1, ...
+        frame.columns = [str(c) for c in frame.columns]
+        return frame if columns is None else frame[list(columns)]
 
     def frames():
-        for n_rows, class_codes in chunks:
-            frame, classes = estimator._generate(n_rows, class_codes, fixed)
-            if estimator.classes_ is not None:
-                frame[target] = estimator.classes_[classes]
-            # File headers are text: a model fitted on an array has columns 0, 1, ...
-            frame.columns = [str(c) for c in frame.columns]
-            yield frame
+        if rejected:
+            empty = estimator.encoder_.inverse_transform(
+                np.zeros((0, estimator.encoder_.output_width_), dtype=np.float32), np.random.default_rng(0)
+            )
+            yield finish(empty, np.zeros(0, dtype=np.int64))
+            return
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-    with atomic_write(path) as handle:
-        if kind == "parquet":
-            _write_parquet(frames(), handle, estimator)
-        elif gzipped:
-            # mtime=0 keeps the gzip header, and so the file bytes, reproducible.
-            with gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) as stream:
-                _write_delimited(frames(), stream, "\t" if kind == "tsv" else ",")
-        else:
-            _write_delimited(frames(), handle, "\t" if kind == "tsv" else ",")
-    return os.fspath(path)
+            bar = tqdm(total=sum(n for n, _ in chunks), desc="sampling", unit="row")
+        try:
+            for n_rows, class_codes in chunks:
+                yield finish(*estimator._generate(n_rows, class_codes, fixed))
+                if bar is not None:
+                    bar.update(n_rows)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    return frames()
 
 
 def _chunk_requests(estimator, n_samples, y, chunk_size):
@@ -125,11 +170,13 @@ def _chunk(pending, rows):
     return rows, np.concatenate([np.full(count, code, dtype=np.int64) for code, count in pending])
 
 
-def _write_delimited(frames, stream, sep):
+def write_delimited(frames, stream, sep=","):
+    """Write DataFrames to a stream (binary, or text such as stdout) as one delimited table."""
+    text_mode = isinstance(stream, io.TextIOBase)
     header = True
     for frame in frames:
         text = frame.to_csv(None, sep=sep, index=False, header=header, lineterminator="\n")
-        stream.write(text.encode("utf-8"))
+        stream.write(text if text_mode else text.encode("utf-8"))
         header = False
 
 

@@ -92,6 +92,20 @@ def test_sample_is_reproducible_and_seedable(model_file, workdir, capsys):
     assert len(pd.read_csv(paths[0])) == 30
 
 
+def test_sample_streams_in_chunks_with_the_same_rows_everywhere(model_file, workdir, capsys):
+    """Chunked output: stdout, a streamed CSV and a gathered .csv.bz2 hold the same rows."""
+    csv, bz2 = workdir / "chunked.csv", workdir / "chunked.csv.bz2"
+    base = ["sample", model_file, "-n", 50, "--chunk-size", 20, "--seed", 3]
+    code, out, err = run(base, capsys)
+    assert code == 0, err
+    assert "50/50" in err  # the progress bar, on stderr
+    assert run([*base, "-o", csv, "--quiet"], capsys)[0] == 0
+    assert run([*base, "-o", bz2, "--quiet"], capsys)[0] == 0
+    assert out == csv.read_text()
+    assert len(pd.read_csv(csv)) == 50 and list(pd.read_csv(csv).columns) == list(make_customers(5).columns)
+    pd.testing.assert_frame_equal(pd.read_csv(bz2), pd.read_csv(csv))
+
+
 def test_sample_to_stdout(model_file, capsys):
     code, out, _ = run(["sample", model_file, "-n", 3], capsys)
     assert code == 0

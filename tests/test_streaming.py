@@ -126,3 +126,15 @@ def test_model_fitted_on_an_array_gets_text_headers(tmp_path):
     back = pd.read_parquet(tmp_path / "out.parquet")
     assert list(back.columns) == ["0", "1"] and len(back) == 25
     assert back.dtypes.astype(str).tolist() == ["float64", "float64"]
+
+
+def test_progress_bar_counts_rows_and_follows_verbose(fitted, tmp_path, capsys):
+    model = _copy(fitted)
+    model.sample_to_file(tmp_path / "quiet.csv", 120, chunk_size=50)
+    assert "row" not in capsys.readouterr().err  # verbose=False: no bar by default
+    model.sample_to_file(tmp_path / "bar.csv", 120, chunk_size=50, progress=True)
+    err = capsys.readouterr().err
+    assert "sampling" in err and "120/120" in err
+    model.set_params(verbose=True)
+    model.sample_to_file(tmp_path / "verbose.csv", 30, chunk_size=50)
+    assert "30/30" in capsys.readouterr().err

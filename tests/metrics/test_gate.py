@@ -100,6 +100,17 @@ def test_fallback_hands_out_no_synthetic_rows(table, collapsed_generator):
     pd.testing.assert_frame_equal(out, X.iloc[:7].reset_index(drop=True))
 
 
+def test_fallback_writes_no_rows_to_a_file(table, collapsed_generator, tmp_path):
+    """sample_to_file honours the gate as sample() does: the columns, no rows, a warning."""
+    X, y = table
+    model, _ = fit_quietly(GANAugmenter(random_state=0, min_quality=THRESHOLD, on_low_quality="fallback", **GOOD), X, y)
+    path = tmp_path / "rows.csv"
+    with pytest.warns(FidelityWarning, match="no rows are written"):
+        model.sample_to_file(path, 500, chunk_size=100)
+    back = pd.read_csv(path)
+    assert len(back) == 0 and list(back.columns) == [str(c) for c in X.columns] + ["class"]
+
+
 class RecordingClassifier(ClassifierMixin, BaseEstimator):
     """Remembers the rows it was trained on."""
 
