@@ -71,36 +71,34 @@ class FoldedGenerator:
       are written into one buffer instead of being concatenated.
 
     Call it with the noise and ``active``, an integer array of shape
-    ``(n, k)`` naming the set condition slots of every row (``cond_dim``
-    names none).
+    ``(n, k)`` naming the set condition slots of every row (the
+    generator's ``cond_dim`` names none).
     """
 
     def __init__(self, generator: TabularGenerator, columns: torch.Tensor):
-        noise_dim, cond_dim = generator.noise_dim, generator.cond_dim
-        self.cond_dim = cond_dim
-        hidden = [block.linear.out_features for block in generator.blocks]
-        self.hidden = hidden
+        noise_dim = generator.noise_dim
+        widths = [block.linear.out_features for block in generator.blocks]
+        # starts[i]: columns of the earlier blocks' outputs in block i's input (newest first);
+        # starts[-1]: all hidden outputs, the head's leading input columns.
+        self.starts = [sum(widths[:i]) for i in range(len(widths) + 1)]
         noise_parts, cond_parts, biases, self.recurrent = [], [], [], []
-        for i, block in enumerate(generator.blocks):
+        layers = []
+        for block in generator.blocks:
             norm = block.norm
             scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-            weight = block.linear.weight * scale[:, None]
-            biases.append((block.linear.bias - norm.running_mean) * scale + norm.bias)
-            previous = sum(hidden[:i])  # the earlier blocks' outputs, newest first
+            bias = (block.linear.bias - norm.running_mean) * scale + norm.bias
+            layers.append((block.linear.weight * scale[:, None], bias))
+        layers.append((generator.head.weight[columns], generator.head.bias[columns]))
+        for previous, (weight, bias) in zip(self.starts, layers):
             self.recurrent.append(weight[:, :previous].T.contiguous())
             noise_parts.append(weight[:, previous : previous + noise_dim])
             cond_parts.append(weight[:, previous + noise_dim :])
-        head_weight, head_bias = generator.head.weight[columns], generator.head.bias[columns]
-        previous = sum(hidden)
-        self.head = head_weight[:, :previous].T.contiguous()
-        noise_parts.append(head_weight[:, previous : previous + noise_dim])
-        cond_parts.append(head_weight[:, previous + noise_dim :])
-        biases.append(head_bias)
+            biases.append(bias)
+        self.head = self.recurrent.pop()  # the head reads every hidden output
         self.noise = torch.cat(noise_parts).T.contiguous()
         self.bias = torch.cat(biases)
         table = torch.cat(cond_parts).T
         self.table = torch.cat([table, table.new_zeros((1, table.shape[1]))]).contiguous()
-        self.starts = [sum(hidden[:i]) for i in range(len(hidden) + 1)]
 
     def __call__(self, noise: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
         shared = torch.addmm(self.bias, noise, self.noise)
@@ -108,11 +106,11 @@ class FoldedGenerator:
         total = self.starts[-1]
         # Hidden outputs, newest first, as the residual blocks' concatenation lays them out.
         state = shared.new_empty((len(noise), total))
-        for i, width in enumerate(self.hidden):
-            pre = shared[:, self.starts[i] : self.starts[i + 1]]
+        for i, (lo, hi) in enumerate(zip(self.starts, self.starts[1:])):
+            pre = shared[:, lo:hi]
             if i:
-                pre = torch.addmm(pre, state[:, total - self.starts[i] :], self.recurrent[i])
-            state[:, total - self.starts[i + 1] : total - self.starts[i]] = torch.relu(pre)
+                pre = torch.addmm(pre, state[:, total - lo :], self.recurrent[i])
+            state[:, total - hi : total - lo] = torch.relu(pre)
         return torch.addmm(shared[:, total:], state, self.head)
 
 
