@@ -45,7 +45,7 @@ def test_folded_generator_matches_the_modules(hidden):
 
 
 def test_sampling_conditions_match_the_training_conditions():
-    """The lookup form of the condition (column slot, class slot) names the entries _condition sets."""
+    """The condition vectors hold the column and class slots, and the folded path reads them as lookups."""
     X, y = _table(n=600)
     model = GANAugmenter(**dict(FAST, epochs=1, random_state=0)).fit(X, y).model_
     lay = model.layout
@@ -55,7 +55,14 @@ def test_sampling_conditions_match_the_training_conditions():
     classes = torch.as_tensor(rng.integers(0, lay.n_classes, n))
     order = torch.cat([model._disc_flat, model._cont_index])
     noise = torch.randn(n, model.params["noise_dim"])
+    cond = model._condition(slot, classes)
+    # One-hot where the layout says: the column slot when there is one, and the class slot.
+    in_columns = slot < lay.column_width
+    assert torch.equal(cond.sum(1), in_columns.float() + 1.0)
+    rows = torch.arange(n)
+    assert (cond[rows[in_columns], slot[in_columns]] == 1).all()
+    assert (cond[rows, lay.column_width + classes] == 1).all()
     with torch.no_grad():
-        expected = model.generator.eval()(noise, model._condition(slot, classes), columns=order)
+        expected = model.generator.eval()(noise, cond, columns=order)
         got = model.generator.folded(order)(noise, model._active_slots(slot, classes))
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)

@@ -290,19 +290,17 @@ class TabularGAN:
         return out
 
     def _condition(self, slot: torch.Tensor, row_class: torch.Tensor) -> torch.Tensor:
-        """Condition vectors for picked slots (column block) and classes."""
-        lay = self.layout
-        cond = torch.zeros(len(slot), lay.cond_dim, device=self.device)
-        in_columns = slot < lay.column_width
-        idx = torch.arange(len(slot), device=self.device)
-        cond[idx[in_columns], slot[in_columns]] = 1.0
-        if lay.has_class:
-            cond[idx, lay.column_width + row_class] = 1.0
-        return cond
+        """Condition vectors for picked slots (column block) and classes: one-hot
+        at the entries :meth:`_active_slots` names."""
+        active = self._active_slots(slot, row_class)
+        cond = torch.zeros(len(slot), self.layout.cond_dim + 1, device=self.device)
+        return cond.scatter_(1, active, 1.0)[:, :-1]
 
     def _active_slots(self, slot: torch.Tensor, row_class: torch.Tensor) -> torch.Tensor:
-        """The set entries of :meth:`_condition`'s vectors, one column per block;
-        ``cond_dim`` where a block has none (the sampling path's lookup form)."""
+        """The set entries of every condition vector, one column per block:
+        the picked column slot (``cond_dim`` where the row has none), then the
+        class slot when the model has classes. The sampling path uses this
+        lookup form; :meth:`_condition` expands it."""
         lay = self.layout
         active = torch.where(slot < lay.column_width, slot, lay.cond_dim)[:, None]
         if lay.has_class:
