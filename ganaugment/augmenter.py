@@ -534,10 +534,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         fixed = self._resolve_conditions(conditions)
         if getattr(self, "_fallback", False):
             self._fallback_warning("sample() returns no rows")
-            empty = self.encoder_.inverse_transform(
-                np.zeros((0, self.encoder_.output_width_), dtype=np.float32), np.random.default_rng(0)
-            )
-            X_out = self._to_output(empty)
+            X_out = self._to_output(self.encoder_.empty_frame())
             return X_out if self.classes_ is None else (X_out, self.classes_[:0])
         frame, classes = self._generate(n_samples, class_codes, fixed)
         X_out = self._to_output(frame)

@@ -101,10 +101,7 @@ def sample_frames(
 
     def frames():
         if rejected:
-            empty = estimator.encoder_.inverse_transform(
-                np.zeros((0, estimator.encoder_.output_width_), dtype=np.float32), np.random.default_rng(0)
-            )
-            yield finish(empty, np.zeros(0, dtype=np.int64))
+            yield finish(estimator.encoder_.empty_frame(), np.zeros(0, dtype=np.int64))
             return
         bar = None
         if progress:

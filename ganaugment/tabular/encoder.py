@@ -438,6 +438,12 @@ class TableEncoder:
             out[index, span.start + rows.codes[:, j]] = 1.0
         return out
 
+    def empty_frame(self) -> pd.DataFrame:
+        """A DataFrame with the fitted columns and dtypes and no rows."""
+        n_cont = sum(s.kind == "continuous" for s in self.spans_)
+        none = EncodedRows(np.zeros((0, n_cont), np.float32), np.zeros((0, len(self.spans_) - n_cont), np.int32))
+        return self.inverse_transform(none, np.random.default_rng(0))
+
     def compact(self, matrix: np.ndarray) -> "EncodedRows":
         """The compact rows of a dense encoded matrix (the inverse of :meth:`expand`).
 
