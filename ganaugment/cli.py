@@ -97,7 +97,11 @@ def write_table(frame, path: str) -> None:
             with atomic_write(path) as handle:
                 frame.to_csv(handle, sep="\t" if kind == "tsv" else ",", index=False, compression=codec)
     except ImportError as exc:
-        raise UsageError(f"writing {path!r} needs pyarrow ({exc}); install it with: pip install 'ganaugment[parquet]'")
+        raise _needs_pyarrow(path, exc)
+
+
+def _needs_pyarrow(path: str, exc: ImportError) -> "UsageError":
+    return UsageError(f"writing {path!r} needs pyarrow ({exc}); install it with: pip install 'ganaugment[parquet]'")
 
 
 # -------------------------------------------------- estimator options
@@ -468,7 +472,7 @@ def _cmd_sample(args):
         try:
             write_samples(model, args.output, args.n_samples, **kwargs)
         except ImportError as exc:
-            raise UsageError(f"writing {args.output!r} needs pyarrow ({exc}); install it with: pip install 'ganaugment[parquet]'")
+            raise _needs_pyarrow(args.output, exc)
     written = 0 if getattr(model, "_fallback", False) else args.n_samples  # a gate-rejected model writes none
     print(f"Wrote {written} synthetic rows to {args.output}", file=sys.stderr)
 
