@@ -111,8 +111,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         epochs and when it ends (``checkpoint.gan``, itself a loadable model).
         A fit given a folder that holds a checkpoint resumes from it, and
         refuses a checkpoint written with other data or hyperparameters
-        (``epochs``, ``time_limit``, ``verbose``, ``device`` and
-        ``on_low_quality`` may change). Tables and images alike.
+        (``epochs``, ``time_limit``, ``verbose``, ``device``,
+        ``cuda_graph`` and ``on_low_quality`` may change). Tables and images
+        alike.
     checkpoint_every : int, default=10
         Epochs between two checkpoints.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
@@ -129,6 +130,12 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         autocast. ``"auto"`` does so on a CUDA device that supports bfloat16
         and changes nothing on CPU; ``"bf16"`` does so on any device (CPU
         included). ``None`` trains in float32.
+    cuda_graph : bool, default=True
+        On a CUDA device, record one training step as a CUDA graph after
+        three warm-up steps and replay it for every later step, which removes
+        the per-kernel launch cost that bounds these small networks on a GPU
+        (tables and images). If recording fails, training goes on without it
+        and a warning says why. No effect on CPU.
     random_state : int, RandomState instance or None, default=None
         Seeds every random draw. The same seed, data and CPU give identical
         samples; no global random state is read or changed.
@@ -232,6 +239,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         "kind": [StrOptions({"auto", "table", "image"})],
         "image_shape": [tuple, list, None],
         "mixed_precision": [StrOptions({"auto", "bf16"}), None],
+        "cuda_graph": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
@@ -266,6 +274,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         kind="auto",
         image_shape=None,
         mixed_precision=None,
+        cuda_graph=True,
         random_state=None,
         verbose=False,
         validation_fraction=None,
@@ -296,6 +305,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.kind = kind
         self.image_shape = image_shape
         self.mixed_precision = mixed_precision
+        self.cuda_graph = cuda_graph
         self.random_state = random_state
         self.verbose = verbose
         self.validation_fraction = validation_fraction
@@ -374,6 +384,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             description="GANAugmenter",
             time_limit=self.time_limit,
             autocast_dtype=autocast_dtype(self.mixed_precision, self.device_),
+            cuda_graph=self.cuda_graph,
         )
         self.history_ = [] if resumed is None else list(resumed.history_)
         calibrate = (lambda: self.model_.calibrate(np.random.default_rng([seed, 2]))) if self.calibrate else None

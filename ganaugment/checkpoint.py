@@ -29,7 +29,7 @@ _KIND = "ganaugment-checkpoint"
 # Hyperparameters that may differ between an interrupted fit and the fit that
 # resumes it: none of them changes what one epoch computes.
 RESUMABLE_PARAMS = frozenset(
-    {"epochs", "time_limit", "verbose", "device", "checkpoint_dir", "checkpoint_every", "on_low_quality"}
+    {"epochs", "time_limit", "verbose", "device", "checkpoint_dir", "checkpoint_every", "on_low_quality", "cuda_graph"}
 )
 
 

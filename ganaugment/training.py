@@ -45,6 +45,11 @@ __all__ = [
 # such epochs in a row trigger a TrainingDivergedWarning.
 DOMINANCE_LOW, DOMINANCE_HIGH, DOMINANCE_EPOCHS = 0.05, 0.95, 10
 
+# Steps run eagerly on a side stream before a training step is recorded as a
+# CUDA graph: they create the optimiser state and the library handles, which
+# recording must not allocate.
+GRAPH_WARMUP_STEPS = 3
+
 
 class TrainingDivergedWarning(RuntimeWarning):
     """Training produced a non-finite loss or the discriminator won outright."""
@@ -65,6 +70,7 @@ class TrainingConfig:
     time_limit: float | None = None
     callbacks: list = field(default_factory=list)
     autocast_dtype: torch.dtype | None = None  # mixed precision of the forward passes (None: off)
+    cuda_graph: bool = False  # on a CUDA device, replay one recorded training step (see _Stepper)
 
 
 def _snapshot(problem) -> dict:
@@ -81,15 +87,21 @@ def _restore(problem, snapshot) -> None:
 
 def make_optimizers(problem, config: TrainingConfig) -> tuple:
     """The generator's and the discriminator's Adam optimisers (load a saved state into them to resume)."""
+    # A recorded step must find the optimiser's step counts on the device.
+    capturable = _records_graph(problem, config)
     opt_g = torch.optim.Adam(
         problem.generator.parameters(), lr=config.lr_generator, betas=config.betas,
-        weight_decay=config.weight_decay, foreach=True,
+        weight_decay=config.weight_decay, foreach=True, capturable=capturable,
     )
     opt_d = torch.optim.Adam(
         problem.discriminator.parameters(), lr=config.lr_discriminator, betas=config.betas,
-        weight_decay=config.weight_decay, foreach=True,
+        weight_decay=config.weight_decay, foreach=True, capturable=capturable,
     )
     return opt_g, opt_d
+
+
+def _records_graph(problem, config: TrainingConfig) -> bool:
+    return bool(config.cuda_graph) and problem.device.type == "cuda"
 
 
 def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -> tuple:
@@ -110,6 +122,7 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
     good = _snapshot(problem)
     good_opt = (copy.deepcopy(opt_g.state_dict()), copy.deepcopy(opt_d.state_dict()))
     started = time.perf_counter()
+    stepper = _Stepper(problem, config, opt_g, opt_d)
     bar = None
     if config.verbose:
         from tqdm.auto import tqdm
@@ -120,13 +133,14 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
     try:
         for epoch in range(start_epoch, config.epochs):
             epoch_start = time.perf_counter()
-            totals = _train_epoch(problem, config, opt_g, opt_d)
+            totals = stepper.epoch()
             stats = {k: float(v) for k, v in zip(("loss_d", "loss_g", "d_real", "d_fake"), totals.tolist())}
             # A last step can leave non-finite weights behind a finite loss: check both.
             if not (all(map(_finite, stats.values())) and _networks_finite(problem)):
                 _restore(problem, good)
                 opt_g.load_state_dict(good_opt[0])
                 opt_d.load_state_dict(good_opt[1])
+                stepper.forget()  # the reloaded optimiser state lives in new tensors
                 warnings.warn(
                     f"Epoch {epoch + 1}: a loss became non-finite; the networks were rolled back to the "
                     "end of the previous epoch and that epoch was skipped.",
@@ -243,48 +257,121 @@ def _finite(value: float) -> bool:
     return value == value and abs(value) != float("inf")
 
 
-def _train_epoch(problem, config, opt_g, opt_d) -> torch.Tensor:
-    """One epoch; returns the epoch means as one tensor (a single host sync)."""
-    totals = torch.zeros(4, device=problem.device)
+class _Stepper:
+    """Runs the training steps of an epoch: eagerly, or as replays of one recorded CUDA graph.
+
+    A training step of these small networks launches a few hundred short
+    kernels, so on a GPU it is bound by launch overhead, not arithmetic. With
+    ``config.cuda_graph`` on a CUDA device, the first epoch runs
+    ``GRAPH_WARMUP_STEPS`` steps eagerly, then records one step (batch draw,
+    discriminator and generator updates, running totals) as a CUDA graph;
+    every later step replays it. The graph reads and writes the same tensors
+    every time (weights, gradients, optimiser state, the totals), and the
+    model's torch generator is registered with it, so every replay draws
+    fresh random numbers from that generator's stream.
+
+    If recording fails (an operation that cannot be recorded), training goes
+    on eagerly and a warning says why.
+    """
+
+    def __init__(self, problem, config: TrainingConfig, opt_g, opt_d):
+        self.problem = problem
+        self.config = config
+        self.optimizers = (opt_g, opt_d)
+        self.totals = torch.zeros(4, device=problem.device)
+        self.graph = None
+        self.record = _records_graph(problem, config)
+        if config.autocast_dtype is None:
+            self.autocast = contextlib.nullcontext
+        else:
+            # A recorded step must not cache cast weights between replays.
+            cache = not self.record
+            self.autocast = lambda: torch.autocast(problem.device.type, dtype=config.autocast_dtype, cache_enabled=cache)
+
+    def epoch(self) -> torch.Tensor:
+        """One epoch; returns the epoch means as one tensor (no host sync)."""
+        steps = self.config.steps_per_epoch
+        self.totals.zero_()
+        done = self._record(steps) if self.record and self.graph is None else 0
+        for _ in range(steps - done):
+            if self.graph is not None:
+                self.graph.replay()
+            else:
+                self.step()
+        return self.totals / steps
+
+    def step(self) -> None:
+        _train_step(self.problem, self.config, *self.optimizers, self.totals, self.autocast)
+
+    def forget(self) -> None:
+        """Drop the recorded step (after the optimiser state was replaced); the next epoch records anew."""
+        self.graph = None
+
+    def _record(self, steps: int) -> int:
+        """Warm up, then record one step; returns the number of steps run."""
+        device = self.problem.device
+        warm = min(GRAPH_WARMUP_STEPS, steps)
+        side = torch.cuda.Stream(device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):
+            for _ in range(warm):
+                self.step()
+        torch.cuda.current_stream(device).wait_stream(side)
+        rng = self.problem.torch_rng
+        # A failed recording leaves the registered generator state marked as
+        # recording; a clean copy replaces it then.
+        clean = rng.clone_state()
+        graph = torch.cuda.CUDAGraph()
+        graph.register_generator_state(rng)
+        try:
+            with torch.cuda.graph(graph):
+                self.step()
+        except BaseException as exc:  # Ctrl-C while recording too: the generator must stay usable
+            rng.graphsafe_set_state(clean)
+            if not isinstance(exc, RuntimeError):
+                raise
+            self.record = False
+            warnings.warn(f"Could not record the training step as a CUDA graph ({exc}); training goes on "
+                          "without one (cuda_graph=False skips the attempt).", RuntimeWarning, stacklevel=4)
+            return warm
+        self.graph = graph
+        return warm
+
+
+def _train_step(problem, config, opt_g, opt_d, totals, autocast) -> None:
+    """One generator step after ``config.discriminator_steps`` discriminator steps; adds to ``totals``."""
     last = config.discriminator_steps - 1
-    if config.autocast_dtype is None:
-        autocast = contextlib.nullcontext
-    else:
-        def autocast():
-            return torch.autocast(problem.device.type, dtype=config.autocast_dtype)
-    for _ in range(config.steps_per_epoch):
-        for k in range(config.discriminator_steps):
-            batch = problem.draw(config.batch_size)
-            with autocast():
-                if k < last:
-                    with torch.no_grad():
-                        fake, aux = problem.generate(batch)
-                else:
-                    # The last fake keeps its graph: the generator step reuses it
-                    # once the discriminator has been updated on its detached copy.
-                    fake, aux = problem.generate(batch)
-                real_logits = problem.discriminate(batch.real, batch)
-                fake_logits = problem.discriminate(fake.detach(), batch)
-                loss_d = F.softplus(-real_logits.float()).mean() + F.softplus(fake_logits.float()).mean()
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-        # Generator step: the discriminator's weights need no gradient here.
-        problem.discriminator.requires_grad_(False)
+    for k in range(config.discriminator_steps):
+        batch = problem.draw(config.batch_size)
         with autocast():
-            fake_logits_g = problem.discriminate(fake, batch)
-            loss_g = F.softplus(-fake_logits_g.float()).mean() + problem.generator_penalty(aux, batch)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        problem.discriminator.requires_grad_(True)
-        with torch.no_grad():
-            totals += torch.stack(
-                [
-                    loss_d.detach(),
-                    loss_g.detach(),
-                    torch.sigmoid(real_logits.detach()).mean(),
-                    torch.sigmoid(fake_logits.detach()).mean(),
-                ]
-            )
-    return totals / config.steps_per_epoch
+            if k < last:
+                with torch.no_grad():
+                    fake, aux = problem.generate(batch)
+            else:
+                # The last fake keeps its graph: the generator step reuses it
+                # once the discriminator has been updated on its detached copy.
+                fake, aux = problem.generate(batch)
+            real_logits = problem.discriminate(batch.real, batch)
+            fake_logits = problem.discriminate(fake.detach(), batch)
+            loss_d = F.softplus(-real_logits.float()).mean() + F.softplus(fake_logits.float()).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+    # Generator step: the discriminator's weights need no gradient here.
+    problem.discriminator.requires_grad_(False)
+    with autocast():
+        fake_logits_g = problem.discriminate(fake, batch)
+        loss_g = F.softplus(-fake_logits_g.float()).mean() + problem.generator_penalty(aux, batch)
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    problem.discriminator.requires_grad_(True)
+    with torch.no_grad():
+        totals += torch.stack(
+            [
+                loss_d.detach(),
+                loss_g.detach(),
+                torch.sigmoid(real_logits.detach()).mean(),
+                torch.sigmoid(fake_logits.detach()).mean(),
+            ]
+        )

@@ -181,6 +181,7 @@ def fit_images(estimator, X, y) -> None:
         verbose=bool(estimator.verbose),
         description="GANAugmenter (images)",
         time_limit=estimator.time_limit,
+        cuda_graph=estimator.cuda_graph,
     )
     estimator.history_ = [] if resumed is None else list(resumed.history_)
     model.set_training_data(images, class_codes)
