@@ -101,7 +101,12 @@ def make_optimizers(problem, config: TrainingConfig) -> tuple:
 
 
 def _records_graph(problem, config: TrainingConfig) -> bool:
-    return bool(config.cuda_graph) and problem.device.type == "cuda"
+    # Recording with the model's own torch generator needs graph-safe generator
+    # states (torch 2.3 and later); an older torch trains without a graph.
+    return (
+        bool(config.cuda_graph) and problem.device.type == "cuda"
+        and hasattr(torch.Generator, "graphsafe_set_state") and hasattr(torch.Generator, "clone_state")
+    )
 
 
 def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -> tuple:
@@ -322,7 +327,11 @@ class _Stepper:
         # recording; a clean copy replaces it then.
         clean = rng.clone_state()
         graph = torch.cuda.CUDAGraph()
-        graph.register_generator_state(rng)
+        with warnings.catch_warnings():
+            # Newer torch registers a generator on its first use while recording and
+            # deprecates this call; older torch needs it.
+            warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
+            graph.register_generator_state(rng)
         try:
             with torch.cuda.graph(graph):
                 self.step()
