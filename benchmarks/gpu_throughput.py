@@ -61,24 +61,25 @@ def best_of(fn, device, repeats=5):
     return min(times)
 
 
-def syncs_per_step(make_model, X, y, device, epochs=(1, 3)):
-    """Host synchronisations per training step: the count of a longer fit minus a shorter one's,
-    so that what a fit does once (moving the data, calibration) drops out."""
+def print_syncs(name, X, y, steps, device, epochs=(1, 3)):
+    """Host synchronisations per epoch, with and without a CUDA graph: the count of a longer fit
+    minus a shorter one's, so that what a fit does once (moving the data, calibration) drops out."""
     if not device.startswith("cuda"):
-        return float("nan"), []
-    counts, steps = [], []
-    for n in epochs:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            torch.cuda.set_sync_debug_mode("warn")
-            try:
-                model = make_model(n).fit(X, y)
-            finally:
-                torch.cuda.set_sync_debug_mode("default")
-        counts.append(sum("synchroniz" in str(w.message) for w in caught))
-        steps.append(n)
-    per_epoch = (counts[1] - counts[0]) / (steps[1] - steps[0])
-    return per_epoch, counts
+        return
+    for graph in (False, True):
+        counts = []
+        for n in epochs:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                torch.cuda.set_sync_debug_mode("warn")
+                try:
+                    GANAugmenter(epochs=n, device=device, cuda_graph=graph, random_state=0).fit(X, y)
+                finally:
+                    torch.cuda.set_sync_debug_mode("default")
+            counts.append(sum("synchroniz" in str(w.message) for w in caught))
+        per_epoch = (counts[1] - counts[0]) / (epochs[1] - epochs[0])
+        print(f"{name} host synchronisations, cuda_graph={graph}: {per_epoch:.1f} per epoch of {steps} steps "
+              f"(fits of {epochs[0]} and {epochs[1]} epochs: {counts})", flush=True)
 
 
 def weight_gap(a, b):
@@ -117,12 +118,7 @@ def adult_section(args):
     print(f"adult {args.epochs} epochs, largest generator weight difference: graph vs eager "
           f"{weight_gap(graph, eager):.2e}, graph vs graph {weight_gap(graph, graph_again):.2e}, "
           f"eager vs eager {weight_gap(eager, eager_again):.2e}; samples of the first two in {args.out}", flush=True)
-    for flag in (False, True):
-        per_epoch, counts = syncs_per_step(
-            lambda n: GANAugmenter(epochs=n, device=args.device, cuda_graph=flag, random_state=0), adult, None,
-            args.device)
-        print(f"adult host synchronisations, cuda_graph={flag}: {per_epoch:.1f} per epoch of "
-              f"{len(adult) // 500} steps (fits of 1 and 3 epochs: {counts})", flush=True)
+    print_syncs("adult", adult, None, len(adult) // 500, args.device)
 
     model = graph
     seconds = best_of(lambda: model.sample(100_000), args.device)
@@ -157,12 +153,7 @@ def dcgan_section(args):
               f"({secs:.2f} s/epoch, {1000 * secs / steps:.2f} ms/step)", flush=True)
         if batch == 64 and graph:
             default = model
-    for flag in (False, True):
-        per_epoch, counts = syncs_per_step(
-            lambda n: GANAugmenter(epochs=n, device=args.device, cuda_graph=flag, random_state=0), images, labels,
-            args.device)
-        print(f"dcgan host synchronisations, cuda_graph={flag}: {per_epoch:.1f} per epoch of "
-              f"{len(images) // 64} steps (fits of 1 and 3 epochs: {counts})", flush=True)
+    print_syncs("dcgan", images, labels, len(images) // 64, args.device)
     seconds = best_of(lambda: default.sample(20_000, y=np.arange(20_000) % 10), args.device, repeats=3)
     print(f"dcgan sample 20,000 images: {20_000 / seconds:,.0f} images/s", flush=True)
 
