@@ -79,12 +79,12 @@ def test_an_image_checkpoint_written_mid_fit_samples(digits, tmp_path, on_epoch)
 def test_a_resumed_image_fit_gives_byte_identical_samples(digits, tmp_path, on_epoch, monkeypatch, conditional):
     X, y = digits
     y = y if conditional else None
-    params = dict(**TINY, epochs=6, checkpoint_every=2, random_state=0)
+    params = dict(**TINY, epochs=6, checkpoint_every=2, random_state=0, device="cpu")  # CPU: CUDA runs are not bitwise reproducible
     straight = GANAugmenter(**params).fit(X, y)
     on_epoch(crash_at(5))
     with pytest.raises(RuntimeError, match="simulated crash"):
         GANAugmenter(**params, checkpoint_dir=tmp_path).fit(X, y)
-    at_crash = GANAugmenter.load(tmp_path / CHECKPOINT_NAME)
+    at_crash = GANAugmenter.load(tmp_path / CHECKPOINT_NAME, device="cpu")
     assert len(at_crash.history_) == 4
     monkeypatch.undo()
     resumed = GANAugmenter(**params, checkpoint_dir=tmp_path).fit(X, y)
@@ -140,7 +140,7 @@ def test_ctrl_c_in_an_image_fit_saves_the_last_finished_epoch_and_resumes_exactl
             raise KeyboardInterrupt
         return real(self, batch)
 
-    params = dict(**TINY, epochs=6, checkpoint_every=2, random_state=0)
+    params = dict(**TINY, epochs=6, checkpoint_every=2, random_state=0, device="cpu")  # CPU: CUDA runs are not bitwise reproducible
     straight = GANAugmenter(**params).fit(X, y)
     monkeypatch.setattr(fitting_module.ImageGAN, "generate", generate)
     with pytest.warns(RuntimeWarning, match="interrupted.*last finished epoch \\(3\\)"):
@@ -165,9 +165,11 @@ GANAugmenter(**{params!r}).fit(d.data[:120], d.target[:120])
 
 def test_a_killed_image_training_process_resumes_from_its_checkpoint(digits, tmp_path):
     X, y = digits
-    params = dict(**TINY, epochs=100_000, checkpoint_dir=str(tmp_path), checkpoint_every=1, random_state=0)
+    # CPU: CUDA runs are not bitwise reproducible.
+    params = dict(**TINY, epochs=100_000, checkpoint_dir=str(tmp_path), checkpoint_every=1, random_state=0,
+                  device="cpu")
     checkpoint = kill_after_checkpoint(_TRAINING_SCRIPT.format(root=ROOT, params=params), tmp_path, CHECKPOINT_NAME)
-    at_kill = GANAugmenter.load(checkpoint)
+    at_kill = GANAugmenter.load(checkpoint, device="cpu")
     k = len(at_kill.history_)
     assert k >= 1 and read_model_info(checkpoint)["metadata"]["epoch"] == k
     params["epochs"] = k + 2
@@ -178,7 +180,7 @@ def test_a_killed_image_training_process_resumes_from_its_checkpoint(digits, tmp
     assert images.shape == (5, 64) and images.min() >= 0 and images.max() <= 16 and set(labels) == {4}
     # An uninterrupted fit of k + 2 epochs draws the same images.
     straight = GANAugmenter(**{**params, "checkpoint_dir": None}).fit(X, y)
-    np.testing.assert_array_equal(straight.sample(y={4: 5})[0], GANAugmenter.load(checkpoint).sample(y={4: 5})[0])
+    np.testing.assert_array_equal(straight.sample(y={4: 5})[0], GANAugmenter.load(checkpoint, device="cpu").sample(y={4: 5})[0])
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 

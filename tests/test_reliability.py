@@ -373,12 +373,12 @@ def test_checkpoints_are_written_every_k_epochs_and_at_the_end(table, tmp_path, 
 
 def test_a_resumed_fit_gives_byte_identical_samples(table, tmp_path, on_epoch, monkeypatch):
     y = np.where(np.arange(len(table)) % 4 == 0, "rare", "common")
-    params = dict(**{**FAST, "epochs": 6}, checkpoint_every=2, random_state=0)
+    params = dict(**{**FAST, "epochs": 6}, checkpoint_every=2, random_state=0, device="cpu")  # CPU: CUDA runs are not bitwise reproducible
     straight = GANAugmenter(**params).fit(table, y)
     on_epoch(crash_at(5))
     with pytest.raises(RuntimeError, match="simulated crash"):
         GANAugmenter(**params, checkpoint_dir=tmp_path).fit(table, y)
-    at_crash = GANAugmenter.load(tmp_path / CHECKPOINT_NAME)
+    at_crash = GANAugmenter.load(tmp_path / CHECKPOINT_NAME, device="cpu")
     assert len(at_crash.history_) == 4
     monkeypatch.undo()
     resumed = GANAugmenter(**params, checkpoint_dir=tmp_path).fit(table, y)
@@ -421,7 +421,7 @@ def test_ctrl_c_with_a_checkpoint_dir_saves_the_last_finished_epoch_and_resumes_
             raise KeyboardInterrupt
         return real(self, batch)
 
-    params = dict(**{**FAST, "epochs": 6}, checkpoint_every=2, random_state=0)
+    params = dict(**{**FAST, "epochs": 6}, checkpoint_every=2, random_state=0, device="cpu")  # CPU: CUDA runs are not bitwise reproducible
     straight = GANAugmenter(**params).fit(table)
     monkeypatch.setattr(augmenter_module.TabularGAN, "generate", generate)
     with pytest.warns(RuntimeWarning, match="interrupted"):
@@ -463,7 +463,7 @@ def test_same_seed_gives_byte_identical_csv(table):
     y = np.where(np.arange(len(table)) % 3 == 0, 1, 0)
     outputs = []
     for _ in range(2):
-        gan = GANAugmenter(**ONE, random_state=11).fit(table, y)
+        gan = GANAugmenter(**ONE, random_state=11, device="cpu").fit(table, y)  # CPU: CUDA runs are not bitwise reproducible
         X_synth, y_synth = gan.sample(400)
         outputs.append(X_synth.assign(label=y_synth).to_csv(index=False).encode())
         outputs.append(gan.transform(table).to_csv(index=False).encode())
