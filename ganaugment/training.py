@@ -298,11 +298,13 @@ class _Stepper:
         steps = self.config.steps_per_epoch
         self.totals.zero_()
         done = self._record(steps) if self.record and self.graph is None else 0
-        for _ in range(steps - done):
-            if self.graph is not None:
-                self.graph.replay()
-            else:
+        if self.graph is None:
+            for _ in range(steps - done):
                 self.step()
+        else:
+            with torch.cuda.device(self.problem.device):  # the model's device, whichever is current
+                for _ in range(steps - done):
+                    self.graph.replay()
         return self.totals / steps
 
     def step(self) -> None:
@@ -314,6 +316,12 @@ class _Stepper:
 
     def _record(self, steps: int) -> int:
         """Warm up, then record one step; returns the number of steps run."""
+        # The recording stream belongs to the current device: make it the model's
+        # (a model on cuda:1 while cuda:0 is current).
+        with torch.cuda.device(self.problem.device):
+            return self._warm_up_and_record(steps)
+
+    def _warm_up_and_record(self, steps: int) -> int:
         device = self.problem.device
         warm = min(GRAPH_WARMUP_STEPS, steps)
         side = torch.cuda.Stream(device)
@@ -341,7 +349,7 @@ class _Stepper:
                 raise
             self.record = False
             warnings.warn(f"Could not record the training step as a CUDA graph ({exc}); training goes on "
-                          "without one (cuda_graph=False skips the attempt).", RuntimeWarning, stacklevel=4)
+                          "without one (cuda_graph=False skips the attempt).", RuntimeWarning, stacklevel=5)
             return warm
         self.graph = graph
         return warm
