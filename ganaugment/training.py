@@ -297,14 +297,13 @@ class _Stepper:
         """One epoch; returns the epoch means as one tensor (no host sync)."""
         steps = self.config.steps_per_epoch
         self.totals.zero_()
-        done = self._record(steps) if self.record and self.graph is None else 0
-        if self.graph is None:
+        # Recording and replay use the current device's streams: make that the model's
+        # device (a model on cuda:1 while cuda:0 is current).
+        with torch.cuda.device(self.problem.device) if self.record else contextlib.nullcontext():
+            done = self._record(steps) if self.record and self.graph is None else 0
+            run = self.step if self.graph is None else self.graph.replay
             for _ in range(steps - done):
-                self.step()
-        else:
-            with torch.cuda.device(self.problem.device):  # the model's device, whichever is current
-                for _ in range(steps - done):
-                    self.graph.replay()
+                run()
         return self.totals / steps
 
     def step(self) -> None:
@@ -316,12 +315,6 @@ class _Stepper:
 
     def _record(self, steps: int) -> int:
         """Warm up, then record one step; returns the number of steps run."""
-        # The recording stream belongs to the current device: make it the model's
-        # (a model on cuda:1 while cuda:0 is current).
-        with torch.cuda.device(self.problem.device):
-            return self._warm_up_and_record(steps)
-
-    def _warm_up_and_record(self, steps: int) -> int:
         device = self.problem.device
         warm = min(GRAPH_WARMUP_STEPS, steps)
         side = torch.cuda.Stream(device)
