@@ -2,6 +2,8 @@
 
 Usage:
     python benchmarks/gpu_throughput.py --adult adult_train.csv --mnist-dir DIR [--device cuda]
+    python benchmarks/gpu_throughput.py --adult adult_train.csv --mnist-dir DIR --device cpu \\
+        --sections dcgan --mnist-images 1000 --dcgan-epochs 2
 
 Prints one line per figure; the first epoch of every fit (warm-up, kernel
 selection) is left out of the means. Sections:
@@ -14,7 +16,8 @@ selection) is left out of the means. Sections:
 * ``sample(100_000)`` on Adult, and its two parts: the generator on the
   device (``sample_encoded``, at several block sizes) and decoding on the host;
 * the copy of one sampling block to the host, from pageable and pinned memory;
-* DCGAN on MNIST at two batch sizes, with and without a CUDA graph, and sampling.
+* DCGAN on MNIST at two batch sizes, with and without a CUDA graph, and with bf16
+  autocast (on the CPU: without and with bf16 autocast only), and sampling.
 """
 
 import argparse
@@ -142,14 +145,20 @@ def adult_section(args):
 def dcgan_section(args):
     images = read_idx(os.path.join(args.mnist_dir, "t10k-images-idx3-ubyte.gz"))[: args.mnist_images]
     labels = read_idx(os.path.join(args.mnist_dir, "t10k-labels-idx1-ubyte.gz"))[: args.mnist_images]
-    for batch, graph in ((64, False), (64, True), (256, False), (256, True)):
-        model = GANAugmenter(epochs=4, batch_size=batch, cuda_graph=graph, device=args.device,
-                             random_state=0).fit(images, labels)
+    cuda = args.device.startswith("cuda")
+    runs = [(batch, graph, precision) for batch in (64, 256)
+            for graph, precision in ((False, None), (True, None), (True, "bf16"))]
+    if not cuda:  # a graph changes nothing on the CPU
+        runs = [(batch, False, precision) for batch, graph, precision in runs if precision or not graph]
+    for batch, graph, precision in runs:
+        model = GANAugmenter(epochs=args.dcgan_epochs, batch_size=batch, cuda_graph=graph, mixed_precision=precision,
+                             device=args.device, random_state=0).fit(images, labels)
         steps = len(images) // batch
         secs = epoch_seconds(model)
-        print(f"dcgan mnist 28x28 batch {batch}, cuda_graph={graph}: {steps * batch / secs:,.0f} training images/s "
-              f"({secs:.2f} s/epoch, {1000 * secs / steps:.2f} ms/step)", flush=True)
-        if batch == 64 and graph:
+        print(f"dcgan mnist 28x28 batch {batch}, cuda_graph={graph}, mixed_precision={precision}: "
+              f"{steps * batch / secs:,.0f} training images/s ({secs:.2f} s/epoch, {1000 * secs / steps:.2f} ms/step)",
+              flush=True)
+        if batch == 64 and graph == cuda and precision is None:
             default = model
     print_syncs("dcgan", images, labels, len(images) // 64, args.device)
     seconds = best_of(lambda: default.sample(20_000, y=np.arange(20_000) % 10), args.device, repeats=3)
@@ -163,6 +172,7 @@ def main():
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--mnist-images", type=int, default=8000, help="MNIST images to train on (default: 8000)")
+    parser.add_argument("--dcgan-epochs", type=int, default=4, help="epochs of every DCGAN fit (default: 4)")
     parser.add_argument("--out", default=".", help="folder for the synthetic Adult tables (default: .)")
     parser.add_argument("--sections", default="adult,dcgan", help="comma-separated: adult, dcgan")
     args = parser.parse_args()

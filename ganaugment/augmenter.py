@@ -126,10 +126,12 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         ``image_shape=(8, 8)`` for ``sklearn.datasets.load_digits().data``:
         ``(H, W)``, ``(H, W, C)`` or ``(C, H, W)``.
     mixed_precision : {"auto", "bf16"} or None, default=None
-        Run the table model's training forward passes under bfloat16
-        autocast. ``"auto"`` does so on a CUDA device that supports bfloat16
-        and changes nothing on CPU; ``"bf16"`` does so on any device (CPU
-        included). ``None`` trains in float32.
+        Run the training forward passes (tables and images) under bfloat16
+        autocast; weights, optimiser state and sampling stay float32.
+        ``"auto"`` does so on a CUDA device that supports bfloat16 and
+        changes nothing on CPU; ``"bf16"`` does so on any device (CPU
+        included; on a CPU without native bfloat16 it is slower, see
+        ``docs/benchmarks.md``). ``None`` trains in float32.
     cuda_graph : bool, default=True
         On a CUDA device, record one training step as a CUDA graph after
         three warm-up steps and replay it for every later step, which removes
@@ -383,7 +385,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             verbose=bool(self.verbose),
             description="GANAugmenter",
             time_limit=self.time_limit,
-            autocast_dtype=autocast_dtype(self.mixed_precision, self.device_),
+            autocast_dtype=autocast_dtype(self.mixed_precision, self.device_, stacklevel=4),
             cuda_graph=self.cuda_graph,
         )
         self.history_ = [] if resumed is None else list(resumed.history_)

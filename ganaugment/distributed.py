@@ -139,7 +139,7 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
         discriminator_steps=estimator.discriminator_steps,
         verbose=bool(estimator.verbose) and rank == 0,
         description=f"GANAugmenter x{world}",
-        autocast_dtype=autocast_dtype(estimator.mixed_precision, device),
+        autocast_dtype=autocast_dtype(estimator.mixed_precision, device, stacklevel=3),
     )
     generator, discriminator = model.generator, model.discriminator
     model.generator = _wrap(DistributedDataParallel, generator, device)

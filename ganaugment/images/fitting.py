@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from .._torch import resolve_device
+from .._torch import autocast_dtype, resolve_device
 from .._validation import check_target, seed_from
 from ..metrics.gate import gate_holdout, run_image_gate
 from ..training import TrainingConfig, train_resumable
@@ -181,6 +181,7 @@ def fit_images(estimator, X, y) -> None:
         verbose=bool(estimator.verbose),
         description="GANAugmenter (images)",
         time_limit=estimator.time_limit,
+        autocast_dtype=autocast_dtype(estimator.mixed_precision, estimator.device_, stacklevel=5),
         cuda_graph=estimator.cuda_graph,
     )
     estimator.history_ = [] if resumed is None else list(resumed.history_)
