@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 import ganaugment.training as training_module
 from ganaugment import FidelityWarning, GANAugmenter, LowFidelityError
 from ganaugment.metrics._frames import row_keys
+from ganaugment.metrics.diagnostics import ModeCollapseWarning
 from ganaugment.metrics.gate import holdout_split
 
 from ..conftest import FAST, fit_quietly
@@ -84,7 +85,9 @@ def test_gate_stops_a_collapsed_generator(table, collapsed_generator):
     model, caught = fit_quietly(GANAugmenter(random_state=0, min_quality=THRESHOLD, **GOOD), X, y)
     assert model.gate_passed_ is False and model.quality_score_ < THRESHOLD
     assert FidelityWarning in caught
-    with pytest.raises(LowFidelityError, match="below min_quality=0.5") as error:
+    # The collapse is named before the gate refuses the model.
+    with pytest.raises(LowFidelityError, match="below min_quality=0.5") as error, \
+            pytest.warns(ModeCollapseWarning, match="never appear"):
         GANAugmenter(random_state=0, min_quality=THRESHOLD, on_low_quality="raise", **GOOD).fit(X, y)
     assert error.value.report.quality_score < THRESHOLD
 
