@@ -146,10 +146,9 @@ def dcgan_section(args):
     images = read_idx(os.path.join(args.mnist_dir, "t10k-images-idx3-ubyte.gz"))[: args.mnist_images]
     labels = read_idx(os.path.join(args.mnist_dir, "t10k-labels-idx1-ubyte.gz"))[: args.mnist_images]
     cuda = args.device.startswith("cuda")
-    runs = [(batch, graph, precision) for batch in (64, 256)
-            for graph, precision in ((False, None), (True, None), (True, "bf16"))]
-    if not cuda:  # a graph changes nothing on the CPU
-        runs = [(batch, False, precision) for batch, graph, precision in runs if precision or not graph]
+    # (cuda_graph, mixed_precision) per batch size; a graph changes nothing on the CPU.
+    variants = ((False, None), (True, None), (True, "bf16")) if cuda else ((False, None), (False, "bf16"))
+    runs = [(batch, graph, precision) for batch in (64, 256) for graph, precision in variants]
     for batch, graph, precision in runs:
         model = GANAugmenter(epochs=args.dcgan_epochs, batch_size=batch, cuda_graph=graph, mixed_precision=precision,
                              device=args.device, random_state=0).fit(images, labels)
@@ -176,6 +175,8 @@ def main():
     parser.add_argument("--out", default=".", help="folder for the synthetic Adult tables (default: .)")
     parser.add_argument("--sections", default="adult,dcgan", help="comma-separated: adult, dcgan")
     args = parser.parse_args()
+    if args.mnist_images < 256:
+        parser.error("--mnist-images must be at least 256, the largest DCGAN batch")
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu"
     print(f"device {name}, torch {torch.__version__}, sampling block on the accelerator "
           f"{tabular_model.SAMPLE_BLOCK_ACCELERATOR}", flush=True)
