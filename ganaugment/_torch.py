@@ -41,8 +41,8 @@ def autocast_dtype(mixed_precision, device: torch.device, stacklevel: int = 2):
         if device.type == "cpu" and not cpu_has_native_bf16():
             warnings.warn(
                 "mixed_precision='bf16' on a CPU without bfloat16 instructions (AVX512-BF16 or AMX): torch "
-                "emulates them, and training runs several times slower than in float32 (5.6x for an Adult "
-                "table, 9-10x for MNIST images on an AVX2 CPU). Use mixed_precision=None or 'auto' here.",
+                "emulates them, and training runs several times slower than in float32 (about 7x for an Adult "
+                "table, 9-12x for MNIST images on an AVX2 CPU). Use mixed_precision=None or 'auto' here.",
                 RuntimeWarning,
                 stacklevel=stacklevel,
             )
