@@ -39,6 +39,10 @@ def as_frame(X, *, estimator, reset: bool):
         if np.iscomplexobj(array):
             raise ValueError("Complex data not supported.")
         frame, kind = pd.DataFrame(array), "array"
+        if array.dtype == object:
+            # A mixed table's to_numpy() is an object array: give its number
+            # columns their number dtypes, or they would be learned as levels.
+            frame = frame.infer_objects()
     validate_data(estimator, X if kind == "frame" else frame.to_numpy(), reset=reset, skip_check_array=True)
     if not reset:
         fitted = estimator.encoder_.columns_
@@ -68,11 +72,19 @@ def check_table(frame: pd.DataFrame, *, min_rows: int) -> None:
         if pd.api.types.is_complex_dtype(column):
             raise ValueError(f"Complex data not supported (column {name!r}).")
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-            if np.isinf(values).any():
-                raise ValueError(
-                    f"Column {name!r} contains infinite values; replace them (NaN is allowed and learned)."
-                )
+            infinite = np.isinf(column.to_numpy(dtype=np.float64, na_value=np.nan)).any()
+        elif column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) not in _NO_FLOATS:
+            # An object column of Python floats (mixed with text, say) is learned
+            # as levels, and an infinite level would be generated as it is.
+            infinite = any(isinstance(v, float) and np.isinf(v) for v in column.to_numpy())
+        else:
+            infinite = False
+        if infinite:
+            raise ValueError(f"Column {name!r} contains infinite values; replace them (NaN is allowed and learned).")
+
+
+# pandas' inferred types of object columns that cannot hold a float.
+_NO_FLOATS = {"string", "bytes", "integer", "boolean", "datetime", "date", "time", "period", "categorical", "empty"}
 
 
 def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
@@ -112,6 +124,20 @@ def check_n_samples(n_samples) -> int:
     if n_samples <= 0:
         raise ValueError(f"n_samples must be a positive int, got {n_samples}.")
     return int(n_samples)
+
+
+def check_class_counts(counts: dict) -> list:
+    """``[(label, count)]`` from a ``{class: rows}`` dict, every count a non-negative int."""
+    parts = []
+    for label, count in counts.items():
+        if not isinstance(count, numbers.Integral) or isinstance(count, bool):
+            raise TypeError(
+                f"The y dict must map classes to row counts (ints); class {label!r} has {count!r}."
+            )
+        if count < 0:
+            raise ValueError(f"Counts in the y dict must be non-negative; class {label!r} has {count}.")
+        parts.append((label, int(count)))
+    return parts
 
 
 def seed_from(random_state) -> int:

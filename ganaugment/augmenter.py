@@ -16,6 +16,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from ._torch import autocast_dtype, resolve_device
 from ._validation import (
     as_frame,
+    check_class_counts,
     check_n_samples,
     check_table,
     check_target,
@@ -362,6 +363,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         started = time.perf_counter()
         encoder = self._make_encoder(frame, rng)
         self.encoder_ = encoder.fit(frame) if resumed is None else resumed.encoder_
+        self._condition_groups()
         encoded = self.encoder_.transform_compact(frame, rng)
         self.encode_seconds_ = time.perf_counter() - started
         n_classes = 0 if classes is None else len(classes)
@@ -480,6 +482,19 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
                 names.append(feature)
         return names
 
+    def _condition_groups(self) -> list:
+        """``condition_columns`` as a list, each checked to be a categorical column of the fitted table."""
+        groups = list(self.condition_columns or ())
+        for column in groups:
+            if column not in self.encoder_.columns_:
+                raise ValueError(f"condition_columns names {column!r}, which is not a column the model was fitted on.")
+            if self.encoder_.state_of(column).kind != "categorical":
+                raise ValueError(
+                    f"condition_columns names {column!r}, a numeric column; conditions are only supported on "
+                    "categorical columns (pass it in categorical_features to treat it as one)."
+                )
+        return groups
+
     def _validate_hyperparameters(self, frame):
         if len(self.generator_dim) == 0 or any(int(w) < 1 for w in self.generator_dim):
             raise ValueError(f"generator_dim must hold positive widths, got {self.generator_dim!r}.")
@@ -544,7 +559,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
                 return empty if self.classes_ is None else (empty, self.classes_[:0])
             images, classes = _images.generate_images(self, n_samples, class_codes)
             return images if self.classes_ is None else (images, self.classes_[classes])
-        fixed = self._resolve_conditions(conditions)
+        fixed = self._resolve_conditions(conditions, class_codes)
         if getattr(self, "_fallback", False):
             self._fallback_warning("sample() returns no rows")
             X_out = self._to_output(self.encoder_.empty_frame())
@@ -611,18 +626,21 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         if self.classes_ is None:
             raise ValueError("y was given to sample(), but the model was fitted without y.")
         if isinstance(y, dict):
-            if any(int(v) < 0 for v in y.values()):
-                raise ValueError("Counts in the y dict must be non-negative.")
-            keys = np.empty(len(y), dtype=object)
-            keys[:] = list(y)
-            labels = np.repeat(keys, [int(v) for v in y.values()])
+            parts = check_class_counts(y)
+            keys = np.empty(len(parts), dtype=object)
+            keys[:] = [label for label, _ in parts]
+            labels = np.repeat(keys, [count for _, count in parts])
+            given = f"the {len(labels)} rows asked for in the y dict"
         elif np.ndim(y) == 0:
             n = check_n_samples(n_samples)
             labels = np.repeat(np.asarray([y], dtype=object), n)
         else:
+            if np.ndim(y) > 1:
+                raise ValueError(f"y must be one class, a 1-D sequence of classes or a dict; got shape {np.shape(y)}.")
             labels = np.asarray(y, dtype=object).ravel()
-        if n_samples is not None and np.ndim(y) != 0 and int(n_samples) != len(labels):
-            raise ValueError(f"n_samples={n_samples} does not match the {len(labels)} labels given in y.")
+            given = f"the {len(labels)} labels given in y"
+        if n_samples is not None and (isinstance(y, dict) or np.ndim(y) != 0) and int(n_samples) != len(labels):
+            raise ValueError(f"n_samples={n_samples} does not match {given}.")
         check_n_samples(len(labels))
         return len(labels), self._class_codes(labels)
 
@@ -638,12 +656,20 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             )
         return codes
 
-    def _resolve_conditions(self, conditions) -> dict:
+    def _resolve_conditions(self, conditions, classes=None) -> dict:
+        """``{choice column: (column, value, slot)}`` for ``conditions``, checked against the training data.
+
+        ``classes`` (class codes, or None when the classes are drawn) are
+        the classes the rows will have: each of them must have held every
+        condition value in the training data, and a drawn class must hold
+        them all at once, or the request names rows the model never saw.
+        """
         if not conditions:
             return {}
         if not isinstance(conditions, dict):
             raise TypeError("conditions must be a dict {column: value}.")
         lay = self.model_.layout
+        counts = self.model_.counts
         fixed = {}
         for column, value in conditions.items():
             if column not in self.encoder_.columns_:
@@ -654,9 +680,24 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
                 )
             j = lay.columns.index(column)
             level = self.encoder_.level_index(column, value)
-            if self.model_.counts[:, lay.slot_offsets[j] + level].sum() == 0:
+            if counts[:, lay.slot_offsets[j] + level].sum() == 0:
                 raise ValueError(f"Value {value!r} never occurs in column {column!r}.")
             fixed[j] = (column, value, int(lay.slot_offsets[j] + level))
+        if self.classes_ is None:
+            return fixed
+        described = ", ".join(f"{c}={v!r}" for c, v, _ in fixed.values())
+        held = np.all(counts[:, [slot for _, _, slot in fixed.values()]] > 0, axis=1)
+        if classes is None:
+            if not held.any():
+                raise ValueError(f"No class of the training data holds {described} together; no rows can be drawn.")
+            return fixed
+        missing = [c for c in np.unique(classes) if not held[c]]
+        if missing:
+            names = ", ".join(repr(v) for v in self.classes_[missing[:5]].tolist())
+            raise ValueError(
+                f"Class {names} never occurs with {described} in the training data; "
+                "ask for a class that does, or leave y out to draw classes that hold the condition."
+            )
         return fixed
 
     def _generate(self, n_samples, class_codes, fixed, max_rounds: int = 20, rng=None):
@@ -748,19 +789,22 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         else:
             frame, _ = as_frame(X, estimator=self, reset=False)
             check_table(frame, min_rows=1)
+            self.encoder_.check_frame(frame)
+            groups = self._condition_groups()
             n_rows = len(frame)
             if getattr(self, "_fallback", False):
                 self._fallback_warning("transform() returns its input rows unchanged")
                 return self._to_output(frame.reset_index(drop=True))
         class_codes = None
-        if y is not None and self.classes_ is not None:
+        if y is not None and self.classes_ is None:
+            raise ValueError("y was given to transform(), but the model was fitted without y.")
+        if y is not None:
             y = np.asarray(y, dtype=object).ravel()
             if len(y) != n_rows:
                 raise ValueError(f"y has {len(y)} labels but X has {n_rows} rows.")
             class_codes = self._class_codes(y)
         if is_image:
             return _images.generate_images(self, n_rows, class_codes)[0]
-        groups = list(self.condition_columns or ())
         if not groups:
             out, _ = self._generate(len(frame), class_codes, {})
             return self._to_output(out)
@@ -770,8 +814,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         parts = []
         for key, positions in key_series.groupby(key_series, sort=False).groups.items():
             positions = np.asarray(list(positions))
-            fixed = self._resolve_conditions(dict(zip(groups, key)))
             codes = None if class_codes is None else class_codes[positions]
+            fixed = self._resolve_conditions(dict(zip(groups, key)), codes)
             out, _ = self._generate(len(positions), codes, fixed)
             out.index = positions
             parts.append(out)

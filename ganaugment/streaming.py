@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ._validation import check_n_samples
+from ._validation import check_class_counts, check_n_samples
 from .persistence import atomic_write
 from .tabular.encoder import _MISSING, _OTHER
 
@@ -85,7 +85,8 @@ def sample_frames(
     if not isinstance(chunk_size, numbers.Integral) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}.")
     chunks = _chunk_requests(estimator, n_samples, y, int(chunk_size))
-    fixed = estimator._resolve_conditions(conditions)
+    requested = [np.unique(codes) for _, codes in chunks if codes is not None]
+    fixed = estimator._resolve_conditions(conditions, np.unique(np.concatenate(requested)) if requested else None)
     if estimator.classes_ is not None and target in estimator.encoder_.columns_:
         raise ValueError(f"target={target!r} is already a column of the table; pick another name for the class column.")
     rejected = getattr(estimator, "_fallback", False)
@@ -130,9 +131,7 @@ def _chunk_requests(estimator, n_samples, y, chunk_size):
         if y is not None and estimator.classes_ is None:
             raise ValueError("y was given to sample_to_file(), but the model was fitted without y.")
         if isinstance(y, dict):
-            if any(int(v) < 0 for v in y.values()):
-                raise ValueError("Counts in the y dict must be non-negative.")
-            parts = [(int(estimator._class_codes([label])[0]), int(count)) for label, count in y.items()]
+            parts = [(int(estimator._class_codes([label])[0]), count) for label, count in check_class_counts(y)]
             total = check_n_samples(sum(count for _, count in parts))
             if n_samples is not None and int(n_samples) != total:
                 raise ValueError(f"n_samples={n_samples} does not match the {total} rows asked for in the y dict.")

@@ -91,9 +91,9 @@ def holdout_split(n_rows: int, fraction: float, rng: np.random.Generator, *, y=N
     """Positions of the training rows and of the held-out rows.
 
     With ``y``, every class keeps about ``fraction`` of its rows aside (and at
-    least one row on each side when it has two or more), so a rare class is
-    both learned and checked. Raises ValueError when either side would hold
-    fewer than ``min_rows`` rows.
+    least one row on each side when it has two or more; a class of one row
+    is only learned), so a rare class is both learned and checked. Raises
+    ValueError when either side would hold fewer than ``min_rows`` rows.
     """
     if y is None:
         order = rng.permutation(n_rows)
@@ -105,8 +105,8 @@ def holdout_split(n_rows: int, fraction: float, rng: np.random.Generator, *, y=N
         for c in range(codes.max() + 1):
             rows = rng.permutation(np.flatnonzero(codes == c))
             n_out = int(round(len(rows) * fraction))
-            if len(rows) >= 2:
-                n_out = min(max(n_out, 1), len(rows) - 1)
+            # At least one row on each side; the only row of a class is learned, not held out.
+            n_out = min(max(n_out, 1), len(rows) - 1)
             held.append(rows[:n_out])
         held = np.concatenate(held)
     held = np.sort(held)

@@ -428,6 +428,37 @@ class TableEncoder:
                 j += 1
         return EncodedRows(values, codes)
 
+    def check_frame(self, data: pd.DataFrame) -> None:
+        """Raise a clear error where ``data`` does not look like the fitted table.
+
+        For input that is read but not encoded (``GANAugmenter.transform``
+        takes only its row count and condition values): every fitted column
+        must be present, a numeric column must hold numbers (a date column,
+        dates), and a categorical column only levels seen at fit. Missing
+        values are allowed anywhere.
+        """
+        missing_cols = [c for c in self.columns_ if c not in data.columns]
+        if missing_cols:
+            raise ValueError(f"Columns seen at fit are missing: {missing_cols}.")
+        for state in self.states_:
+            series = data[state.name]
+            if state.kind == "categorical":
+                self.category_codes(series.dropna(), state)
+                continue
+            is_dates = pd.api.types.is_datetime64_any_dtype(series)
+            if series.isna().all() or (is_dates and state.is_datetime):
+                continue
+            if is_dates or state.is_datetime:
+                held = "dates" if state.is_datetime else "numbers"
+                raise ValueError(f"Column {state.name!r} held {held} at fit; it now has dtype {series.dtype}.")
+            try:
+                pd.to_numeric(series, errors="raise")
+            except (TypeError, ValueError):
+                examples = [v for v in series.dropna().unique()[:50] if pd.isna(pd.to_numeric(v, errors="coerce"))][:5]
+                raise ValueError(
+                    f"Column {state.name!r} held numbers at fit; it now holds {examples} (dtype {series.dtype})."
+                ) from None
+
     def expand(self, rows: "EncodedRows") -> np.ndarray:
         """The float32 matrix of width ``output_width_`` that ``rows`` describe."""
         n = len(rows.values)
@@ -618,15 +649,21 @@ def _restore_numeric_dtype(values, missing, state, bounds=None) -> pd.Series:
         try:
             return out.astype(dtype)
         except (TypeError, ValueError):
-            # Time-zone aware columns: localise back from UTC nanoseconds.
-            return pd.to_datetime(out, utc=True).dt.tz_convert(dtype.split(", ")[-1].rstrip("]"))
+            # Time-zone aware columns: localise back from UTC nanoseconds, then
+            # restore the unit (a datetime64[ms, UTC] column stays in ms).
+            local = pd.to_datetime(out, utc=True).dt.tz_convert(dtype.split(", ")[-1].rstrip("]"))
+            return local.astype(dtype)
     if state.is_integer:
         ints = _as_integers(values, dtype, bounds)
         if missing.any():
-            nullable = dtype if dtype[:1].isupper() else dtype.capitalize()
-            out = pd.Series(ints, dtype=nullable if dtype[:1].isupper() else "Int64")
+            out = pd.Series(ints, dtype=dtype if dtype[:1].isupper() else "Int64")
             out[missing] = pd.NA
-            return out.astype(dtype) if dtype[:1].isupper() else out
+            try:
+                # Nullable and pyarrow integer dtypes hold the gaps as they are ...
+                return out.astype(dtype)
+            except (TypeError, ValueError):
+                # ... numpy integers cannot: the nullable Int64 holds them.
+                return out
         return pd.Series(ints).astype(dtype)
     values = values.copy()
     values[missing] = np.nan
