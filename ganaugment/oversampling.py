@@ -35,9 +35,9 @@ from imblearn.utils._validation import _check_X
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from ._validation import column_kind, seed_from
+from ._validation import check_table, column_kind, seed_from
 from .augmenter import GANAugmenter
 from .metrics._frames import _numbers, model_frames
 from .persistence import PersistableMixin
@@ -234,13 +234,20 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         if hasattr(X, "tocsr"):
             raise TypeError("GANOverSampler does not accept sparse matrices; pass a dense array or a DataFrame.")
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        # The checks the GAN makes are made here too, up front: a class below
+        # min_class_size never reaches the GAN, and its fallback copies rows.
         if not isinstance(X, pd.DataFrame) and np.ndim(X) > 2:
             # Images stacked as (n, H, W), (n, H, W, C) or (n, C, H, W): the GAN reads them as they are.
             X = check_array(X, dtype=None, allow_nd=True, ensure_all_finite=False)
+            check_consistent_length(X, y)
+            if np.issubdtype(X.dtype, np.inexact) and not np.isfinite(X).all():
+                raise ValueError("Images contain NaN or infinite values; images must be finite.")
             validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
             self.n_features_in_ = int(np.prod(X.shape[1:]))
             return X, y, binarize_y
         X = _check_X(X)
+        check_consistent_length(X, y)
+        check_table(X if isinstance(X, pd.DataFrame) else pd.DataFrame(X), min_rows=1)
         validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
         if isinstance(X, pd.DataFrame) and any(isinstance(d, pd.SparseDtype) for d in X.dtypes):
             X = X.sparse.to_dense() if all(isinstance(d, pd.SparseDtype) for d in X.dtypes) else X.apply(_dense)

@@ -293,6 +293,26 @@ def test_rejects_sparse_input():
         sampler().fit_resample(sparse.csr_matrix(X), y)
 
 
+@pytest.mark.parametrize("as_frame", [False, True], ids=["array", "frame"])
+def test_rejects_x_and_y_of_different_lengths(as_frame):
+    X, y = blobs([55, 5])
+    X = pd.DataFrame(X) if as_frame else X
+    for labels in (y[1:], np.append(y, 1)):
+        with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+            sampler(fallback="random").fit_resample(X, labels)
+
+
+def test_fallback_rows_get_the_checks_of_the_gan():
+    X, y = blobs([55, 5])
+    X[-1, 0] = np.inf  # a row of the class that falls back
+    with pytest.raises(ValueError, match="Column 0 contains infinite values"):
+        sampler(fallback="random").fit_resample(X, y)
+    images = np.random.default_rng(0).random((60, 8, 8))
+    images[-1, 2, 2] = np.nan
+    with pytest.raises(ValueError, match="Images contain NaN or infinite values"):
+        sampler(fallback="random").fit_resample(images, y)
+
+
 def test_rejects_bad_parameters_before_training():
     X, y = blobs([30, 10])
     with pytest.raises(ValueError, match="acceptance"):
