@@ -474,6 +474,11 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             return None
         names = []
         for feature in self.categorical_features:
+            if isinstance(feature, (bool, np.bool_)):
+                raise TypeError(
+                    "categorical_features takes column names or positions, not a boolean mask; "
+                    f"got {self.categorical_features!r}."
+                )
             if isinstance(feature, numbers.Integral) and feature not in frame.columns:
                 if not -frame.shape[1] <= feature < frame.shape[1]:
                     raise ValueError(f"categorical_features index {feature} is out of range for {frame.shape[1]} columns.")
@@ -496,10 +501,11 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         return groups
 
     def _validate_hyperparameters(self, frame):
-        if len(self.generator_dim) == 0 or any(int(w) < 1 for w in self.generator_dim):
-            raise ValueError(f"generator_dim must hold positive widths, got {self.generator_dim!r}.")
-        if any(int(w) < 1 for w in self.discriminator_dim):
-            raise ValueError(f"discriminator_dim must hold positive widths, got {self.discriminator_dim!r}.")
+        for name in ("generator_dim", "discriminator_dim"):
+            widths = getattr(self, name)
+            positive = all(isinstance(w, numbers.Integral) and not isinstance(w, bool) and w >= 1 for w in widths)
+            if not positive or (name == "generator_dim" and len(widths) == 0):
+                raise ValueError(f"{name} must hold positive int widths, got {widths!r}.")
         for column in self.condition_columns or ():
             if column not in frame.columns:
                 raise ValueError(f"condition_columns names {column!r}, which is not a column of X.")

@@ -184,3 +184,15 @@ def test_the_only_row_of_a_class_is_never_held_out_for_the_gate():
     y = np.array(["p"] * 199 + ["q"])
     gan = fit(X, y, validation_fraction=0.6)
     assert gan.model_.class_sizes().tolist()[1] == 1
+
+
+@pytest.mark.parametrize("params, error, match", [
+    ({"generator_dim": (8.7,)}, ValueError, r"generator_dim must hold positive int widths, got \(8.7,\)"),
+    ({"discriminator_dim": (16, 0)}, ValueError, "discriminator_dim must hold positive int widths"),
+    ({"generator_dim": ()}, ValueError, "generator_dim must hold positive int widths"),
+    ({"categorical_features": [True, False]}, TypeError, "not a boolean mask"),
+])
+def test_hyperparameters_are_checked_before_training(params, error, match):
+    X = pd.DataFrame({"a": np.arange(50.0), "b": ["u", "v"] * 25})
+    with pytest.raises(error, match=match):
+        GANAugmenter(**{**ONE, **params}).fit(X)
