@@ -341,6 +341,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         if self.image_shape is not None:
             raise ValueError("image_shape was given with kind='table'; drop it or use kind='image'.")
         self.kind_ = "table"
+        if hasattr(self, "codec_"):
+            del self.codec_  # a table refit of an image model: nothing may describe the old images
         frame, self._input_kind = self._prepare_fit_input(X)
         classes, class_codes = (None, None) if y is None else check_target(y, len(frame), estimator=self)
         self._validate_hyperparameters(frame)

@@ -10,10 +10,14 @@ Layout rules
 - 3D input ``(n, H, W)`` is grayscale.
 - 4D input ``(n, A, B, D)``: the channel axis is the one of size 4 or less.
   When both ``A`` and ``D`` are that small, channels last is assumed (the
-  numpy / PIL convention); pass ``image_shape`` to say otherwise.
+  numpy / PIL convention), unless only channels first leaves images of at
+  least 4x4 pixels: ``(n, 3, 16, 4)`` is read as RGB images of 16x4 pixels.
+  ``image_shape`` cannot change this reading (it must equal the shape of one
+  image); to have ``(n, 4, 16, 4)`` read as channels first, move the channel
+  axis last first (``np.moveaxis(X, 1, -1)``).
 - 2D input ``(n, features)`` needs ``image_shape``: ``(H, W)``, ``(H, W, C)``
-  or ``(C, H, W)`` (read with the same channel rule), and ``features`` must be
-  the product of its sizes.
+  or ``(C, H, W)``, read with the same channel rule (so ``(4, 16, 4)`` means
+  ``(H, W, C)``), and ``features`` must be the product of its sizes.
 
 Value range
 -----------
@@ -21,6 +25,14 @@ Value range
 standard ranges [0, 1] and [-1, 1] that holds the data, or else the observed
 [min, max] (``load_digits`` gives 0-16). Generated values are clipped to the
 range; integer dtypes are rounded.
+
+:meth:`ImageCodec.transform` clips values a little outside the fitted range,
+but refuses images that cannot be in the fitted units: values more than the
+range's own width outside it (0-255 images for a codec fitted on [0, 1]), or
+float images within [-1, 1] with fractional values for a codec fitted on
+integer images whose range reaches beyond 1 (images rescaled to [0, 1] for a
+codec fitted on ``uint8`` images). Either would otherwise map every pixel to
+about the same value.
 """
 
 from __future__ import annotations
@@ -47,8 +59,15 @@ def looks_like_images(X, image_shape=None) -> bool:
 
 
 def _channel_axis(shape: tuple) -> str:
-    """``"last"`` or ``"first"`` for a 3-sized per-image shape."""
+    """``"last"`` or ``"first"`` for a 3-sized per-image shape.
+
+    Channels last when the last axis can hold them, unless only channels
+    first leaves both sides at least ``MIN_SIZE`` pixels: ``(3, 16, 4)`` read
+    as channels last would be 4 channels of 3x16 pixels, which no model takes.
+    """
     first, last = shape[0] <= MAX_CHANNELS, shape[-1] <= MAX_CHANNELS
+    if last and first and min(shape[0], shape[1]) < MIN_SIZE <= min(shape[1], shape[2]):
+        return "first"
     if last:
         return "last"
     if first:
@@ -59,6 +78,13 @@ def _channel_axis(shape: tuple) -> str:
     )
 
 
+def _describe(layout: str, item_shape: tuple) -> str:
+    """How images of ``layout`` and per-image shape ``item_shape`` are given, in words."""
+    if layout.startswith("flat_"):
+        return f"flat rows of {int(np.prod(item_shape))} values (images of shape {tuple(item_shape)})"
+    return f"stacked images of shape {tuple(item_shape)}"
+
+
 @persistable
 class ImageCodec:
     """Learn the layout, dtype and range of images; map them to and from [-1, 1].
@@ -67,8 +93,11 @@ class ImageCodec:
     ----------
     image_shape : tuple of int, default=None
         Shape of one image for flat rows: ``(H, W)``, ``(H, W, C)`` or
-        ``(C, H, W)``. For 3D or 4D input it may be given to settle the
-        channel axis; it must then match the input.
+        ``(C, H, W)``, the channel axis read by the rule of the module
+        docstring (a 3-sized shape whose both ends are 4 or less, such as
+        ``(4, 16, 4)``, is ``(H, W, C)``). For 3D or 4D input it may be given
+        as a check: it must then equal the shape of one image, and the channel
+        axis is read from that shape by the same rule.
 
     Attributes
     ----------
@@ -170,7 +199,11 @@ class ImageCodec:
         if c > MAX_CHANNELS:
             raise ValueError(f"Images have {c} channels; at most {MAX_CHANNELS} are supported.")
         if h < MIN_SIZE or w < MIN_SIZE:
-            raise ValueError(f"Images of {h}x{w} pixels are too small; both sides need at least {MIN_SIZE} pixels.")
+            axis = layout.split("_")[-1]
+            read = "" if axis == "gray" else f" (shape {per_image} read as {c} channel(s) {axis})"
+            raise ValueError(
+                f"Images of {h}x{w} pixels{read} are too small; both sides need at least {MIN_SIZE} pixels."
+            )
         if len(array) == 0:
             raise ValueError(f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of 2 is required.")
         values = array.astype(np.float64, copy=False)
@@ -203,11 +236,28 @@ class ImageCodec:
 
     # --------------------------------------------------------- transform
     def transform(self, X) -> np.ndarray:
-        """Images as float32 ``(n, C, H, W)`` in [-1, 1]."""
+        """Images as float32 ``(n, C, H, W)`` in [-1, 1].
+
+        Raises ``ValueError`` for images laid out otherwise than at fit, and
+        for images whose values cannot be in the fitted units (see the module
+        docstring); values a little outside the fitted range are clipped.
+        """
         array = self._as_array(X)
+        fitted = _describe(self.layout_, self.item_shape_)
+        if array.ndim == 2 and not self.layout_.startswith("flat_"):
+            raise ValueError(
+                f"X holds flat rows of {array.shape[1]} values, but the codec was fitted on {fitted}; "
+                f"pass the images stacked, X.reshape(-1, {', '.join(map(str, self.item_shape_))}), as at fit."
+            )
         layout, c, h, w, per_image = self._layout_of(array)
         if per_image != self.item_shape_ or layout != self.layout_:
-            raise ValueError(f"Images have shape {per_image}; the codec was fitted on images of shape {self.item_shape_}.")
+            flat_hint = self.layout_.startswith("flat_") and per_image == self.item_shape_
+            hint = " X.reshape(len(X), -1) makes flat rows." if flat_hint else ""
+            raise ValueError(
+                f"X holds {_describe(layout, per_image)}, but the codec was fitted on {fitted}; "
+                f"pass images laid out as at fit.{hint}"
+            )
+        self._check_range(array)
         array = array.reshape((len(array),) + per_image)
         if layout.endswith("gray"):
             array = array[:, None]
@@ -217,6 +267,42 @@ class ImageCodec:
         if not np.isfinite(scaled).all():
             raise ValueError("Images contain NaN or infinite values; images must be finite.")
         return np.ascontiguousarray(np.clip(scaled, -1.0, 1.0), dtype=np.float32)
+
+    def _check_range(self, array: np.ndarray) -> None:
+        """Refuse images that cannot be in the fitted units (another scale, or rescaled to [0, 1])."""
+        if array.size == 0:
+            return
+        lo, hi = float(array.min()), float(array.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError("Images contain NaN or infinite values; images must be finite.")
+        low, high = self.low_, self.high_
+        fitted = f"{np.dtype(self.dtype_)} images in [{low:g}, {high:g}]"
+        # A range's own width of slack: held-out images or a generator may go a little past the
+        # training range (and are clipped), another scale goes far past it. A fidelity gate whose
+        # extractor saw only [0, 1] but whose model drew from [-1, 1] stays within it too.
+        slack = (high - low) * (1.0 + 1e-6)
+        if lo < low - slack or hi > high + slack:
+            raise ValueError(
+                f"Images hold values in [{lo:g}, {hi:g}] ({array.dtype}), far outside the range of the "
+                f"{fitted} the codec was fitted on; pass images in the value range of the training images "
+                "(the same units, e.g. 0-255 or [0, 1])."
+            )
+        # Integer images rescaled to floats in [0, 1] (or [-1, 1]) lie inside the fitted range, but
+        # would all map to its bottom end. Float images holding whole numbers only (an integer image
+        # cast to float, a black image) are read as they are.
+        if (
+            np.issubdtype(self.dtype_, np.integer)
+            and high > 1.0
+            and np.issubdtype(array.dtype, np.floating)
+            and lo >= -1.0
+            and hi <= 1.0
+            and not np.array_equal(array, np.round(array))
+        ):
+            raise ValueError(
+                f"Images are {array.dtype} values in [{lo:g}, {hi:g}], but the codec was fitted on {fitted}: "
+                "they look rescaled to [0, 1] or [-1, 1], and would all map to nearly one value of the fitted range. "
+                "Pass them in the units of the training images (for uint8 training images, 0-255)."
+            )
 
     def inverse_transform(self, images: np.ndarray) -> np.ndarray:
         """Float ``(n, C, H, W)`` in [-1, 1] back to the fitted layout, range and dtype."""

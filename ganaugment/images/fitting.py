@@ -60,7 +60,8 @@ IMAGE_SMALL_DATA_AUGMENT = {"translate": 0.125, "translate_pad": "background", "
 IMAGE_DIVERSITY = 1.0
 
 # Parameters that only shape the tabular model: changing one with image data
-# would silently do nothing, so it is an error instead.
+# would silently do nothing, so it is an error instead. (Generated images always
+# stay in the training value range, and there are no levels to calibrate.)
 TABLE_ONLY = (
     "generator_dim",
     "discriminator_dim",
@@ -71,7 +72,13 @@ TABLE_ONLY = (
     "max_categories",
     "categorical_features",
     "condition_columns",
+    "clip",
+    "calibrate",
 )
+# Fitted attributes that only a table fit sets: an image fit of an estimator
+# fitted on a table before drops them, so that none describes the old table
+# (get_feature_names_out would give its column names).
+TABLE_FITTED = ("feature_names_in_", "encoder_", "_input_kind")
 # Fewest held-out images the fidelity gate accepts: coverage needs more than
 # nearest_k (5) images on each side.
 GATE_MIN_IMAGES = 6
@@ -89,7 +96,8 @@ def _check_table_only(estimator) -> None:
     if changed:
         raise ValueError(
             f"{', '.join(changed)} only apply to tables, but X holds images; leave them at their defaults "
-            "(the image network is sized from the image shape)."
+            "(the image network is sized from the image shape, generated images always stay in the training "
+            "value range, and calibration is for table levels)."
         )
 
 
@@ -127,6 +135,9 @@ def fit_images(estimator, X, y) -> None:
     classes, class_codes = (None, None) if y is None else check_target(y, len(images), estimator=estimator)
     raw = ImageCodec._as_array(X)  # the images as given: fingerprinted, and what the gate compares
     checkpointer, resumed = estimator._open_checkpoint(raw, y)
+    for name in TABLE_FITTED:
+        if hasattr(estimator, name):
+            delattr(estimator, name)
     estimator.codec_ = codec
     estimator.classes_ = classes
     estimator._y_dtype = None if y is None else np.asarray(y).dtype

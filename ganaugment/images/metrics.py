@@ -291,6 +291,8 @@ def image_fidelity(
         Classes of the real images; the extractor is then a class classifier.
     y_synthetic : array-like, default=None
         Requested classes of the synthetic images; gives ``class_accuracy``.
+        Its labels must be classes the classifier knows (those of ``y_real``,
+        or the extractor's ``classes_``): a ``ValueError`` names any other.
     extractor : ImageFeatureExtractor or callable, default=None
         ``None`` trains a small CNN on ``real`` (see
         :func:`fit_feature_extractor`). A callable maps images (in the layout
@@ -315,6 +317,8 @@ def image_fidelity(
     rng = np.random.default_rng(random_state)
     if y_synthetic is not None and len(np.asarray(y_synthetic).ravel()) != len(synthetic):
         raise ValueError(f"synthetic has {len(synthetic)} images but y_synthetic has {len(np.ravel(y_synthetic))} labels.")
+    if extractor is None and y_real is not None and y_synthetic is not None:
+        _check_known_labels(y_synthetic, np.unique(np.asarray(y_real).ravel()))  # before training the CNN
     if extractor is None:
         extractor = fit_feature_extractor(real, y_real, image_shape=image_shape, random_state=random_state)
         described = "small CNN trained on the real images" + (" (classes)" if y_real is not None else " (flip task)")
@@ -330,6 +334,8 @@ def image_fidelity(
     result.update(precision_recall_density_coverage(real_f, fake_f, nearest_k=nearest_k))
     accuracy = None
     if y_synthetic is not None and hasattr(extractor, "predict") and getattr(extractor, "classes_", True) is not None:
+        if getattr(extractor, "classes_", None) is not None:
+            _check_known_labels(y_synthetic, extractor.classes_)
         predicted = np.asarray(extractor.predict(synthetic))
         accuracy = float(np.mean(predicted == np.asarray(y_synthetic).ravel()))
     result.update(
@@ -343,6 +349,18 @@ def image_fidelity(
         }
     )
     return result
+
+
+def _check_known_labels(y_synthetic, classes) -> None:
+    """Labels of ``y_synthetic`` that the classifier cannot predict would silently count as misses."""
+    known = set(np.asarray(classes).tolist())
+    unknown = list(dict.fromkeys(label for label in np.asarray(y_synthetic).ravel().tolist() if label not in known))
+    if unknown:
+        raise ValueError(
+            f"y_synthetic holds labels the classifier does not know: {unknown[:10]!r}"
+            f"{' ...' if len(unknown) > 10 else ''}; its classes are {np.asarray(classes).tolist()[:20]!r}. "
+            "Give y_synthetic the labels of y_real (same values and type, e.g. 3 rather than '3')."
+        )
 
 
 def image_quality_score(figures: dict) -> float:
@@ -380,6 +398,10 @@ def image_quality_score(figures: dict) -> float:
 def save_image_grid(images, path, y=None, *, n_per_class: int = 8, image_shape=None, title=None) -> str:
     """Save a PNG grid: one row per class (or rows of 8 without ``y``).
 
+    One channel is drawn in grey, two as red and green (blue left empty),
+    three as RGB; of four channels the first three are drawn as RGB (the
+    fourth, often alpha, is left out).
+
     The file is written to a temporary file in the same folder, then moved
     into place, so a crash never leaves a half-written PNG.
 
@@ -416,6 +438,8 @@ def save_image_grid(images, path, y=None, *, n_per_class: int = 8, image_shape=N
                 img = pixels[members[col]]
                 if c == 1:
                     ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
+                elif c == 2:  # matplotlib draws 1, 3 or 4 channels: an empty blue channel makes RGB
+                    ax.imshow(np.moveaxis(np.concatenate([img, np.zeros_like(img[:1])]), 0, -1), vmin=0, vmax=1)
                 else:
                     ax.imshow(np.moveaxis(img[:3], 0, -1), vmin=0, vmax=1)
             if col == 0 and name is not None:
