@@ -17,7 +17,10 @@ import pandas as pd
 
 from .._validation import column_kind
 
-__all__ = ["check_tables", "column_kind", "model_frames", "DistanceEncoder", "subsample", "row_keys", "fit_threads"]
+__all__ = [
+    "check_tables", "column_kind", "match_kinds", "model_frames", "DistanceEncoder", "subsample", "row_keys",
+    "fit_threads",
+]
 
 # Histogram gradient boosting bins categories; more levels than this are
 # given to it as ordinal codes instead.
@@ -91,6 +94,68 @@ def _numbers(series: pd.Series) -> np.ndarray:
         values[series.isna().to_numpy()] = np.nan
         return values
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _as_datetimes(series: pd.Series, like: pd.Series) -> pd.Series:
+    """``series`` read as datetimes in the time zone of ``like``; unreadable values become NaT.
+
+    Values are read as UTC instants (naive ones as UTC wall times), so text
+    with mixed UTC offsets reads too; a naive real column gets naive UTC times.
+    """
+    if pd.api.types.is_datetime64_any_dtype(series) or (
+        pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    ):
+        # Numbers are nanoseconds since the epoch, the inverse of _numbers.
+        parsed = pd.to_datetime(series, errors="coerce", utc=True)
+    else:
+        text = series.astype(object).where(series.notna(), None)
+        # pandas infers one format from the first value; read value by value only when that misses some.
+        parsed = pd.to_datetime(text, errors="coerce", utc=True)
+        if parsed.isna().sum() > text.isna().sum():
+            mixed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+            if mixed.isna().sum() < parsed.isna().sum():
+                parsed = mixed
+    tz = getattr(like.dtype, "tz", None)
+    return parsed.dt.tz_convert(tz) if tz is not None else parsed.dt.tz_localize(None)
+
+
+def match_kinds(real: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """``other`` with each numeric or datetime column read as the real column's kind.
+
+    Numbers or dates stored as text (a CSV round trip, a generator decoding
+    to strings) are otherwise scored as NaN by SDMetrics, which then leaves
+    the column out of its averages, and read as missing by the other
+    metrics. Numbers are read with ``pd.to_numeric`` and dates with
+    ``pd.to_datetime`` (datetimes in another time zone are converted to the
+    real column's); a value that cannot be read becomes missing. Columns
+    already of the real column's kind are left untouched.
+
+    Returns
+    -------
+    other : DataFrame
+        The converted table (a copy when any column was converted).
+    converted : dict {column: n_unreadable}
+        Each converted column and how many of its present values could not
+        be read.
+    """
+    converted = {}
+    out = other
+    for name in real.columns:
+        kind = column_kind(real[name])
+        series = other[name]
+        if kind == "categorical" or (
+            column_kind(series) == kind and getattr(series.dtype, "tz", None) == getattr(real[name].dtype, "tz", None)
+        ):
+            continue
+        if kind == "numeric":
+            values = pd.Series(_numbers(series), index=series.index)
+        else:
+            values = _as_datetimes(series, real[name])
+        if out is other:
+            out = other.copy()
+        out[name] = values
+        converted[name] = int((series.notna() & values.isna()).sum())
+    return out, converted
 
 
 def _labels(series: pd.Series) -> pd.Series:

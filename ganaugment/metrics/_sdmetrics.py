@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
+
+from .gate import FidelityWarning
 
 __all__ = ["infer_metadata", "quality_and_diagnostic"]
 
@@ -54,11 +57,26 @@ def quality_and_diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata
     score) and ``pair_trend_details`` (one row per column pair: metric, score
     and the real and synthetic correlations where SDMetrics computes them)
     come from the reports' detail tables.
+
+    The synthetic columns are first read as the kind of the real column
+    (:func:`~ganaugment.metrics._frames.match_kinds`: numbers or dates stored
+    as text). The scores are then SDMetrics' own, with one exception:
+    SDMetrics cannot score a column whose synthetic values are all missing
+    (the real ones not) and leaves it out of its means, which would reward a
+    generator for dropping a column. Such a column's shape scores 0, and so does each of its pairs whose real
+    correlation SDMetrics would score; ``column_shapes``,
+    ``column_pair_trends`` and ``quality_score`` are recomputed the way
+    SDMetrics computes them. Any other column that SDMetrics leaves unscored
+    is named in a :class:`~ganaugment.metrics.FidelityWarning`. ``notes``
+    says what was converted or scored 0.
     """
     from sdmetrics.reports import DiagnosticReport, QualityReport
 
+    from ._frames import match_kinds
+
     real = _string_columns(real)
-    synthetic = _string_columns(synthetic)
+    synthetic, converted = match_kinds(real, _string_columns(synthetic))
+    notes = [conversion_note("synthetic", name, bad) for name, bad in converted.items()]
     if metadata is None:
         metadata = infer_metadata(real)
     with warnings.catch_warnings():
@@ -71,10 +89,33 @@ def quality_and_diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata
         d_props = diagnostic.get_properties().set_index("Property")["Score"]
         shapes = quality.get_details("Column Shapes")
         pairs = quality.get_details("Column Pair Trends")
-    return {
+    scores = {
         "quality_score": float(quality.get_score()),
         "column_shapes": float(q_props.get("Column Shapes", float("nan"))),
         "column_pair_trends": float(q_props.get("Column Pair Trends", float("nan"))),
+    }
+    empty = [
+        name for name in real.columns
+        if synthetic[name].isna().all() and real[name].notna().any() and _shape_missing(shapes, name)
+    ]
+    if empty:
+        shapes, pairs = _score_empty_columns(shapes, pairs, empty, real, quality)
+        scores = _quality_scores(shapes, pairs)
+        for name in empty:
+            notes.append(
+                f"Every synthetic value of column {name!r} is missing: SDMetrics cannot score it, so its shape "
+                "(and each of its pairs with a real correlation SDMetrics scores) counts 0."
+            )
+    unscored = [name for name in real.columns if name not in empty and _shape_missing(shapes, name)]
+    if unscored:
+        reasons = "; ".join(f"{name!r}: {_shape_error(shapes, real, synthetic, name).rstrip('.')}" for name in unscored)
+        warnings.warn(
+            f"SDMetrics could not score the shape of column(s) {unscored} ({reasons}); they are left out of "
+            "column_shapes and quality_score.",
+            FidelityWarning, stacklevel=3,
+        )
+    return {
+        **scores,
         "diagnostic_score": float(diagnostic.get_score()),
         "diagnostic_properties": {k: float(v) for k, v in d_props.items()},
         "column_shape_details": _tidy(shapes),
@@ -82,6 +123,78 @@ def quality_and_diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata
         "quality_report": quality,
         "diagnostic_report": diagnostic,
         "metadata": metadata,
+        "notes": notes,
+    }
+
+
+def conversion_note(table: str, name, unreadable: int) -> str:
+    """The report note for a column that :func:`~ganaugment.metrics._frames.match_kinds` converted."""
+    note = f"{table} column {name!r} was read as the kind of the real column"
+    if unreadable:
+        note += f"; {unreadable} value(s) could not be read and count as missing"
+    return note + "."
+
+
+def _shape_missing(shapes: pd.DataFrame, name) -> bool:
+    """True when SDMetrics gave column ``name`` no shape score (a NaN row or no row)."""
+    row = shapes.loc[shapes["Column"] == name, "Score"] if len(shapes) else pd.Series(dtype=float)
+    # Columns of an sdtype SDMetrics does not score (ids, say) have no row: not a failure.
+    return len(row) > 0 and bool(row.isna().all())
+
+
+def _shape_error(shapes: pd.DataFrame, real, synthetic, name) -> str:
+    if real[name].isna().all():
+        both = " (and every synthetic one)" if synthetic[name].isna().all() else ""
+        return f"every real value is missing{both}, so there is no shape to compare with"
+    if "Error" in shapes:
+        error = shapes.loc[shapes["Column"] == name, "Error"].dropna()
+        if len(error):
+            return str(error.iloc[0])
+    return "no score"
+
+
+def _score_empty_columns(shapes, pairs, empty, real, quality):
+    """Shapes and pair details with 0 for the columns the synthetic table holds no value of."""
+    from sdmetrics.column_pairs import CorrelationSimilarity
+
+    shapes = shapes.copy()
+    shapes.loc[shapes["Column"].isin(empty), "Score"] = 0.0
+    if len(pairs) == 0:
+        return shapes, pairs
+    pairs = pairs.copy()
+    threshold = getattr(quality, "real_correlation_threshold", 0)
+    touched = (pairs["Column 1"].isin(empty) | pairs["Column 2"].isin(empty)) & pairs["Score"].isna()
+    for i in pairs.index[touched & (pairs["Metric"] == "CorrelationSimilarity")]:
+        # SDMetrics failed before computing the real correlation: compute it on the real rows
+        # alone, with the report's threshold, to know whether the pair counts.
+        a, b = pairs.at[i, "Column 1"], pairs.at[i, "Column 2"]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                corr = CorrelationSimilarity.compute_breakdown(real[[a, b]], real[[a, b]])["real"]
+        except Exception:  # a constant or too short real column: SDMetrics would not score the pair either
+            continue
+        if abs(corr) > threshold:
+            pairs.at[i, "Score"] = 0.0
+            pairs.at[i, "Real Correlation"] = corr
+            if "Meets Threshold?" in pairs:
+                pairs.at[i, "Meets Threshold?"] = True
+    return shapes, pairs
+
+
+def _quality_scores(shapes: pd.DataFrame, pairs: pd.DataFrame) -> dict:
+    """QualityReport's three scores from its (edited) details, computed as SDMetrics computes them."""
+    column_shapes = float(shapes["Score"].mean()) if len(shapes) else np.nan
+    if len(pairs) and "Meets Threshold?" in pairs:
+        counted = pairs["Meets Threshold?"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        column_pair_trends = float(pairs.loc[counted, "Score"].mean())
+    else:
+        column_pair_trends = float(pairs["Score"].mean()) if len(pairs) else np.nan
+    present = [s for s in (column_shapes, column_pair_trends) if not np.isnan(s)]
+    return {
+        "quality_score": float(np.mean(present)) if present else np.nan,
+        "column_shapes": column_shapes,
+        "column_pair_trends": column_pair_trends,
     }
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import _sdmetrics
-from ._frames import _labels, _numbers, check_random_state_int, check_tables, column_kind, subsample
+from ._frames import _labels, _numbers, check_random_state_int, check_tables, column_kind, match_kinds, subsample
 from .detection import detection_auc
 from .efficacy import ml_efficacy
 from .privacy import privacy_scores
@@ -55,11 +55,22 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     report : FidelityReport
         ``quality_score``, ``diagnostic_score``, ``column_shapes``,
         ``column_pair_trends`` (SDMetrics, exactly as its reports compute
-        them), ``detection_auc`` and ``detection_score``; with ``holdout``,
+        them, except that a column whose synthetic values are all missing
+        scores 0 where SDMetrics would leave it out), ``detection_auc`` and
+        ``detection_score``; with ``holdout``,
         ``dcr_synthetic_median``, ``dcr_holdout_median``, ``dcr_closer_share``,
         ``exact_copy_share``, ``holdout_copy_share``; with ``target``,
         ``efficacy_{real,synthetic,augmented}_{f1,auc}``. The table
         ``report.columns`` compares every column.
+
+    Notes
+    -----
+    A synthetic or holdout column holding numbers or dates as text, where
+    the real column holds numbers or datetimes, is read as numbers or
+    datetimes first; values that cannot be read count as missing and
+    ``report.notes`` says so. A column whose synthetic values are all
+    missing gets a shape score of 0 (see ``report.columns``); a column that
+    SDMetrics still cannot score is named in a :class:`FidelityWarning`.
     """
     seed = check_random_state_int(random_state)
     if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 8):
@@ -67,6 +78,14 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     if metadata is not None and not (isinstance(metadata, dict) and "tables" in metadata):
         raise ValueError('metadata must be a dict in SDMetrics\' form {"tables": {"table": {"columns": {...}}}}.')
     real, synthetic, holdout = check_tables(real, synthetic, holdout, target)
+    # Numbers or dates stored as text would read as missing (and SDMetrics would leave them out):
+    # every metric sees the other tables' columns as the real column's kind.
+    conversion_notes = []
+    synthetic, converted = match_kinds(real, synthetic)
+    conversion_notes += [_sdmetrics.conversion_note("synthetic", n, bad) for n, bad in converted.items()]
+    if holdout is not None:
+        holdout, converted = match_kinds(real, holdout)
+        conversion_notes += [_sdmetrics.conversion_note("holdout", n, bad) for n, bad in converted.items()]
     rng = np.random.default_rng(seed)
     seeds = [int(s) for s in rng.integers(2**31 - 1, size=4)]
 
@@ -75,8 +94,10 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     if holdout is not None:
         shape_line += f", {len(holdout)} holdout rows"
     report.details["shape_line"] = shape_line + f", {real.shape[1]} columns"
+    report.notes.extend(conversion_notes)
 
     sdm = _sdmetrics.quality_and_diagnostic(real, synthetic, metadata)
+    report.notes.extend(sdm["notes"])
     report.add_scores(
         {k: sdm[k] for k in ("quality_score", "column_shapes", "column_pair_trends", "diagnostic_score")},
         section="sdmetrics",
@@ -105,6 +126,7 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
             )
     if target is not None:
         eff = ml_efficacy(real, synthetic, holdout, target, random_state=seeds[2])
+        report.notes.extend(eff["notes"])
         positive = eff["positive_class"]
         report.details["efficacy_label"] = "macro F1" if positive is None else f"F1 of {target}={positive}"
         scores = {}

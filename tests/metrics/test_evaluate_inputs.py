@@ -1,0 +1,188 @@
+"""evaluate() on awkward but legitimate inputs: odd labels, text-typed columns, empty columns."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganaugment import evaluate
+from ganaugment.metrics import FidelityWarning
+from ganaugment.metrics._sdmetrics import quality_and_diagnostic
+
+
+def labelled(n, seed, levels=("no", "yes"), p=None):
+    """Two features and a label that follows the first one."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    label = np.where(x + rng.normal(0, 0.5, n) > 0.6, levels[1], levels[0]) if p is None else rng.choice(levels, n, p=p)
+    return pd.DataFrame({"x": x, "z": rng.normal(size=n), "label": label})
+
+
+def plain(n, seed):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"a": rng.normal(size=n), "c": rng.choice(["x", "y", "z"], n)})
+
+
+# ---------------------------------------------------------------- efficacy
+
+
+def test_holdout_label_outside_the_real_classes_counts_as_negative():
+    real, synthetic, holdout = labelled(120, 0), labelled(120, 1), labelled(60, 2)
+    odd = holdout.copy()
+    odd.loc[odd.index[::5], "label"] = np.where(odd["label"].iloc[::5] == "yes", "yes", "maybe")
+    relabelled = odd.assign(label=odd["label"].replace("maybe", "no"))
+    report = evaluate(real, synthetic, holdout=odd, target="label")
+    reference = evaluate(real, synthetic, holdout=relabelled, target="label")
+    # One class against the rest: "maybe" is just another negative, not a reason to fail.
+    for name in ("real", "synthetic", "augmented"):
+        for score in ("f1", "auc"):
+            key = f"efficacy_{name}_{score}"
+            assert report[key] == reference[key]
+    assert report.efficacy["efficacy_real_f1"] > 0.5
+    assert any("'maybe'" in note and "negatives" in note for note in report.notes)
+
+
+def test_synthetic_rows_with_a_third_label_are_scored():
+    real, holdout = labelled(120, 0), labelled(60, 2)
+    synthetic = labelled(120, 1)
+    synthetic.loc[synthetic.index[:20], "label"] = "maybe"
+    report = evaluate(real, synthetic, holdout=holdout, target="label")
+    assert 0.0 <= report["efficacy_synthetic_f1"] <= 1.0
+    assert 0.5 < report["efficacy_synthetic_auc"] <= 1.0
+    assert any("values that the real rows do not ('maybe')" in note for note in report.notes)
+
+
+def test_synthetic_rows_without_the_positive_class_score_zero_f1_and_chance_auc():
+    real, holdout = labelled(120, 0), labelled(60, 2)
+    synthetic = labelled(120, 1).assign(label=lambda f: np.where(f["x"] > 0, "maybe", "no"))
+    report = evaluate(real, synthetic, holdout=holdout, target="label")
+    assert report.details["efficacy_label"] == "F1 of label=yes"
+    # It never predicts "yes" and gives it probability 0 for every row.
+    assert report["efficacy_synthetic_f1"] == 0.0
+    assert report["efficacy_synthetic_auc"] == 0.5
+    assert report["efficacy_augmented_f1"] > 0.0
+    assert any("never saw label class(es) 'yes'" in note for note in report.notes)
+
+
+def test_multiclass_auc_survives_unknown_and_unseen_labels():
+    levels = ("a", "b", "c")
+    real, holdout = labelled(150, 0, levels, [0.4, 0.3, 0.3]), labelled(60, 2, levels, [0.4, 0.3, 0.3])
+    holdout.loc[holdout.index[:5], "label"] = "d"
+    synthetic = labelled(150, 1, ("a", "b"), [0.5, 0.5])
+    report = evaluate(real, synthetic, holdout=holdout, target="label")
+    for name in ("real", "synthetic", "augmented"):
+        assert np.isfinite(report[f"efficacy_{name}_auc"])
+    assert report.details["efficacy_label"] == "macro F1"
+    assert any("never saw label class(es) 'c'" in note for note in report.notes)
+
+
+def test_integer_and_float_labels_are_the_same_classes():
+    real, synthetic, holdout = (f.assign(label=(f["label"] == "yes").astype(int)) for f in
+                                (labelled(120, 0), labelled(120, 1), labelled(60, 2)))
+    as_int = evaluate(real, synthetic, holdout=holdout, target="label")
+    as_float = evaluate(real, synthetic.astype({"label": float}), holdout=holdout, target="label")
+    assert as_float.efficacy == as_int.efficacy
+    assert as_int.details["efficacy_label"] == "F1 of label=1"
+    assert not any("values that the real rows do not" in note for note in as_float.notes)
+
+
+def test_positive_class_on_a_tie_does_not_depend_on_row_order():
+    real = labelled(60, 0).assign(label=["yes", "no"] * 30)
+    synthetic, holdout = labelled(60, 1), labelled(40, 2)
+    report = evaluate(real, synthetic, holdout=holdout, target="label")
+    flipped = evaluate(real.iloc[::-1], synthetic, holdout=holdout, target="label")
+    assert report.details["efficacy_label"] == flipped.details["efficacy_label"] == "F1 of label=yes"
+
+
+def test_single_class_real_target_is_named():
+    real = labelled(60, 0).assign(label="no")
+    with pytest.raises(ValueError, match="single class in real"):
+        evaluate(real, labelled(60, 1), holdout=labelled(40, 2), target="label")
+
+
+# ---------------------------------------------------------------- column shapes
+
+
+@pytest.fixture(scope="module")
+def good():
+    real, synthetic = plain(200, 0), plain(200, 1)
+    return real, synthetic, evaluate(real, synthetic)
+
+
+def test_all_missing_synthetic_column_scores_zero(good):
+    real, synthetic, reference = good
+    report = evaluate(real, synthetic.assign(a=np.nan))
+    columns = report.columns.set_index("column")
+    assert columns.loc["a", "score"] == 0.0
+    assert columns.loc["c", "score"] == reference.columns.set_index("column").loc["c", "score"]
+    # Column shapes is the mean over every column, the missing one included.
+    assert report["column_shapes"] == pytest.approx(columns["score"].mean())
+    assert report.quality_score < reference.quality_score - 0.4
+    assert any("Every synthetic value of column 'a' is missing" in note for note in report.notes)
+
+
+def test_numbers_stored_as_text_are_read_as_numbers(good):
+    real, synthetic, reference = good
+    text = synthetic.astype({"a": str})
+    text.loc[0, "a"] = "n/a"
+    report = evaluate(real, text)
+    expected = evaluate(real, synthetic.assign(a=synthetic["a"].where(synthetic.index != 0)))
+    assert report.quality_score == expected.quality_score
+    assert report.columns.set_index("column").loc["a", "score"] > 0.8
+    assert any("'a' was read as the kind of the real column; 1 value(s) could not be read" in note
+               for note in report.notes)
+
+
+def test_dates_stored_as_text_are_compared_as_dates():
+    real = plain(200, 0).assign(t=pd.date_range("2020-01-01", periods=200))
+    far = plain(200, 1).assign(t=pd.date_range("1990-01-01", periods=200))
+    as_dates = evaluate(real, far)
+    as_text = evaluate(real, far.assign(t=far["t"].astype(str)))
+    assert as_text.quality_score == as_dates.quality_score
+    assert as_text.columns.set_index("column").loc["t", "score"] == 0.0
+    assert as_text["detection_auc"] == as_dates["detection_auc"]
+
+
+def test_holdout_text_columns_are_read_like_the_real_ones():
+    def table(n, seed):
+        rng = np.random.default_rng(seed)
+        return plain(n, seed).assign(t=pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 400, n), "D"))
+
+    real, synthetic, holdout = table(100, 0), table(100, 1), table(50, 2)
+    report = evaluate(real, synthetic, holdout=holdout.astype({"a": str, "t": str}))
+    reference = evaluate(real, synthetic, holdout=holdout)
+    assert report.privacy == reference.privacy
+
+
+def test_a_correlated_pair_of_an_empty_column_counts_zero():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    real = pd.DataFrame({"a": x, "b": 2 * x + rng.normal(size=200)})
+    synthetic = real.sample(frac=1.0, random_state=1).reset_index(drop=True).assign(a=np.nan)
+    report = evaluate(real, synthetic)
+    pairs = report.details["pair_trend_details"]
+    assert pairs["score"].tolist() == [0.0]
+    assert report["column_pair_trends"] == 0.0
+    assert report.quality_score == pytest.approx(report["column_shapes"] / 2)
+
+
+def test_a_column_sdmetrics_cannot_score_is_named_in_a_warning():
+    real = plain(100, 0)
+    metadata = {"tables": {"table": {"columns": {"a": {"sdtype": "numerical"}, "c": {"sdtype": "numerical"}}}}}
+    with pytest.warns(FidelityWarning, match=r"column\(s\) \['c'\]"):
+        report = evaluate(real, plain(100, 1), metadata=metadata)
+    assert np.isnan(report.columns.set_index("column").loc["c", "score"])
+    # No real value to compare with: named, not scored 0 (a mostly missing column can lose every
+    # value in a small held-out sample).
+    with pytest.warns(FidelityWarning, match="'a': every real value is missing"):
+        scores = quality_and_diagnostic(real.assign(a=np.nan), plain(100, 1))
+    assert np.isnan(scores["column_shape_details"].set_index("column").loc["a", "score"])
+
+
+def test_clean_tables_get_no_notes_and_no_warning(good):
+    real, synthetic, _ = good
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = evaluate(real, synthetic)
+    assert report.notes == []
