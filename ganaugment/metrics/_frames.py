@@ -167,7 +167,8 @@ def _labels(series: pd.Series) -> pd.Series:
 def model_frames(frames: list, columns) -> list:
     """Numeric frames for histogram gradient boosting, one per input frame.
 
-    Numeric and datetime columns become floats (missing values stay NaN);
+    Numeric and datetime columns become floats (missing values stay NaN;
+    a column entirely missing in one frame becomes its missing-value flag);
     categorical columns become ``category`` columns sharing one set of levels
     across all frames, or ordinal codes when a column has too many levels.
     """
@@ -175,8 +176,14 @@ def model_frames(frames: list, columns) -> list:
     for name in columns:
         kind = column_kind(frames[0][name])
         if kind != "categorical":
-            for o, f in zip(out, frames):
-                o[str(name)] = _numbers(f[name])
+            values = [_numbers(f[name]) for f in frames]
+            if any(len(v) and np.isnan(v).all() for v in values):
+                # Gradient boosting's binning fails on a column without a value in the rows it
+                # trains on; where one frame has none, whether a value is missing is what can be
+                # learned from the column, so it is given as that in every frame.
+                values = [np.isnan(v).astype(np.float64) for v in values]
+            for o, v in zip(out, values):
+                o[str(name)] = v
             continue
         labels = [_labels(f[name]) for f in frames]
         levels = pd.Index(pd.concat(labels, ignore_index=True).dropna().unique())

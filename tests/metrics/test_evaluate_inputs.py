@@ -186,3 +186,16 @@ def test_clean_tables_get_no_notes_and_no_warning(good):
         warnings.simplefilter("error")
         report = evaluate(real, synthetic)
     assert report.notes == []
+
+
+def test_a_column_without_any_value_does_not_break_the_classifiers():
+    rng = np.random.default_rng(11)
+    n = 200
+    real = pd.DataFrame({"a": rng.normal(size=n), "b": np.nan, "c": rng.choice(list("xy"), n)})
+    with pytest.warns(FidelityWarning, match="every real value is missing"):
+        report = evaluate(real, real.assign(a=rng.normal(size=n)), holdout=real.iloc[:50], target="c")
+    assert 0.0 <= report.scores["detection_auc"] <= 1.0 and np.isfinite(report.scores["efficacy_synthetic_f1"])
+    # A synthetic column with values where the real one has none is easy to detect.
+    with pytest.warns(FidelityWarning):
+        filled = evaluate(real, real.assign(b=1.0))
+    assert filled.scores["detection_auc"] > 0.95
