@@ -24,7 +24,8 @@ from ._validation import (
 )
 from .checkpoint import Checkpointer
 from .images import fitting as _images
-from .images.codec import looks_like_images
+from .images.codec import ImageCodec, looks_like_images
+from .images.model import ImageGAN
 from .metrics.diagnostics import warn_mode_collapse
 from .metrics.gate import FidelityWarning, gate_holdout, run_gate
 from .persistence import PersistableMixin
@@ -488,6 +489,30 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             else:
                 names.append(feature)
         return names
+
+    def _check_restored(self) -> None:
+        """Called by :meth:`load`: a fitted model's attributes must have the types a fit gives them.
+
+        The file format checks every value it decodes, but not what the
+        estimator makes of them; a crafted file could otherwise load and
+        fail at the first ``sample``.
+        """
+        if not hasattr(self, "model_"):
+            return  # saved unfitted
+        kind = getattr(self, "kind_", None)
+        if kind not in ("table", "image"):
+            raise ValueError(f"kind_ is {kind!r}, not 'table' or 'image'")
+        expected = {"model_": TabularGAN, "encoder_": TableEncoder, "_sample_rng": np.random.Generator}
+        if kind == "image":
+            expected.update(model_=ImageGAN, codec_=ImageCodec)
+            del expected["encoder_"]
+        for name, cls in expected.items():
+            value = getattr(self, name, None)
+            if not isinstance(value, cls):
+                raise TypeError(f"{name} is a {type(value).__name__}, not a {cls.__name__}")
+        classes = getattr(self, "classes_", None)
+        if classes is not None and not (isinstance(classes, np.ndarray) and classes.ndim == 1 and len(classes) >= 2):
+            raise TypeError(f"classes_ is not a 1-D array of at least two classes: {classes!r:.80}")
 
     def _condition_groups(self) -> list:
         """``condition_columns`` as a list, each checked to be a categorical column of the fitted table."""

@@ -34,6 +34,7 @@ import math
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -54,6 +55,7 @@ MANIFEST = "ganaugment.json"
 TENSORS = "tensors.safetensors"
 _TAG = "__ganaugment__"
 _MAX_MANIFEST_BYTES = 512 * 2**20
+_MAX_ITEM_BYTES = 2**20  # one array item (a string level) in a model file
 
 _ESTIMATORS: dict = {}
 _STATE_CLASSES: dict = {}
@@ -145,29 +147,47 @@ class PersistableMixin:
 
 # --------------------------------------------------------------- writing
 @contextlib.contextmanager
-def atomic_write(path, mode: str = "wb"):
+def atomic_write(path, mode: str = "wb", **open_kwargs):
     """Open a temporary file next to ``path``; on success move it onto ``path``.
 
     The data are flushed and fsynced before :func:`os.replace`, so ``path``
     holds either its old content or the complete new one, never a partial
-    write. On any exception the temporary file is removed.
+    write. On any exception the temporary file is removed. The new file gets
+    the permissions of the file it replaces, or those a plain ``open`` would
+    give (the umask applied to 0o666) where there was none; a symbolic link
+    is written through, not replaced.
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    if path.endswith(os.sep) or os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot write {path!r}: it is a folder; give a file name.")
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot write {path!r}: folder {folder!r} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    # A short fixed prefix: a name near the file system's limit must still leave room for the suffix.
+    fd, tmp = tempfile.mkstemp(prefix=".ganaugment-", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, mode) as handle:
+        os.chmod(tmp, _mode_for(target))
+        with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
     _fsync_folder(folder)
+
+
+def _mode_for(target: str) -> int:
+    """Permission bits for a file written at ``target``: those it has, else 0o666 less the umask."""
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync_folder(folder: str) -> None:
@@ -228,15 +248,16 @@ def read_model_info(path) -> dict:
     ``estimator``, ``params`` and ``metadata``.
     """
     path = os.fspath(path)
-    manifest, tensors = _read(path, with_tensors=True)
-    reader = _Decoder(tensors, device=None, where=path)
-    return {
-        "format_version": manifest["format_version"],
-        "library_version": manifest.get("library_version"),
-        "estimator": manifest["estimator"],
-        "params": {k: reader.decode(v) for k, v in _expect(manifest["params"], dict, "params", path).items()},
-        "metadata": reader.decode(manifest.get("metadata", {})),
-    }
+    with _unreadable_as_model_file_error(path):
+        manifest, tensors = _read(path, with_tensors=True)
+        reader = _Decoder(tensors, device=None, where=path)
+        return {
+            "format_version": manifest["format_version"],
+            "library_version": manifest.get("library_version"),
+            "estimator": manifest["estimator"],
+            "params": {k: reader.decode(v) for k, v in _expect(manifest["params"], dict, "params", path).items()},
+            "metadata": reader.decode(manifest.get("metadata", {})),
+        }
 
 
 def load_model(path, *, device="auto"):
@@ -246,10 +267,36 @@ def load_model(path, *, device="auto"):
     from ._torch import resolve_device
 
     where = os.fspath(path)
-    manifest, tensors = _read(path, with_tensors=True)
-    reader = _Decoder(tensors, device=resolve_device(device), where=where)
-    reader.library_version = manifest.get("library_version")
-    return reader.decode_estimator(manifest)
+    device = resolve_device(device)
+    with _unreadable_as_model_file_error(where):
+        manifest, tensors = _read(path, with_tensors=True)
+        reader = _Decoder(tensors, device=device, where=where)
+        reader.library_version = manifest.get("library_version")
+        estimator = reader.decode_estimator(manifest)
+        check = getattr(estimator, "_check_restored", None)
+        if check is not None:
+            check()
+    return estimator
+
+
+@contextlib.contextmanager
+def _unreadable_as_model_file_error(where):
+    """Turn any failure to parse or rebuild a model file into a :class:`ModelFileError` naming it.
+
+    The format checks raise ModelFileError themselves; this catches what a
+    damaged or crafted file can still provoke below them (a corrupt deflate
+    stream, an unsupported zip feature, JSON nested beyond the recursion
+    limit, a value of the wrong type reaching a constructor). A missing or
+    unreadable file keeps its own error.
+    """
+    try:
+        yield
+    except (ModelFileError, FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except (zlib.error, EOFError, NotImplementedError, RecursionError, MemoryError, AttributeError, KeyError,
+            TypeError, ValueError, IndexError, OverflowError, RuntimeError, OSError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
+        raise ModelFileError(f"{where!r} is corrupted or was crafted: it cannot be read as a model ({reason}).") from None
 
 
 def _expect(value, kind, what, where):
@@ -511,7 +558,8 @@ class _Decoder:
             if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
                 self.fail("malformed fitted attribute entry")
             key, value = item
-            if not key.isidentifier() or key.startswith("__") or key in params:
+            # A fitted name is data, never a method or class attribute it could shadow (sample, fit).
+            if not key.isidentifier() or key.startswith("__") or key in params or hasattr(cls, key):
                 self.fail(f"invalid fitted attribute name {key!r}")
             if key == "device_" and self.device is not None:
                 value = self.device  # wherever it was trained, the model now lives here
@@ -642,6 +690,8 @@ def _plain_dtype(text):
         if isinstance(text, str) and text.startswith(("<M8[", ">M8[", "|M8[", "<m8[", ">m8[", "|m8[")):
             return text
         raise ValueError(f"unsupported dtype {text!r}")
+    if np.dtype(text).itemsize > _MAX_ITEM_BYTES:
+        raise ValueError(f"dtype {text!r} has items of {np.dtype(text).itemsize} bytes")
     return text
 
 

@@ -344,6 +344,96 @@ def test_weights_that_do_not_fit_the_layout_are_refused(fitted, tmp_path):
         GANAugmenter.load(tmp_path / "bad.gan")
 
 
+def _set_fitted(name, value):
+    def change(manifest):
+        entries = manifest["fitted"]
+        names = [entry[0] for entry in entries]
+        if name in names:
+            entries[names.index(name)][1] = value
+        else:
+            entries.append([name, value])
+
+    return change
+
+
+@pytest.mark.parametrize("change, reason", [
+    (_set_fitted("encoder_", 3), "cannot be read as a model .AttributeError"),
+    (_set_fitted("model_", None), "model_ is a NoneType, not a TabularGAN"),
+    (_set_fitted("kind_", "image"), "model_ is a TabularGAN, not a ImageGAN"),
+    (_set_fitted("kind_", "movie"), "kind_ is 'movie'"),
+    (_set_fitted("_sample_rng", "x"), "_sample_rng is a str"),
+    (_set_fitted("classes_", "abc"), "classes_ is not a 1-D array"),
+    (_set_fitted("sample", 1), "invalid fitted attribute name 'sample'"),
+    (_set_fitted("classes_", {"__ganaugment__": "ndarray", "dtype": "<U200000000", "shape": [30], "items": ["a"] * 30}),
+     "has items of 800000000 bytes"),
+])
+def test_crafted_values_are_refused_at_load(fitted, tmp_path, change, reason):
+    fitted.save(tmp_path / "good.gan")
+    _rewrite_manifest(tmp_path / "good.gan", tmp_path / "bad.gan", change)
+    with pytest.raises(ModelFileError, match=reason):
+        GANAugmenter.load(tmp_path / "bad.gan")
+
+
+def test_json_nested_beyond_the_recursion_limit_is_refused(fitted, tmp_path):
+    fitted.save(tmp_path / "good.gan")
+    with zipfile.ZipFile(tmp_path / "good.gan") as archive:
+        manifest = archive.read(persistence.MANIFEST).decode()
+        tensors = archive.read(persistence.TENSORS)
+    deep = manifest.replace('"fitted":', '"deep": ' + "[" * 100_000 + "]" * 100_000 + ', "fitted":', 1)
+    _zip_with(tmp_path / "deep.gan", deep, tensors)
+    for read in (GANAugmenter.load, read_model_info):
+        with pytest.raises(ModelFileError, match="nested too deeply"):
+            read(tmp_path / "deep.gan")
+
+
+def test_a_damaged_compressed_manifest_is_refused(fitted, tmp_path):
+    fitted.save(tmp_path / "good.gan")
+    with zipfile.ZipFile(tmp_path / "good.gan") as archive:
+        manifest = archive.read(persistence.MANIFEST)
+        tensors = archive.read(persistence.TENSORS)
+    with zipfile.ZipFile(tmp_path / "deflated.gan", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(persistence.MANIFEST, manifest)
+        archive.writestr(persistence.TENSORS, tensors)
+    data = bytearray((tmp_path / "deflated.gan").read_bytes())
+    with zipfile.ZipFile(tmp_path / "deflated.gan") as archive:
+        info = archive.getinfo(persistence.MANIFEST)
+    start = info.header_offset + 30 + len(info.filename)  # the compressed bytes follow the local header
+    refused = 0
+    for offset in range(start + 10, start + info.compress_size - 10, max(1, info.compress_size // 40)):
+        damaged = bytearray(data)
+        damaged[offset] ^= 0x10
+        (tmp_path / "damaged.gan").write_bytes(bytes(damaged))
+        with pytest.raises(ModelFileError):
+            GANAugmenter.load(tmp_path / "damaged.gan")
+        refused += 1
+    assert refused >= 30
+
+
+def test_saving_keeps_the_permissions_and_links_of_the_target(fitted, tmp_path):
+    umask = os.umask(0o022)
+    try:
+        fitted.save(tmp_path / "new.gan")
+        assert os.stat(tmp_path / "new.gan").st_mode & 0o777 == 0o644  # as open() would create it
+        os.chmod(tmp_path / "new.gan", 0o640)
+        fitted.save(tmp_path / "new.gan")
+        assert os.stat(tmp_path / "new.gan").st_mode & 0o777 == 0o640
+        os.symlink(tmp_path / "new.gan", tmp_path / "link.gan")
+        fitted.save(tmp_path / "link.gan")
+        assert os.path.islink(tmp_path / "link.gan")
+        GANAugmenter.load(tmp_path / "link.gan")
+    finally:
+        os.umask(umask)
+
+
+def test_saving_to_a_long_name_or_a_folder(fitted, tmp_path):
+    long_name = tmp_path / ("x" * 245 + ".gan")  # 249 characters, under the usual 255 limit
+    fitted.save(long_name)
+    assert GANAugmenter.load(long_name).classes_.tolist() == [3, 7]
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        fitted.save(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == [long_name.name]  # no temporary file left
+
+
 def test_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.gan"):
         load_model(tmp_path / "nowhere.gan")

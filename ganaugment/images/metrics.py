@@ -23,7 +23,6 @@ This module imports no training code.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 import torch
@@ -31,6 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._torch import build_module, make_generator
+from ..persistence import atomic_write
 from .codec import ImageCodec
 
 __all__ = [
@@ -448,13 +448,6 @@ def save_image_grid(images, path, y=None, *, n_per_class: int = 8, image_shape=N
         fig.suptitle(title)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temp = tempfile.mkstemp(suffix=".png", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            fig.savefig(stream, format="png", dpi=100)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
+    with atomic_write(path) as stream:
+        fig.savefig(stream, format="png", dpi=100)
     return str(path)

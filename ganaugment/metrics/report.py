@@ -13,12 +13,11 @@ import datetime
 import html
 import math
 import os
-import tempfile
 
 import numpy as np
 import pandas as pd
 
-from ..persistence import persistable
+from ..persistence import atomic_write, persistable
 
 __all__ = ["FidelityReport"]
 
@@ -308,15 +307,8 @@ class FidelityReport:
         if not os.path.isdir(folder):
             raise ValueError(f"cannot save the report: folder {folder!r} does not exist.")
         document = self.to_html()
-        handle, temp = tempfile.mkstemp(dir=folder, prefix=".report-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(document)
-            os.replace(temp, path)
-        except BaseException:
-            if os.path.exists(temp):
-                os.remove(temp)
-            raise
+        with atomic_write(path, "w", encoding="utf-8") as out:
+            out.write(document)
         return path
 
 
