@@ -24,6 +24,11 @@ def as_frame(X, *, estimator, reset: bool):
     if isinstance(X, pd.Series):
         raise ValueError("Expected a 2D table (DataFrame or 2D array), got a Series; use X.to_frame().")
     if isinstance(X, pd.DataFrame):
+        if isinstance(X.columns, pd.MultiIndex):
+            raise ValueError(
+                "X has multi-level column names, which the output could not keep; flatten them first, "
+                "for example X.columns = ['_'.join(map(str, c)) for c in X.columns]."
+            )
         if X.columns.duplicated().any():
             dupes = X.columns[X.columns.duplicated()].unique().tolist()
             raise ValueError(f"X has duplicate column names {dupes}; rename them so each column is unique.")

@@ -196,3 +196,9 @@ def test_hyperparameters_are_checked_before_training(params, error, match):
     X = pd.DataFrame({"a": np.arange(50.0), "b": ["u", "v"] * 25})
     with pytest.raises(error, match=match):
         GANAugmenter(**{**ONE, **params}).fit(X)
+
+
+def test_multi_level_column_names_are_refused():
+    X = pd.DataFrame(np.random.default_rng(8).normal(size=(50, 2)), columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2)]))
+    with pytest.raises(ValueError, match="multi-level column names"):
+        GANAugmenter(**ONE).fit(X)
