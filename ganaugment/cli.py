@@ -47,13 +47,33 @@ _COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")
 
 def _table_format(path: str) -> str:
     name = os.path.basename(path).lower()
+    compressed = False
     for suffix in _COMPRESSION:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
+            compressed = True
     ext = os.path.splitext(name)[1]
     if ext not in _READERS:
         raise UsageError(f"cannot tell the format of {path!r} from its extension; use .csv, .tsv or .parquet")
+    if compressed and _READERS[ext] == "parquet":
+        raise UsageError(
+            f"{path!r}: Parquet files are not compressed as a whole (Parquet compresses its own columns); use .parquet"
+        )
     return _READERS[ext]
+
+
+def _check_output(path: str, *, table: bool = False) -> None:
+    """Fail now, before any training or generating, if ``path`` cannot be written (``-`` is stdout)."""
+    if path == "-":
+        return
+    if os.path.isdir(path) or path.endswith(tuple(filter(None, (os.sep, os.altsep)))):
+        raise UsageError(f"{path!r} is a folder; give the name of a file to write")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        problem = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
+        raise UsageError(f"cannot write {path!r}: folder {folder!r} {problem}")
+    if table:
+        _table_format(path)
 
 
 def read_table(path: str, *, parse_dates=None):
@@ -66,6 +86,12 @@ def read_table(path: str, *, parse_dates=None):
     try:
         if kind == "parquet":
             frame = pd.read_parquet(path)
+            missing = [column for column in parse_dates or () if column not in frame.columns]
+            if missing:
+                raise UsageError(
+                    f"--parse-dates names {', '.join(map(repr, missing))}, which is not a column of {path!r}; "
+                    f"its columns are {list(frame.columns)}"
+                )
             for column in parse_dates or ():
                 frame[column] = pd.to_datetime(frame[column])
         else:
@@ -105,20 +131,23 @@ def _needs_pyarrow(path: str, exc: ImportError) -> "UsageError":
 
 
 # -------------------------------------------------- estimator options
-def _param_docs(cls) -> dict:
-    """First sentence of every parameter's description in a numpydoc docstring."""
+def _param_docs(cls, *, types: bool = False) -> dict:
+    """First sentence of every parameter's description in a numpydoc docstring.
+
+    With ``types=True``, each parameter's type instead (``"tuple of int"``).
+    """
     doc = cls.__doc__ or ""
     match = re.search(r"\n\s*Parameters\n\s*-+\n(.*?)(\n\s*[A-Z][A-Za-z ]+\n\s*-{3,}\n|\Z)", doc, re.S)
     if not match:
         return {}
-    docs, names, lines = {}, [], []
+    docs, names, lines, kind = {}, [], [], ""
 
     def flush():
         text = " ".join(line.strip() for line in lines).strip()
         text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text).replace("``", "")
         sentence = re.split(r"(?<=\.)\s", text, maxsplit=1)[0] if text else ""
         for name in names:
-            docs[name] = sentence
+            docs[name] = kind if types else sentence
 
     body = match.group(1).splitlines()
     indent = min((len(l) - len(l.lstrip()) for l in body if l.strip()), default=0)
@@ -127,8 +156,9 @@ def _param_docs(cls) -> dict:
             continue
         if len(line) - len(line.lstrip()) == indent:
             flush()
-            head = line.split(" : ")[0]
+            head, _, spec = line.partition(" : ")
             names, lines = [n.strip() for n in head.split(",")], []
+            kind = re.split(r",\s*default\b", spec)[0].strip()
         else:
             lines.append(line)
     flush()
@@ -169,14 +199,20 @@ def _constraint_kinds(constraints) -> set:
     return kinds
 
 
-def _converter(name: str, default, kinds: set):
-    """A string -> value function for one hyperparameter, and a metavar."""
+def _converter(name: str, default, kinds: set, doc_type: str = ""):
+    """A string -> value function for one hyperparameter, and a metavar.
+
+    List elements are integers when the default holds integers or the
+    docstring types the parameter as ``tuple of int`` / ``list of int``
+    (a default of None says nothing about them).
+    """
     if isinstance(default, bool) or kinds == {"bool"}:
         return None, None  # a --flag / --no-flag pair
     if isinstance(default, (tuple, list)) or "list" in kinds:
-        element = int if isinstance(default, (tuple, list)) and default and all(
+        int_default = isinstance(default, (tuple, list)) and default and all(
             isinstance(v, numbers.Integral) for v in default
-        ) else str
+        )
+        element = int if int_default or re.fullmatch(r"(tuple|list) of int", doc_type) else str
 
         def as_list(text):
             if text.lower() == "none" and "none" in kinds:
@@ -186,7 +222,7 @@ def _converter(name: str, default, kinds: set):
                 values = [element(t) for t in items]
             except ValueError:
                 raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-            return tuple(values) if isinstance(default, tuple) else values
+            return tuple(values) if isinstance(default, tuple) or doc_type.startswith("tuple") else values
 
         return as_list, "A,B,..."
     simple = [k for k in ("int", "float", "str") if k in kinds]
@@ -229,6 +265,7 @@ def add_estimator_options(parser, cls, *, title: str, skip=()) -> None:
     defaults = cls().get_params(deep=False)
     constraints = getattr(cls, "_parameter_constraints", {})
     docs = _param_docs(cls)
+    doc_types = _param_docs(cls, types=True)
     group = parser.add_argument_group(title, f"Hyperparameters of {cls.__name__}; a left-out option keeps the class default.")
     for name, default in defaults.items():
         if name in _HANDLED or name in skip:
@@ -238,7 +275,7 @@ def add_estimator_options(parser, cls, *, title: str, skip=()) -> None:
         shown = ",".join(map(str, default)) if isinstance(default, (tuple, list)) else default
         help_text = (docs.get(name) or name.replace("_", " ")).replace("%", "%%")
         help_text += f" (default: {shown})".replace("%", "%%")
-        convert, metavar = _converter(name, default, kinds)
+        convert, metavar = _converter(name, default, kinds, doc_types.get(name, ""))
         if convert is None:
             group.add_argument(
                 flag, dest=_HP_PREFIX + name, action=argparse.BooleanOptionalAction,
@@ -326,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     over.add_argument("--quiet", action="store_true", help="no progress bar")
     sampler = _optional_class("GANOverSampler")
     if sampler is not None:
-        add_estimator_options(over, sampler, title="sampler options")
+        # The GAN itself is not an option: its hyperparameters (--epochs, ...) are.
+        add_estimator_options(over, sampler, title="sampler options", skip=("estimator",))
     over.set_defaults(handler=_cmd_oversample)
 
     report = commands.add_parser(
@@ -386,6 +424,7 @@ def _split_target(frame, target, path):
 def _cmd_fit(args):
     from . import GANAugmenter
 
+    _check_output(args.output)
     frame = read_table(args.data, parse_dates=args.parse_dates)
     X, y = _split_target(frame, args.target, args.data)
     params = estimator_params(args)
@@ -426,8 +465,14 @@ def _cmd_sample(args):
     from .streaming import sample_frames, table_format, write_delimited, write_samples
     from .tabular.encoder import _MISSING, _OTHER
 
+    _check_output(args.output, table=True)
     info = read_model_info(args.model)
     model = GANAugmenter.load(args.model, device=args.device)
+    if getattr(model, "kind_", None) == "image":
+        raise UsageError(
+            f"{args.model!r} is an image model; the command line writes tables, so sample images from Python: "
+            "GANAugmenter.load(path).sample(n)"
+        )
     if args.seed is not None:
         import numpy as np
 
@@ -483,6 +528,7 @@ def _cmd_oversample(args):
         raise UsageError("the oversample command needs ganaugment.GANOverSampler, which this installation does not provide")
     import pandas as pd
 
+    _check_output(args.output, table=True)
     frame = read_table(args.data, parse_dates=args.parse_dates)
     X, y = _split_target(frame, args.target, args.data)
     params = estimator_params(args)
@@ -511,6 +557,9 @@ def _cmd_report(args):
         from . import evaluate
     except ImportError:
         raise UsageError("the report command needs ganaugment.evaluate, which this installation does not provide") from None
+    if not args.output.lower().endswith((".html", ".htm")):
+        raise UsageError(f"the report is HTML; give a path ending in .html, got {args.output!r}")
+    _check_output(args.output)
     real = read_table(args.real, parse_dates=args.parse_dates)
     synthetic = read_table(args.synthetic, parse_dates=args.parse_dates)
     holdout = None if args.holdout is None else read_table(args.holdout, parse_dates=args.parse_dates)
@@ -547,15 +596,26 @@ def main(argv=None) -> int:
     debug = os.environ.get("GANAUGMENT_DEBUG", "") not in ("", "0")
     from .persistence import ModelFileError
 
-    user_errors = (UsageError, ModelFileError, ValueError, TypeError, KeyError, FileNotFoundError, PermissionError, IsADirectoryError)
+    # OSError: a folder where a file goes, a full disk, no permission, ... (BrokenPipeError is handled first).
+    user_errors = (UsageError, ModelFileError, ValueError, TypeError, KeyError, OSError)
     try:
         with warnings.catch_warnings():
             if not debug:
                 warnings.showwarning = _show_warning
             args.handler(args)
+        sys.stdout.flush()  # a reader that has gone (| head) shows here, not at exit
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout closed it (e.g. '| head'): stop quietly. Point stdout at devnull so that
+        # Python's flush at exit does not raise again (the recipe of the Python signal docs).
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+        return 1
     except user_errors as exc:
         if debug:
             raise

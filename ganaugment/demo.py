@@ -47,6 +47,9 @@ def run_demo(output_dir: str = "ganaugment-demo", *, quick: bool = False, random
     from .augmenter import GANAugmenter
     from .metrics._sdmetrics import quality_and_diagnostic
 
+    # Check where the table goes before training, not after.
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise NotADirectoryError(f"cannot write the demo table to {output_dir!r}: it is a file, not a folder")
     real = make_customers(2000 if quick else 5000, random_state)
     epochs = 5 if quick else 150
     print(f"Demo table: {len(real)} rows, columns {list(real.columns)}")

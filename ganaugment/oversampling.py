@@ -77,6 +77,10 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         uses ``GANAugmenter()`` with its defaults. Its hyperparameters are
         reachable as ``estimator__<name>``, e.g. in a grid search. When its
         ``random_state`` is None, the sampler's ``random_state`` seeds it.
+    epochs : int or None, default=None
+        Training epochs of the GAN, overriding the estimator's own
+        ``epochs``. ``None`` keeps the estimator's value; ``max_steps``
+        can still cut training shorter.
     max_steps : int or None, default=1000
         Budget of generator updates: the GAN trains for at most
         ``ceil(max_steps / steps_per_epoch)`` epochs (and never more than

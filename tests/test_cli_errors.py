@@ -1,0 +1,174 @@
+"""Command-line mistakes caught early and reported in one line: outputs, image models, pipes, formats."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ganaugment
+import ganaugment.streaming
+from ganaugment import GANAugmenter, cli
+from ganaugment.demo import make_customers
+
+from tests.conftest import FAST
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(argv, capsys):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, message):
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ganaugment: error:"), err
+    assert message in lines[0], err
+    assert "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli_errors")
+
+
+@pytest.fixture(scope="module")
+def table(workdir):
+    path = workdir / "customers.csv"
+    make_customers(200, random_state=2).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_file(workdir):
+    path = workdir / "table.gan"
+    GANAugmenter(**FAST, random_state=0).fit(make_customers(200, random_state=2)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def flat_images(workdir):
+    """A flat 16-column table: 4x4 images, one per row."""
+    path = workdir / "flat.csv"
+    pixels = np.random.default_rng(0).random((64, 16))
+    pd.DataFrame(pixels, columns=[str(i) for i in range(16)]).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Training, resampling, sampling and scoring fail loudly: a test using this must stop before them."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the expensive work ran before the output was checked")
+
+    monkeypatch.setattr(GANAugmenter, "fit", fail)
+    monkeypatch.setattr(ganaugment.GANOverSampler, "fit_resample", fail)
+    monkeypatch.setattr(ganaugment, "evaluate", fail)
+    monkeypatch.setattr(ganaugment.streaming, "sample_frames", fail)
+    monkeypatch.setattr(ganaugment.streaming, "write_samples", fail)
+
+
+def test_sampling_an_image_model_says_to_use_python(workdir, capsys):
+    path = workdir / "image.gan"
+    pixels = np.random.default_rng(1).random((32, 16))
+    GANAugmenter(image_shape=(4, 4), epochs=1, batch_size=8, random_state=0).fit(pixels).save(path)
+    code, out, err = run(["sample", path, "-n", 3], capsys)
+    assert_one_line_error(code, err, "image model")
+    assert "sample" in err and out == ""
+
+
+def test_image_shape_option_takes_integers(flat_images, workdir, capsys):
+    args = cli.build_parser().parse_args(["fit", "t.csv", "-o", "m.gan", "--image-shape", "4,4"])
+    assert cli.estimator_params(args) == {"image_shape": (4, 4)}
+    out = workdir / "flat.gan"
+    code, _, err = run(["fit", flat_images, "-o", out, "--image-shape", "4,4", "--epochs", 1, "--batch-size", 8,
+                        "--random-state", 0, "--quiet"], capsys)
+    assert code == 0, err
+    model = GANAugmenter.load(out)
+    assert model.kind_ == "image" and tuple(model.image_shape) == (4, 4)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit", "{table}", "-o", "{w}/folder"], "is a folder"),
+        (["fit", "{table}", "-o", "{w}/folder/"], "is a folder"),
+        (["fit", "{table}", "-o", "{w}/nodir/m.gan"], "does not exist"),
+        (["fit", "{table}", "-o", "{table}/m.gan"], "is a file, not a folder"),
+        (["oversample", "{table}", "--target", "churned", "-o", "{w}/nodir/x.csv"], "does not exist"),
+        (["oversample", "{table}", "--target", "churned", "-o", "{w}/x.json"], "extension"),
+        (["report", "{table}", "{table}", "-o", "{w}/nodir/r.html"], "does not exist"),
+        (["report", "{table}", "{table}", "-o", "{w}/r.txt"], ".html"),
+        (["sample", "{model}", "-n", "5", "-o", "{w}/out.json"], "extension"),
+        (["sample", "{model}", "-n", "5", "-o", "{w}/folder/"], "is a folder"),
+        (["sample", "{model}", "-n", "5", "-o", "{w}/out.parquet.gz"], "Parquet"),
+        (["sample", "{model}", "-n", "5", "-o", "{w}/out.parquet.bz2"], "Parquet"),
+    ],
+)
+def test_outputs_are_checked_before_the_work(argv, message, table, model_file, workdir, no_work, capsys):
+    (workdir / "folder").mkdir(exist_ok=True)
+    argv = [a.format(w=workdir, table=table, model=model_file) for a in argv]
+    code, _, err = run(argv, capsys)
+    assert_one_line_error(code, err, message)
+    assert not any(name.startswith(("out.", "r.", "x.")) for name in os.listdir(workdir))
+
+
+def test_an_os_error_is_one_line(table, tmp_path, monkeypatch, capsys):
+    def fail(self, X, y=None):
+        raise NotADirectoryError(20, "Not a directory", str(tmp_path / "m.gan"))
+
+    monkeypatch.setattr(GANAugmenter, "fit", fail)
+    code, _, err = run(["fit", table, "-o", tmp_path / "m.gan", "--quiet"], capsys)
+    assert_one_line_error(code, err, "Not a directory")
+
+
+def test_demo_checks_its_output_folder_before_training(tmp_path, no_work, capsys):
+    path = tmp_path / "d.csv"
+    path.write_text("a file\n")
+    code, _, err = run(["demo", "--quick", "--output-dir", path], capsys)
+    assert_one_line_error(code, err, "not a folder")
+    assert path.read_text() == "a file\n"
+
+
+def test_a_closed_pipe_ends_sampling_quietly(model_file):
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ganaugment", "sample", str(model_file), "-n", "200000", "--chunk-size", "1000", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT,
+    )
+    header = process.stdout.readline()
+    process.stdout.close()  # what '| head -1' does
+    _, err = process.communicate(timeout=300)
+    assert header.decode().strip().split(",") == list(make_customers(5).columns)
+    assert process.returncode != 0
+    assert err.decode().strip() == ""
+
+
+def test_unknown_parse_dates_column_of_a_parquet_table(tmp_path, capsys):
+    path = tmp_path / "t.parquet"
+    cli.write_table(make_customers(20), str(path))
+    code, _, err = run(["fit", path, "-o", tmp_path / "m.gan", "--parse-dates", "nope"], capsys)
+    assert_one_line_error(code, err, "--parse-dates names 'nope', which is not a column")
+
+
+def test_compressed_parquet_is_refused(tmp_path):
+    with pytest.raises(cli.UsageError, match="Parquet"):
+        cli.write_table(make_customers(5), str(tmp_path / "t.parquet.gz"))
+    assert os.listdir(tmp_path) == []
+
+
+def test_oversample_help_has_no_estimator_and_documents_epochs(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["oversample", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--estimator" not in help_text
+    assert "--epochs INT Training epochs of the GAN" in help_text
+    with pytest.raises(SystemExit) as excinfo:
+        cli.main(["oversample", "t.csv", "--target", "y", "-o", "b.csv", "--estimator", "none"])
+    assert excinfo.value.code == 2
