@@ -8,7 +8,22 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
 
-__all__ = ["as_frame", "check_table", "check_target", "check_n_samples", "seed_from"]
+__all__ = ["as_array", "as_frame", "check_table", "check_target", "check_n_samples", "seed_from"]
+
+
+def as_array(X, name: str = "X") -> np.ndarray:
+    """``np.asarray(X)``, with a ragged sequence (rows or images of unequal
+    shapes) named as such instead of numpy's inhomogeneous-shape error."""
+    try:
+        return np.asarray(X)
+    except ValueError as exc:
+        if "inhomogeneous" not in str(exc):
+            raise
+        raise ValueError(
+            f"{name} is a ragged sequence: its rows or images do not all have the same shape. "
+            "Pad or resize them to one shape first."
+        ) from None
+
 
 
 def as_frame(X, *, estimator, reset: bool):
@@ -34,12 +49,17 @@ def as_frame(X, *, estimator, reset: bool):
             raise ValueError(f"X has duplicate column names {dupes}; rename them so each column is unique.")
         frame, kind = X, "frame"
     else:
-        array = np.asarray(X)
+        array = as_array(X)
         if array.ndim != 2:
+            hint = (
+                "Reshape your data with array.reshape(-1, 1) for a single feature or "
+                "array.reshape(1, -1) for a single sample."
+                if array.ndim < 2
+                else "Images are read from 3-D or 4-D arrays: (n, H, W), (n, H, W, C) or (n, C, H, W)."
+            )
             raise ValueError(
                 f"Expected a 2D array of shape (n_samples, n_features), got an array with {array.ndim} "
-                "dimension(s). Reshape your data with array.reshape(-1, 1) for a single feature or "
-                "array.reshape(1, -1) for a single sample."
+                f"dimension(s). {hint}"
             )
         if np.iscomplexobj(array):
             raise ValueError("Complex data not supported.")

@@ -99,6 +99,22 @@ def test_a_model_fitted_on_flat_rows_names_the_layout_of_stacked_images(digits):
         stacked.transform(X[:6])
 
 
+def test_ragged_images_and_five_dimensional_arrays_are_named(digits):
+    X, _ = digits
+    images = list(X[:10].reshape(-1, 8, 8))
+    ragged = images[:5] + [np.zeros((7, 8))] + images[5:]
+    for kind in ("auto", "image"):
+        with pytest.raises(ValueError, match="ragged sequence"):
+            GANAugmenter(kind=kind, **TINY).fit(ragged)
+    with pytest.raises(ValueError, match="ragged sequence"):
+        ImageCodec().fit(ragged)
+    five_d = np.zeros((4, 2, 8, 8, 3))
+    with pytest.raises(ValueError, match=r"5 dimension\(s\)\. Images are read from 3-D or 4-D arrays"):
+        GANAugmenter(**TINY).fit(five_d)
+    # A list of equal images is still read as a stack of images.
+    assert GANAugmenter(**TINY).fit(images).sample(3).shape == (3, 8, 8)
+
+
 def test_channels_first_is_read_when_channels_last_would_be_too_small():
     rng = np.random.default_rng(0)
     rgb = rng.random((5, 3, 16, 4))  # RGB images of 16x4 pixels

@@ -41,6 +41,7 @@ import numbers
 
 import numpy as np
 
+from .._validation import as_array
 from ..persistence import persistable
 
 __all__ = ["ImageCodec", "looks_like_images"]
@@ -55,7 +56,7 @@ def looks_like_images(X, image_shape=None) -> bool:
         return True
     if hasattr(X, "columns") or hasattr(X, "tocsr"):
         return False
-    return np.ndim(X) in (3, 4)
+    return as_array(X).ndim in (3, 4)
 
 
 def _channel_axis(shape: tuple) -> str:
@@ -185,7 +186,7 @@ class ImageCodec:
     def _as_array(X) -> np.ndarray:
         if hasattr(X, "tocsr"):
             raise TypeError("Sparse input is not supported for images; pass a dense array.")
-        array = np.asarray(X)
+        array = as_array(X)
         if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
             raise TypeError(f"Images must hold numbers, got dtype {array.dtype}.")
         if np.iscomplexobj(array):
