@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
 
-__all__ = ["as_array", "as_frame", "check_table", "check_target", "check_n_samples", "seed_from"]
+__all__ = ["caller_stacklevel", "as_array", "as_frame", "check_table", "check_target", "check_n_samples", "seed_from"]
+
+
+_WRAPPERS = tuple(
+    os.path.dirname(module.__file__) + os.sep for module in (sys.modules[__package__], sys.modules["sklearn"])
+)
+
+
+def caller_stacklevel() -> int:
+    """``stacklevel`` that makes a warning name the first caller outside
+    ganaugment and scikit-learn (whose output wrappers add frames between a
+    user's ``transform`` call and ours). Call it from the function that warns."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_WRAPPERS):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def as_array(X, name: str = "X") -> np.ndarray:

@@ -16,6 +16,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from ._torch import autocast_dtype, resolve_device
 from ._validation import (
     as_frame,
+    caller_stacklevel,
     check_class_counts,
     check_n_samples,
     check_table,
@@ -439,7 +440,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             return
         held, held_codes = validation
         if self.classes_ is not None:
-            name = next(n for n in ("class", "class_", "__class__") if n not in held.columns)
+            name = "class"
+            while name in held.columns:  # a free column name for the class
+                name += "_"
             held = held.assign(**{name: self.classes_[held_codes].astype(str)})
             synthetic = synthetic.assign(**{name: self.classes_[classes].astype(str)})
         report, passed = run_gate(
@@ -454,7 +457,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             f"The fidelity gate rejected this model (quality {self.quality_score_:.3f} < min_quality="
             f"{self.min_quality}); {what}.",
             FidelityWarning,
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),
         )
 
     def _prepare_fit_input(self, X):

@@ -176,3 +176,11 @@ def test_image_fidelity_names_synthetic_labels_the_classifier_does_not_know(uint
         image_fidelity(X[:60], X[60:], y_synthetic=unknown, extractor=extractor)
     report = image_fidelity(X[:60], X[60:], y_synthetic=y[60:], extractor=extractor)
     assert isinstance(report["class_accuracy"], float)
+
+
+def test_identical_image_sets_with_repeated_images_score_perfect():
+    rng = np.random.default_rng(0)
+    images = np.repeat(rng.random((5, 8, 8)), 10, axis=0)  # each image 10 times: its nearest-neighbour radius is 0
+    scores = image_fidelity(images, images.copy(), extractor=lambda X: np.asarray(X).reshape(len(X), -1))
+    assert scores["frechet_distance"] == pytest.approx(0.0, abs=1e-6)
+    assert scores["precision"] == scores["recall"] == scores["coverage"] == 1.0

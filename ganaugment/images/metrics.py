@@ -252,11 +252,13 @@ def precision_recall_density_coverage(real_features, synthetic_features, nearest
     fake_radius = fake_fake.kthvalue(nearest_k + 1, dim=1).values
     del fake_fake
     real_fake = _pairwise(real, fake)  # (n_real, n_fake)
-    inside = real_fake < real_radius[:, None]
+    # A sample on a ball's boundary counts as inside: with repeated images a radius is 0, and an
+    # exact copy of a real image sits at distance 0 from it.
+    inside = real_fake <= real_radius[:, None]
     precision = inside.any(dim=0).float().mean().item()
     density = inside.sum(dim=0).float().mean().item() / nearest_k
-    recall = (real_fake < fake_radius[None, :]).any(dim=1).float().mean().item()
-    coverage = (real_fake.min(dim=1).values < real_radius).float().mean().item()
+    recall = (real_fake <= fake_radius[None, :]).any(dim=1).float().mean().item()
+    coverage = (real_fake.min(dim=1).values <= real_radius).float().mean().item()
     return {"precision": precision, "recall": recall, "density": density, "coverage": coverage}
 
 
@@ -411,6 +413,8 @@ def save_image_grid(images, path, y=None, *, n_per_class: int = 8, image_shape=N
     """
     from matplotlib.figure import Figure
 
+    from ..metrics.plots import plain_text
+
     codec = ImageCodec(image_shape=image_shape).fit(images)
     pixels = (codec.transform(images) + 1.0) / 2.0  # (n, C, H, W) in [0, 1]
     if y is None:
@@ -443,7 +447,7 @@ def save_image_grid(images, path, y=None, *, n_per_class: int = 8, image_shape=N
                 else:
                     ax.imshow(np.moveaxis(img[:3], 0, -1), vmin=0, vmax=1)
             if col == 0 and name is not None:
-                ax.set_ylabel(str(name), rotation=0, labelpad=12, va="center")
+                ax.set_ylabel(plain_text(name), rotation=0, labelpad=12, va="center")
     if title:
         fig.suptitle(title)
     folder = os.path.dirname(os.path.abspath(path))

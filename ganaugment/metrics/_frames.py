@@ -18,7 +18,7 @@ import pandas as pd
 from .._validation import column_kind
 
 __all__ = [
-    "check_tables", "column_kind", "match_kinds", "model_frames", "DistanceEncoder", "subsample", "row_keys",
+    "check_tables", "check_class_target", "column_kind", "match_kinds", "model_frames", "DistanceEncoder", "subsample", "row_keys",
     "fit_threads",
 ]
 
@@ -31,8 +31,21 @@ MAX_DISTANCE_LEVELS = 100
 
 def _as_frame(data, name: str, columns=None) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
+        if isinstance(data.columns, pd.MultiIndex):
+            raise ValueError(
+                f"{name} has multi-level column names; flatten them first, for example "
+                "frame.columns = ['_'.join(map(str, c)) for c in frame.columns]."
+            )
         if data.columns.duplicated().any():
             raise ValueError(f"{name} has duplicate column names; rename them so each column is unique.")
+        # SDMetrics and the plots name columns by their text: two names with one text would merge.
+        as_text = pd.Index([str(c) for c in data.columns])
+        if as_text.duplicated().any():
+            clash = sorted({str(c) for c in as_text[as_text.duplicated()]})
+            raise ValueError(
+                f"{name} has column names that are equal as text ({clash}, e.g. 0 and '0'); rename them "
+                "so each column's text is unique."
+            )
         return data.reset_index(drop=True)
     if isinstance(data, pd.Series):
         raise TypeError(f"{name} must be a 2D table (DataFrame or 2D array), got a Series; use .to_frame().")
@@ -43,6 +56,9 @@ def _as_frame(data, name: str, columns=None) -> pd.DataFrame:
     if array.ndim != 2:
         raise ValueError(f"{name} must be 2-dimensional, got an array of shape {array.shape}.")
     frame = pd.DataFrame(array)
+    if array.dtype == object:
+        # A mixed table's to_numpy() is an object array: its number columns are numbers, not levels.
+        frame = frame.infer_objects()
     if columns is not None and frame.shape[1] == len(columns):
         frame.columns = columns
     return frame
@@ -65,6 +81,11 @@ def check_tables(real, synthetic, holdout=None, target=None):
     for name, frame in tables.items():
         if len(frame) == 0:
             raise ValueError(f"{name} has no rows; fidelity needs at least one row in every table.")
+        if len(frame) < 2 and name != "holdout":
+            raise ValueError(
+                f"{name} has 1 row; fidelity needs at least 2 real and 2 synthetic rows (the detection "
+                "classifier is cross-validated on both)."
+            )
         if name == "real":
             continue
         missing = [c for c in real.columns if c not in frame.columns]
@@ -85,7 +106,21 @@ def check_tables(real, synthetic, holdout=None, target=None):
             )
         if real.shape[1] < 2:
             raise ValueError("target needs at least one feature column beside it.")
+        check_class_target(real[target], target)
     return tables["real"], tables["synthetic"], tables.get("holdout")
+
+
+def check_class_target(values: pd.Series, target) -> None:
+    """Refuse a target of fractional numbers: efficacy trains classifiers."""
+    if not pd.api.types.is_float_dtype(values):
+        return
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    fractional = numbers[np.isfinite(numbers) & (np.mod(numbers, 1.0) != 0.0)]
+    if fractional.size:
+        raise ValueError(
+            f"target column {target!r} holds continuous numbers (e.g. {float(fractional[0])!r}); efficacy "
+            "scores classifiers, so the target must hold classes. Bin it first, or pick a class column."
+        )
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
@@ -153,9 +188,31 @@ def match_kinds(real: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, 
             values = _as_datetimes(series, real[name])
         if out is other:
             out = other.copy()
-        out[name] = values
+        out[name] = _in_dtype_of(values, real[name])
         converted[name] = int((series.notna() & values.isna()).sum())
     return out, converted
+
+
+def _in_dtype_of(values: pd.Series, like: pd.Series) -> pd.Series:
+    """Converted ``values`` in the dtype of the real column ``like`` when they fit it exactly.
+
+    SDMetrics' table-structure diagnostic compares dtypes, so a column read
+    from text as float64 where the real one is int64 would count as a
+    different structure although every value matches.
+    """
+    if values.dtype == like.dtype:
+        return values
+    try:
+        cast = values.astype(like.dtype)
+    except (TypeError, ValueError, OverflowError):
+        return values
+    same = (cast.isna() == values.isna()).all()
+    if same and pd.api.types.is_numeric_dtype(values):
+        present = values.notna().to_numpy()
+        same = bool(np.array_equal(_numbers(cast)[present], values.to_numpy(dtype=np.float64)[present]))
+    elif same:
+        same = bool((cast.dropna() == values.dropna()).all())
+    return cast if same else values
 
 
 def _labels(series: pd.Series) -> pd.Series:
@@ -202,7 +259,8 @@ class DistanceEncoder:
     """Rows as vectors whose Euclidean distance counts per-column mismatches.
 
     Fitted on the training rows. A numeric column contributes its difference
-    divided by the column's range on the training rows, plus 1 when exactly
+    divided by the column's range on the training rows (by its absolute value,
+    at least 1, when the column is constant), plus 1 when exactly
     one of the two values is missing; a categorical column contributes 1 when
     the levels differ (one-hot slots scaled by ``1/sqrt(2)``). Distances are
     divided by ``sqrt(n_columns)``, so two rows that differ fully in every
@@ -222,7 +280,9 @@ class DistanceEncoder:
                 values = _numbers(series)
                 finite = values[np.isfinite(values)]
                 lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-                self.states_.append(("numeric", (lo, max(hi - lo, 1e-12))))
+                # A constant column has no range: its differences are read relative to its value.
+                span = hi - lo if hi > lo else max(abs(lo), 1.0)
+                self.states_.append(("numeric", (lo, span)))
         return self
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
@@ -252,19 +312,23 @@ def subsample(frame: pd.DataFrame, max_rows: int | None, rng: np.random.Generato
     return frame.iloc[keep].reset_index(drop=True)
 
 
-def row_keys(frame: pd.DataFrame) -> np.ndarray:
+def row_keys(frame: pd.DataFrame, like: pd.DataFrame | None = None) -> np.ndarray:
     """A 64-bit hash per row that is equal for rows with equal values.
 
-    Numbers are compared as floats and every other value by its text, so an
-    integer column and its float twin give the same keys.
+    Numbers are compared as floats (-0.0 equal to 0.0) and every other value
+    by its text, so an integer column and its float twin give the same keys.
+    Each column is read as the kind of the same column in ``like`` (the
+    table the keys are compared with; ``frame`` itself by default), so two
+    tables that store a column differently still give equal keys.
     """
+    like = frame if like is None else like
     normal = pd.DataFrame(index=frame.index)
     for name in frame.columns:
         series = frame[name]
-        if column_kind(series) == "categorical":
+        if column_kind(like[name]) == "categorical":
             normal[str(name)] = _labels(series).fillna("\x00missing").astype(str)
         else:
-            normal[str(name)] = _numbers(series)
+            normal[str(name)] = _numbers(series) + 0.0
     return pd.util.hash_pandas_object(normal, index=False).to_numpy()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._frames import fit_threads, model_frames
+from ._frames import check_class_target, fit_threads, model_frames
 
 __all__ = ["ml_efficacy"]
 
@@ -113,7 +113,8 @@ def ml_efficacy(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFra
     every other label; for more classes F1 is the macro average over the
     real classes and the AUC is the one-vs-rest macro average (NaN when the
     holdout lacks a real class). Labels match as text, with whole floats
-    written as integers (``1.0`` is class ``1``).
+    written as integers (``1.0`` is class ``1``); a real target holding
+    fractional numbers is a regression target and raises a ValueError.
 
     Labels outside the real classes are scored, not rejected: holdout rows
     with such a label count as negatives of the positive class (for more
@@ -138,6 +139,7 @@ def ml_efficacy(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFra
     for name, lab in zip(("real", "synthetic", "holdout"), labels):
         if lab.isna().any():
             raise ValueError(f"target column {target!r} has missing values in {name}; efficacy needs labels.")
+    check_class_target(real[target], target)
     y_real, y_syn, y_hold = (_label_text(lab) for lab in labels)
     classes = sorted(str(c) for c in set(y_real))
     if len(classes) < 2:

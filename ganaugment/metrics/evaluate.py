@@ -36,8 +36,8 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     target : str, default=None
         Column to predict for machine-learning efficacy (needs ``holdout``).
     metadata : dict, default=None
-        SDMetrics metadata ``{"tables": {"table": {"columns": ...}}}``;
-        inferred from the dtypes of ``real`` when left out.
+        SDMetrics metadata ``{"tables": {name: {"columns": ...}}}`` for one
+        table (any name); inferred from the dtypes of ``real`` when left out.
     model : fitted estimator, default=None
         A fitted ganaugment model; its ``history_`` gives the training curves.
     random_state : int, default=0
@@ -75,8 +75,8 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     seed = check_random_state_int(random_state)
     if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 8):
         raise ValueError(f"max_rows must be an int >= 8 or None, got {max_rows!r}.")
-    if metadata is not None and not (isinstance(metadata, dict) and "tables" in metadata):
-        raise ValueError('metadata must be a dict in SDMetrics\' form {"tables": {"table": {"columns": {...}}}}.')
+    if metadata is not None:
+        metadata = _one_table_metadata(metadata)
     real, synthetic, holdout = check_tables(real, synthetic, holdout, target)
     # Numbers or dates stored as text would read as missing (and SDMetrics would leave them out):
     # every metric sees the other tables' columns as the real column's kind.
@@ -142,6 +142,23 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     return report
 
 
+def _one_table_metadata(metadata) -> dict:
+    """SDMetrics metadata with its one table named as the metrics name it."""
+    form = 'SDMetrics\' form {"tables": {"<name>": {"columns": {...}}}}'
+    if not (isinstance(metadata, dict) and isinstance(metadata.get("tables"), dict)):
+        raise ValueError(f"metadata must be a dict in {form}.")
+    tables = metadata["tables"]
+    if len(tables) != 1:
+        raise ValueError(
+            f"metadata describes {len(tables)} tables ({list(tables)}); evaluate scores one table, so give "
+            f"metadata in {form} with one entry."
+        )
+    (table,) = tables.values()
+    if not (isinstance(table, dict) and isinstance(table.get("columns"), dict)):
+        raise ValueError(f"metadata's table has no 'columns' dict; metadata must be in {form}.")
+    return {**metadata, "tables": {_sdmetrics.TABLE: table}}
+
+
 def _column_table(real: pd.DataFrame, synthetic: pd.DataFrame, shapes: pd.DataFrame) -> pd.DataFrame:
     """One row per column: SDMetrics shape score plus simple side-by-side statistics."""
     by_column = {str(r.column): (r.metric, r.score) for r in shapes.itertuples(index=False)} if len(shapes) else {}
@@ -162,14 +179,29 @@ def _column_table(real: pd.DataFrame, synthetic: pd.DataFrame, shapes: pd.DataFr
             )
         else:
             rv, sv = _numbers(r), _numbers(s)
-            row.update(
-                real_mean=np.nanmean(rv) if np.isfinite(rv).any() else np.nan,
-                synthetic_mean=np.nanmean(sv) if np.isfinite(sv).any() else np.nan,
-                real_std=np.nanstd(rv) if np.isfinite(rv).any() else np.nan,
-                synthetic_std=np.nanstd(sv) if np.isfinite(sv).any() else np.nan,
-            )
+            stats = {
+                "real_mean": np.nanmean(rv) if np.isfinite(rv).any() else np.nan,
+                "synthetic_mean": np.nanmean(sv) if np.isfinite(sv).any() else np.nan,
+                "real_std": np.nanstd(rv) if np.isfinite(rv).any() else np.nan,
+                "synthetic_std": np.nanstd(sv) if np.isfinite(sv).any() else np.nan,
+            }
+            if kind == "datetime":
+                stats = {key: _as_time(value, key.endswith("std"), r) for key, value in stats.items()}
+            row.update(stats)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _as_time(nanoseconds: float, is_spread: bool, like: pd.Series):
+    """A datetime column's mean (a timestamp in the column's time zone) or
+    standard deviation (a duration) as text, from nanoseconds since the epoch."""
+    if not np.isfinite(nanoseconds):
+        return np.nan
+    if is_spread:
+        return str(pd.Timedelta(round(nanoseconds), unit="ns").round("s"))
+    stamp = pd.Timestamp(round(nanoseconds), unit="ns").round("s")
+    tz = getattr(like.dtype, "tz", None)
+    return str(stamp.tz_localize("UTC").tz_convert(tz) if tz is not None else stamp)
 
 
 def _add_figures(report, real, synthetic, model, seed):

@@ -27,6 +27,12 @@ REAL_COLOR = "#1f77b4"
 SYNTHETIC_COLOR = "#ff7f0e"
 
 
+def plain_text(value, limit: int | None = None) -> str:
+    """``value`` as a label drawn as written: matplotlib would read text
+    between two ``$`` as mathematics (and fail on some of it)."""
+    return str(value)[:limit].replace("$", r"\$")
+
+
 def _figure(width: float, height: float):
     from matplotlib.figure import Figure
 
@@ -69,7 +75,7 @@ def _categorical_panel(ax, real: pd.Series, synthetic: pd.Series, top: int = 12)
     ax.bar(x - 0.2, r.reindex(levels).fillna(0).to_numpy(), width=0.4, color=REAL_COLOR, label="real")
     ax.bar(x + 0.2, s.reindex(levels).fillna(0).to_numpy(), width=0.4, color=SYNTHETIC_COLOR, label="synthetic")
     ax.set_xticks(x)
-    ax.set_xticklabels([str(v)[:12] for v in levels], rotation=60, ha="right", fontsize=6)
+    ax.set_xticklabels([plain_text(v, 12) for v in levels], rotation=60, ha="right", fontsize=6)
 
 
 def column_distributions(real: pd.DataFrame, synthetic: pd.DataFrame, *, max_columns: int = 30):
@@ -84,11 +90,15 @@ def column_distributions(real: pd.DataFrame, synthetic: pd.DataFrame, *, max_col
             _categorical_panel(ax, real[name], synthetic[name])
         else:
             _numeric_panel(ax, real[name], synthetic[name])
-        ax.set_title(str(name), fontsize=9)
+        ax.set_title(plain_text(name), fontsize=9)
         ax.tick_params(labelsize=6)
     for ax in axes[len(columns):]:
         ax.set_visible(False)
-    axes[0].legend(fontsize=7)
+    # The legend goes on the first panel that drew anything ("no values" panels draw nothing).
+    for ax in axes[: len(columns)]:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+            break
     return fig
 
 
@@ -105,8 +115,8 @@ def correlation_difference(real: pd.DataFrame, synthetic: pd.DataFrame):
     image = ax.imshow(matrix, cmap="Reds", vmin=0.0, vmax=max(0.2, float(np.nanmax(matrix))))
     ax.set_xticks(range(len(names)))
     ax.set_yticks(range(len(names)))
-    ax.set_xticklabels([n[:14] for n in names], rotation=60, ha="right", fontsize=7)
-    ax.set_yticklabels([n[:14] for n in names], fontsize=7)
+    ax.set_xticklabels([plain_text(n, 14) for n in names], rotation=60, ha="right", fontsize=7)
+    ax.set_yticklabels([plain_text(n, 14) for n in names], fontsize=7)
     ax.set_title("Association difference |real - synthetic|", fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8)
     return fig

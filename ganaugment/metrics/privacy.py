@@ -49,7 +49,7 @@ def distance_to_closest_record(train: pd.DataFrame, queries: list, *, random_sta
 
 def exact_copy_share(train: pd.DataFrame, synthetic: pd.DataFrame) -> float:
     """Share of synthetic rows equal in every column to some training row."""
-    keys = row_keys(synthetic)
+    keys = row_keys(synthetic, like=train)
     return float(np.isin(keys, row_keys(train)).mean()) if len(keys) else 0.0
 
 

@@ -12,6 +12,7 @@ import base64
 import datetime
 import html
 import math
+import numbers
 import os
 
 import numpy as np
@@ -283,7 +284,7 @@ class FidelityReport:
             parts.append("</ul>")
         for title, frame in self.tables.items():
             parts.append(f"<h2>{html.escape(title.capitalize())}</h2>")
-            parts.append(frame.to_html(float_format=lambda v: f"{v:.4f}", na_rep="", escape=True, index=False))
+            parts.append(frame.apply(lambda column: column.map(_cell)).to_html(escape=True, index=False))
         if self._figures:
             parts.append("<h2>Figures</h2>")
         for title, figure, caption in self._figures:
@@ -329,8 +330,27 @@ def _frame_state(frame: pd.DataFrame) -> dict:
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             columns.append([str(name), values.to_numpy(dtype=np.float64, na_value=np.nan)])
         else:
-            columns.append([str(name), [None if pd.isna(v) else str(v) for v in values.tolist()]])
+            columns.append([str(name), [_stored(v) for v in values.tolist()]])
     return {"columns": columns}
+
+
+def _stored(value):
+    """A cell of a text column as saved: numbers stay numbers (a column may mix
+    both, e.g. datetime means as text beside numeric means), the rest is text."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        return float(value)
+    return str(value)
+
+
+def _cell(value) -> str:
+    """A table cell as the HTML report shows it: numbers to 4 decimals, missing as blank."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.4f}"
+    return str(value)
 
 
 def _frame_from_state(state: dict) -> pd.DataFrame:

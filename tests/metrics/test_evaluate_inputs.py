@@ -199,3 +199,86 @@ def test_a_column_without_any_value_does_not_break_the_classifiers():
     with pytest.warns(FidelityWarning):
         filled = evaluate(real, real.assign(b=1.0))
     assert filled.scores["detection_auc"] > 0.95
+
+
+def test_a_regression_target_is_refused_before_any_scoring():
+    real = labelled(60, 0).assign(label=lambda f: 3.0 * f["x"])
+    with pytest.raises(ValueError, match=r"'label' holds continuous numbers"):
+        evaluate(real, real, holdout=real, target="label")
+    # Whole numbers stored as floats are classes.
+    whole = labelled(60, 0).assign(label=lambda f: (f["x"] > 0).astype(float))
+    report = evaluate(whole, whole, holdout=whole, target="label")
+    assert report.scores["efficacy_real_f1"] > 0.5
+
+
+# ---------------------------------------------------------------- tables given in other forms
+
+
+def test_an_object_array_scores_like_its_data_frame(good):
+    real, synthetic, reference = good
+    report = evaluate(real.to_numpy(), synthetic.to_numpy())
+    assert report.quality_score == pytest.approx(reference.quality_score)
+    assert report.columns["kind"].tolist() == ["numeric", "categorical"]
+
+
+def test_whole_numbers_read_from_text_keep_the_real_integer_dtype():
+    rng = np.random.default_rng(3)
+    real = pd.DataFrame({"x": rng.normal(size=80), "i": rng.integers(0, 5, 80)})
+    report = evaluate(real, real.assign(i=real["i"].astype(str)))
+    # SDMetrics' table-structure diagnostic compares dtypes: the converted column must be int64 again.
+    assert report.diagnostic_score == 1.0
+    assert any("'i' was read as the kind of the real column" in note for note in report.notes)
+
+
+@pytest.mark.parametrize(
+    "columns, match",
+    [([0, "0"], r"equal as text \(\['0'\]"), (pd.MultiIndex.from_tuples([("a", 1), ("b", 2)]), "multi-level")],
+)
+def test_column_names_the_metrics_cannot_tell_apart_are_refused(columns, match):
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 2)), columns=columns)
+    with pytest.raises(ValueError, match=match):
+        evaluate(frame, frame)
+
+
+def test_one_synthetic_row_is_refused_before_scoring():
+    real = plain(30, 0)
+    with pytest.raises(ValueError, match="synthetic has 1 row; fidelity needs at least 2"):
+        evaluate(real, real.iloc[:1])
+
+
+def test_metadata_may_name_its_one_table_anything():
+    real, synthetic = plain(60, 0), plain(60, 1)
+    columns = {"a": {"sdtype": "numerical"}, "c": {"sdtype": "categorical"}}
+    named = evaluate(real, synthetic, metadata={"tables": {"customers": {"columns": columns}}})
+    assert named.quality_score == evaluate(real, synthetic, metadata={"tables": {"table": {"columns": columns}}}).quality_score
+    two = {"tables": {"one": {"columns": columns}, "two": {"columns": columns}}}
+    with pytest.raises(ValueError, match="metadata describes 2 tables"):
+        evaluate(real, synthetic, metadata=two)
+
+
+def test_datetime_columns_report_their_mean_as_a_time_and_spread_as_a_duration():
+    real = plain(50, 0).assign(t=pd.date_range("2020-01-01", periods=50, tz="Europe/Paris"))
+    row = evaluate(real, real).columns.set_index("column").loc["t"]
+    assert row["real_mean"] == "2020-01-25 12:00:00+01:00"
+    assert row["real_std"] == str(pd.Timedelta(days=float(np.arange(50).std())).round("s"))
+    assert row["synthetic_mean"] == row["real_mean"]
+
+
+# ---------------------------------------------------------------- privacy
+
+
+def test_a_constant_column_adds_at_most_its_relative_difference_to_distances():
+    rng = np.random.default_rng(1)
+    real = pd.DataFrame({"x": np.ones(100), "c": rng.choice(["a", "b"], 100)})
+    nudged = real.assign(x=1.0 + 0.01 * rng.normal(size=100))
+    report = evaluate(real, nudged, holdout=real.copy())
+    # Two columns: a relative nudge of about 1 % in one of them is a distance of well under 0.01.
+    assert 0.0 < report.scores["dcr_synthetic_median"] < 0.01
+
+
+def test_exact_copies_are_found_whatever_the_dtype_or_sign_of_zero():
+    real = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0] * 5, "k": pd.Categorical([0, 1, 2, 3] * 5), "c": list("abab") * 5})
+    copies = pd.DataFrame({"x": [-0.0, 1.0, 2.0, 3.0] * 5, "k": [0, 1, 2, 3] * 5, "c": list("abab") * 5})
+    report = evaluate(real, copies, holdout=real)
+    assert report.scores["dcr_synthetic_median"] == 0.0
+    assert report.scores["exact_copy_share"] == 1.0

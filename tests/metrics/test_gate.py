@@ -95,12 +95,14 @@ def test_gate_stops_a_collapsed_generator(table, collapsed_generator):
 def test_fallback_hands_out_no_synthetic_rows(table, collapsed_generator):
     X, y = table
     model, _ = fit_quietly(GANAugmenter(random_state=0, min_quality=THRESHOLD, on_low_quality="fallback", **GOOD), X, y)
-    with pytest.warns(FidelityWarning, match="no rows"):
+    with pytest.warns(FidelityWarning, match="no rows") as sampled:
         Xs, ys = model.sample(20)
     assert Xs.shape == (0, X.shape[1]) and list(Xs.columns) == list(X.columns) and len(ys) == 0
-    with pytest.warns(FidelityWarning, match="unchanged"):
+    with pytest.warns(FidelityWarning, match="unchanged") as transformed:
         out = model.transform(X.iloc[:7])
     pd.testing.assert_frame_equal(out, X.iloc[:7].reset_index(drop=True))
+    # Both warnings name this file, not scikit-learn's output wrapper around transform().
+    assert {w.filename for w in sampled.list + transformed.list} == {__file__}
 
 
 def test_fallback_writes_no_rows_to_a_file(table, collapsed_generator, tmp_path):
@@ -167,6 +169,14 @@ def test_gate_leaves_a_gate_off_fit_unchanged(table):
     plain, _ = fit_quietly(GANAugmenter(random_state=1, **FAST), X)
     again, _ = fit_quietly(GANAugmenter(random_state=1, **FAST), X)
     pd.testing.assert_frame_equal(plain.sample(25), again.sample(25))
+
+
+def test_gate_with_classes_beside_columns_named_like_the_class(table):
+    X, y = table
+    crowded = X.assign(**{"class": 1.0, "class_": 2.0, "class__": 3.0})
+    model, _ = fit_quietly(GANAugmenter(random_state=0, validation_fraction=0.3, **FAST), crowded, y)
+    assert 0.0 <= model.quality_score_ <= 1.0
+    assert "class___" in model.fidelity_report_.columns["column"].tolist()
 
 
 def test_holdout_split_is_stratified_and_checked():

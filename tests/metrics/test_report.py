@@ -62,3 +62,29 @@ def test_generic_report_carries_image_scores_and_grids(tmp_path):
         report.add_figure("bad", "not a figure")
     with pytest.raises(ValueError, match="stack of images"):
         image_grid(np.zeros((4,)))
+
+
+def test_column_names_and_levels_with_dollar_signs_are_drawn_as_written():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"$x^$": rng.normal(size=60), "price $": rng.choice(["$5", "$10^$"], 60)})
+    report = evaluate(real, real.sample(frac=1.0, random_state=1))
+    html = report.to_html()  # matplotlib would fail to parse "$x^$" as mathematics
+    assert html.count("data:image/png;base64,") == len(report.figure_titles)
+
+
+def test_a_first_column_without_values_leaves_no_legend_warning():
+    import warnings
+
+    import pandas as pd
+
+    from ganaugment.metrics.plots import column_distributions
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"empty": np.full(50, np.nan), "x": rng.normal(size=50)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figure = column_distributions(real, real)
+    legends = [ax.get_legend() for ax in figure.axes]
+    assert legends[0] is None and legends[1] is not None
