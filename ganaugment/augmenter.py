@@ -67,7 +67,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         data kind: 300 for tables; for images, as many epochs as make 2,500
         training steps.
     batch_size : int or None, default=None
-        Rows per training step; rounded down to a multiple of ``pac``.
+        Rows per training step, at least 2 (the networks' batch
+        normalisation needs two rows); rounded down to a multiple of ``pac``.
         ``None`` picks the default of the data kind: 500 for tables, 64 for
         images.
     generator_dim : tuple of int, default=(128, 128)
@@ -221,7 +222,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "epochs": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(numbers.Integral, 2, None, closed="left"), None],
         "generator_dim": [tuple, list],
         "discriminator_dim": [tuple, list],
         "noise_dim": [Interval(numbers.Integral, 1, None, closed="left")],

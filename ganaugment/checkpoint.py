@@ -19,7 +19,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from .persistence import load_model, read_model_info, save_model
+from .persistence import TEMP_PREFIX, load_model, read_model_info, save_model
 
 __all__ = ["CHECKPOINT_NAME", "Checkpointer", "RESUMABLE_PARAMS"]
 
@@ -71,7 +71,7 @@ class Checkpointer:
         Refuses (ValueError) a checkpoint written by a fit with other data or
         other hyperparameters than those of ``RESUMABLE_PARAMS``.
         """
-        for stale in glob.glob(os.path.join(glob.escape(self.directory), f".{CHECKPOINT_NAME}.*.tmp")):
+        for stale in glob.glob(os.path.join(glob.escape(self.directory), f"{TEMP_PREFIX}*.tmp")):
             os.remove(stale)  # left behind by a process killed while writing
         if not os.path.exists(self.path):
             return None
@@ -134,12 +134,17 @@ def _data_digest(data, y) -> str:
         digest.update(repr(("images", array.shape, array.dtype.str)).encode())
         digest.update(memoryview(array.reshape(-1).view(np.uint8)))
     else:
-        digest.update(repr([(repr(c), str(data[c].dtype)) for c in data.columns]).encode())
+        # repr of a dtype names a categorical's levels and order, which str() leaves out.
+        digest.update(repr([(repr(c), repr(data[c].dtype)) for c in data.columns]).encode())
         try:
             hashes = pd.util.hash_pandas_object(data, index=False)
         except TypeError:  # unhashable cells (lists, dicts): the encoder refuses them with a clear error later
             hashes = pd.util.hash_pandas_object(data.astype(str), index=False)
         digest.update(hashes.to_numpy().tobytes())
+        for name in data.columns:
+            if data[name].dtype == object:  # cells are hashed by their text: 1 and "1" differ only in type
+                kinds = data[name].map(lambda v: type(v).__name__)
+                digest.update(pd.util.hash_pandas_object(kinds, index=False).to_numpy().tobytes())
     if y is not None:
         labels = pd.Series(np.asarray(y).ravel(), dtype=object)
         digest.update(repr(sorted({repr(v) for v in labels.unique()})).encode())

@@ -49,6 +49,9 @@ __all__ = [
     "save_model",
 ]
 
+# Temporary files of atomic_write: "<folder>/.ganaugment-XXXXXXXX.tmp" until renamed into place.
+TEMP_PREFIX = ".ganaugment-"
+
 FORMAT = "ganaugment-model"
 FORMAT_VERSION = 1
 MANIFEST = "ganaugment.json"
@@ -165,7 +168,7 @@ def atomic_write(path, mode: str = "wb", **open_kwargs):
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot write {path!r}: folder {folder!r} does not exist.")
     # A short fixed prefix: a name near the file system's limit must still leave room for the suffix.
-    fd, tmp = tempfile.mkstemp(prefix=".ganaugment-", suffix=".tmp", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
     try:
         os.chmod(tmp, _mode_for(target))
         with os.fdopen(fd, mode, **open_kwargs) as handle:

@@ -226,8 +226,10 @@ def train_resumable(problem, config: TrainingConfig, history: list, checkpointer
     finally:
         problem.release_training_data()
     problem.torch_rng.set_state(at_epoch_end[0])
-    if checkpointer is not None and checkpointer.saved_epoch != len(history):
-        checkpointer.save(len(history), optimizers)  # the last epoch, or where Ctrl-C stopped
+    # The last epoch, or where Ctrl-C stopped; saved again when after_training changed the model (the
+    # periodic save of the last epoch came before calibration), so the checkpoint samples like the fit.
+    if checkpointer is not None and (checkpointer.saved_epoch != len(history) or after_training is not None):
+        checkpointer.save(len(history), optimizers)
 
 
 def _networks_finite(problem) -> bool:

@@ -371,6 +371,19 @@ def test_checkpoints_are_written_every_k_epochs_and_at_the_end(table, tmp_path, 
     assert GANAugmenter.load(tmp_path / "model.gan").checkpoint_dir == str(folder)
 
 
+def test_a_last_epoch_on_the_checkpoint_period_is_saved_after_calibration(table, tmp_path):
+    y = np.where(np.arange(len(table)) % 4 == 0, "rare", "common")
+    # A stale temporary file of a save killed before its rename is cleared by the next fit.
+    tmp_path.joinpath(".ganaugment-stale.tmp").write_bytes(b"half a model")
+    gan = GANAugmenter(**{**FAST, "epochs": 4}, checkpoint_dir=tmp_path, checkpoint_every=2, random_state=0).fit(table, y)
+    assert sorted(os.listdir(tmp_path)) == [CHECKPOINT_NAME]
+    loaded = GANAugmenter.load(tmp_path / CHECKPOINT_NAME)
+    # The periodic save of epoch 4 came before the level calibration that ends the fit.
+    assert np.abs(gan.model_.logit_bias).max() > 0
+    np.testing.assert_array_equal(loaded.model_.logit_bias, gan.model_.logit_bias)
+    assert loaded.sample(200)[0].to_csv() == gan.sample(200)[0].to_csv()
+
+
 def test_a_resumed_fit_gives_byte_identical_samples(table, tmp_path, on_epoch, monkeypatch):
     y = np.where(np.arange(len(table)) % 4 == 0, "rare", "common")
     params = dict(**{**FAST, "epochs": 6}, checkpoint_every=2, random_state=0, device="cpu")  # CPU: CUDA runs are not bitwise reproducible
@@ -398,6 +411,17 @@ def test_resuming_with_other_data_or_hyperparameters_is_refused(table, tmp_path)
         GANAugmenter(**params).fit(table.assign(age=table["age"] + 1))
     with pytest.raises(ValueError, match="fit on other data"):
         GANAugmenter(**params).fit(table, np.arange(len(table)) % 2)
+    # Equal as text, other data all the same: the numbers 1, 2 against the strings "1", "2" ...
+    coded = table.assign(code=pd.Series(np.arange(len(table)) % 2 + 1, dtype=object))
+    GANAugmenter(**{**params, "checkpoint_dir": tmp_path / "coded"}).fit(coded)
+    with pytest.raises(ValueError, match="fit on other data"):
+        GANAugmenter(**{**params, "checkpoint_dir": tmp_path / "coded"}).fit(coded.astype({"code": str}))
+    # ... and a categorical column whose levels or their order changed.
+    levels = table.assign(code=pd.Categorical(np.where(np.arange(len(table)) % 2, "u", "v"), categories=["u", "v"]))
+    GANAugmenter(**{**params, "checkpoint_dir": tmp_path / "levels"}).fit(levels)
+    reordered = levels.assign(code=levels["code"].cat.set_categories(["v", "u", "w"], ordered=True))
+    with pytest.raises(ValueError, match="fit on other data"):
+        GANAugmenter(**{**params, "checkpoint_dir": tmp_path / "levels"}).fit(reordered)
     with pytest.raises(ValueError, match=r"other hyperparameters \(noise_dim=16 there, 8 now\)"):
         GANAugmenter(**{**params, "noise_dim": 8}).fit(table)
     with pytest.raises(ValueError, match=r"random_state=0 there, 1 now"):

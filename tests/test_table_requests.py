@@ -191,6 +191,8 @@ def test_the_only_row_of_a_class_is_never_held_out_for_the_gate():
     ({"discriminator_dim": (16, 0)}, ValueError, "discriminator_dim must hold positive int widths"),
     ({"generator_dim": ()}, ValueError, "generator_dim must hold positive int widths"),
     ({"categorical_features": [True, False]}, TypeError, "not a boolean mask"),
+    # One row a step would fail inside batch normalisation, mid-training.
+    ({"batch_size": 1, "pac": 1}, ValueError, r"'batch_size' parameter of GANAugmenter must be an int in the range \[2, inf\)"),
 ])
 def test_hyperparameters_are_checked_before_training(params, error, match):
     X = pd.DataFrame({"a": np.arange(50.0), "b": ["u", "v"] * 25})
