@@ -49,9 +49,11 @@ def load_data(path, quick):
 def gan_sampler(quick):
     sampler = GANOverSampler(sampling_strategy="auto", random_state=0)
     if quick:
-        # A tiny budget; only the hyperparameters this sampler actually has are set.
-        small = {"epochs": 2, "batch_size": 100, "generator_dim": (32,), "discriminator_dim": (32,), "noise_dim": 16, "pac": 4}
-        sampler.set_params(**{k: v for k, v in small.items() if k in sampler.get_params()})
+        # A tiny budget: two epochs of small networks (the GAN's own hyperparameters are estimator__<name>).
+        sampler.set_params(
+            epochs=2, estimator__batch_size=100, estimator__generator_dim=(32,),
+            estimator__discriminator_dim=(32,), estimator__noise_dim=16, estimator__pac=4,
+        )
     return sampler
 
 

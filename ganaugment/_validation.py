@@ -88,7 +88,10 @@ def as_frame(X, *, estimator, reset: bool):
     validate_data(estimator, X if kind == "frame" else frame.to_numpy(), reset=reset, skip_check_array=True)
     if not reset:
         fitted = estimator.encoder_.columns_
-        if kind == "frame" and list(frame.columns) != list(fitted):
+        if kind == "frame" and not hasattr(estimator, "feature_names_in_"):
+            # Fitted on an array: scikit-learn has warned that X has names; its columns are read by position.
+            frame = frame.set_axis(list(fitted), axis=1)
+        elif kind == "frame" and list(frame.columns) != list(fitted):
             missing = [c for c in fitted if c not in frame.columns]
             extra = [c for c in frame.columns if c not in fitted]
             raise ValueError(
@@ -131,6 +134,11 @@ _NO_FLOATS = {"string", "bytes", "integer", "boolean", "datetime", "date", "time
 
 def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
     """Validate class labels; returns ``(classes, codes)``."""
+    if not hasattr(y, "dtype"):
+        # numpy would turn a list of numbers and text into text ([1, "a"] -> ["1", "a"]).
+        labels = [v for v in np.asarray(y, dtype=object).ravel().tolist() if not _missing(v)]
+        if any(isinstance(v, (str, bytes)) for v in labels) and not all(isinstance(v, (str, bytes)) for v in labels):
+            raise _mixed_labels(labels)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
@@ -145,17 +153,25 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
     try:
         classes, codes = np.unique(y, return_inverse=True)
     except TypeError:
-        kinds = sorted({type(v).__name__ for v in y.tolist()})
-        raise TypeError(
-            f"y mixes label types ({', '.join(kinds)}); convert the labels to one type, for example "
-            "with y.astype(str)."
-        ) from None
+        raise _mixed_labels(y.tolist()) from None
     if len(classes) < min_classes:
+        only = classes[0].item() if isinstance(classes[0], np.generic) else classes[0]
         raise ValueError(
-            f"y holds a single class ({classes[0]!r}); conditioning on the class needs at least "
+            f"y holds a single class ({only!r}); conditioning on the class needs at least "
             f"{min_classes} classes. Fit without y to learn one class."
         )
     return classes, codes.astype(np.int64)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _mixed_labels(labels: list) -> TypeError:
+    kinds = sorted({type(v).__name__ for v in labels})
+    return TypeError(
+        f"y mixes label types ({', '.join(kinds)}); convert the labels to one type, for example with y.astype(str)."
+    )
 
 
 def check_n_samples(n_samples) -> int:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._torch import autocast_dtype, resolve_device
@@ -336,7 +337,23 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         self : GANAugmenter
+
+        Notes
+        -----
+        A fit that raises (bad input found after some fitted attributes
+        were replaced, a failed training run, the fidelity gate's
+        ``LowFidelityError``) leaves the estimator as it was before the
+        call: a previously fitted model stays whole and usable.
         """
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X, y):
         if self.kind == "image" or (self.kind == "auto" and looks_like_images(X, self.image_shape)):
             self.kind_ = "image"
             _images.fit_images(self, X, y)
@@ -815,10 +832,21 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         X_synthetic : DataFrame or ndarray of shape (n_samples, n_features)
+            A DataFrame keeps the row index of ``X`` (as scikit-learn
+            transformers do, so pandas output lines up in a
+            ``ColumnTransformer``): synthetic row ``i`` stands in for row
+            ``i`` of ``X`` and shares its conditions.
         """
         check_is_fitted(self, "model_")
         is_image = getattr(self, "kind_", "table") == "image"
         if is_image:
+            container = _get_output_config("transform", self)["dense"]
+            if container != "default" and not self.codec_.layout_.startswith("flat_"):
+                raise ValueError(
+                    f"set_output(transform={container!r}) needs one row per image, but this model was fitted "
+                    "on stacked images; fit it on flat rows with image_shape=(H, W[, C]), or use "
+                    "set_output(transform='default')."
+                )
             n_rows = _images.check_images(self, X)
             if getattr(self, "_fallback", False):
                 self._fallback_warning("transform() returns its input images unchanged")
@@ -831,7 +859,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             n_rows = len(frame)
             if getattr(self, "_fallback", False):
                 self._fallback_warning("transform() returns its input rows unchanged")
-                return self._to_output(frame.reset_index(drop=True))
+                return self._to_output(frame.copy())
         class_codes = None
         if y is not None and self.classes_ is None:
             raise ValueError("y was given to transform(), but the model was fitted without y.")
@@ -844,7 +872,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             return _images.generate_images(self, n_rows, class_codes)[0]
         if not groups:
             out, _ = self._generate(len(frame), class_codes, {})
-            return self._to_output(out)
+            return self._to_output(out.set_axis(frame.index, axis=0))
         # One generation per distinct combination of condition values.
         keys = frame[groups].astype(object).where(frame[groups].notna(), None)
         key_series = pd.Series(list(map(tuple, keys.to_numpy())), index=range(len(frame)))
@@ -857,7 +885,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             out.index = positions
             parts.append(out)
         out = pd.concat(parts).sort_index()
-        return self._to_output(out.reset_index(drop=True))
+        return self._to_output(out.set_axis(frame.index, axis=0))
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then return a synthetic twin of ``X`` (same rows count and schema)."""

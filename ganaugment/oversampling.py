@@ -184,7 +184,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
     >>> y = np.array([0] * 180 + [1] * 20)
     >>> sampler = GANOverSampler(estimator=GANAugmenter(epochs=2), random_state=0)
     >>> X_res, y_res = sampler.fit_resample(X, y)
-    >>> sorted(Counter(y_res).items())
+    >>> sorted(Counter(y_res.tolist()).items())
     [(0, 180), (1, 180)]
     >>> bool((X_res[:200] == X).all())
     True
@@ -234,6 +234,13 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         self.random_state = random_state
 
     # ------------------------------------------------------------ checks
+    def set_params(self, **params):
+        """Set parameters; ``estimator__<name>`` works with the default
+        ``estimator=None`` too, by starting from ``GANAugmenter()``."""
+        if self.estimator is None and "estimator" not in params and any(k.startswith("estimator__") for k in params):
+            self.estimator = GANAugmenter()
+        return super().set_params(**params)
+
     def _check_X_y(self, X, y, accept_sparse=None):
         if hasattr(X, "tocsr"):
             raise TypeError("GANOverSampler does not accept sparse matrices; pass a dense array or a DataFrame.")
