@@ -86,10 +86,13 @@ def test_gate_stops_a_collapsed_generator(table, collapsed_generator):
     assert model.gate_passed_ is False and model.quality_score_ < THRESHOLD
     assert FidelityWarning in caught
     # The collapse is named before the gate refuses the model.
+    strict = GANAugmenter(random_state=0, min_quality=THRESHOLD, on_low_quality="raise", **GOOD)
     with pytest.raises(LowFidelityError, match="below min_quality=0.5") as error, \
             pytest.warns(ModeCollapseWarning, match="never appear"):
-        GANAugmenter(random_state=0, min_quality=THRESHOLD, on_low_quality="raise", **GOOD).fit(X, y)
+        strict.fit(X, y)
     assert error.value.report.quality_score < THRESHOLD
+    # The rejected model is not kept: the estimator is as unfitted as before the call.
+    assert not hasattr(strict, "model_") and not hasattr(strict, "n_features_in_")
 
 
 def test_fallback_hands_out_no_synthetic_rows(table, collapsed_generator):
