@@ -34,9 +34,11 @@ import argparse
 import hashlib
 import inspect
 import math
+import numbers
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -45,7 +47,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ._torch import autocast_dtype, make_generator
-from ._validation import check_target, seed_from
+from ._validation import as_frame, check_table, check_target, seed_from
 from .tabular.encoder import TableEncoder, _infer_kind
 from .tabular.model import TabularGAN
 from .training import TrainingConfig, train_gan
@@ -53,6 +55,17 @@ from .training import TrainingConfig, train_gan
 __all__ = ["fit_distributed", "read_shard", "state_hash", "main"]
 
 ENCODER_SAMPLE_ROWS = 50_000  # rows, over all ranks, that the encoder's mixtures are fitted on
+PROG = "ganaugment.distributed"
+# GANAugmenter parameters that a distributed fit refuses unless None, and what to do instead.
+_UNSUPPORTED = {
+    "time_limit": "every rank must run the same number of steps, so set epochs instead",
+    "checkpoint_dir": "the ranks cannot resume from one shared checkpoint, so leave it out and save the fitted "
+    "model from rank 0",
+    "validation_fraction": "the fidelity gate is not run, so leave it out and score the saved model on held-out "
+    "rows with ganaugment.evaluate or 'ganaugment report'",
+    "min_quality": "the fidelity gate is not run, so leave it out and score the saved model on held-out rows "
+    "with ganaugment.evaluate or 'ganaugment report'",
+}
 
 
 def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_ROWS):
@@ -66,9 +79,13 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
     ----------
     estimator : GANAugmenter
         Unfitted estimator; its hyperparameters must be equal on every rank.
-        ``time_limit`` must be None (ranks must run the same number of steps).
+        ``time_limit`` must be None (ranks must run the same number of
+        steps), and so must ``checkpoint_dir``, ``validation_fraction`` and
+        ``min_quality``: there is no checkpointing and no fidelity gate, so
+        ``quality_score_``, ``fidelity_report_`` and ``gate_passed_`` are None.
     X : DataFrame
-        This rank's rows, with the same columns on every rank.
+        This rank's rows, with the same columns on every rank. Every rank
+        needs at least one row, and the table at least two.
     y : array-like, default=None
         This rank's class labels.
     encoder_sample_rows : int, default=50000
@@ -78,27 +95,31 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
     Returns
     -------
     estimator : GANAugmenter
+
+    Notes
+    -----
+    A mistake in one rank's rows (a missing column, labels of another
+    type, an empty shard) raises the same error on every rank, so no rank
+    is left waiting for the others.
     """
     if not dist.is_available() or not dist.is_initialized():
         raise RuntimeError(
             "fit_distributed needs an initialised torch.distributed process group; launch with torchrun "
             "and call torch.distributed.init_process_group() first."
         )
-    if estimator.time_limit is not None:
-        raise ValueError(
-            "time_limit is not supported in a distributed fit: every rank must run the same number of "
-            "steps. Set epochs instead."
-        )
+    # The hyperparameters are equal on every rank, so every rank refuses them before any collective.
+    for name, instead in _UNSUPPORTED.items():
+        if getattr(estimator, name) is not None:
+            raise ValueError(f"{name} is not supported in a distributed fit: {instead}.")
     started = time.perf_counter()
     rank, world = dist.get_rank(), dist.get_world_size()
     estimator._validate_params()
     if getattr(estimator, "kind", "table") == "image" or getattr(estimator, "image_shape", None) is not None:
         raise ValueError("fit_distributed trains table models; images are not supported yet.")
     estimator.kind_ = "table"
-    frame, estimator._input_kind = estimator._prepare_fit_input(X)
-    estimator._validate_hyperparameters(frame)
-    frame = _agree_on_dtypes(frame)
-    n_rows = _all_gather(len(frame))
+    estimator._reset_gate()  # no gate: its attributes are those of a fit without one
+    frame, estimator._input_kind = _together(_prepare_shard, estimator, X)
+    frame, n_rows = _agree_on_shards(frame)
     n_total = int(sum(n_rows))
     classes, class_codes = _global_classes(y, len(frame), estimator)
     estimator.classes_ = classes
@@ -111,6 +132,7 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
 
     encoder = estimator._make_encoder(frame, rng)
     estimator.encoder_ = _shared_encoder(encoder, frame, n_total, encoder_sample_rows, rank_rng)
+    estimator._condition_groups()  # the same shared encoder on every rank: all refuse a numeric column
     encoded = estimator.encoder_.transform_compact(frame, rank_rng)
     estimator.encode_seconds_ = time.perf_counter() - started
 
@@ -127,7 +149,8 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
 
     batch = estimator._effective_batch_size(n_total)
     pac = int(estimator.pac)
-    per_rank = max(pac, batch // world - (batch // world) % pac)
+    # At least two rows per rank, a whole number of packs: batch norm needs two rows to normalise.
+    per_rank = max(pac * math.ceil(2 / pac), batch // world - (batch // world) % pac)
     from .augmenter import TABLE_EPOCHS
 
     config = TrainingConfig(
@@ -213,14 +236,69 @@ def _rank_device(requested: str) -> torch.device:
     return device
 
 
-def _agree_on_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Give every rank the same column dtypes (shards read from text may differ)."""
-    dtypes = _all_gather([str(t) for t in frame.dtypes])
-    if list(frame.columns) != _broadcast(list(frame.columns)):
+def _together(function, *args):
+    """``function(*args)`` on every rank; a user error on any rank is raised on every rank.
+
+    A rank that raised alone would leave the others waiting in their next
+    collective. The message is the first failing rank's, naming that rank
+    unless every rank failed the same way.
+    """
+    from .cli import UsageError
+
+    try:
+        result, error = function(*args), None
+    except (UsageError, ValueError, TypeError, KeyError, OSError) as exc:
+        result, error = None, exc
+    message = None
+    if error is not None:
+        message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    errors = _all_gather(None if error is None else (type(error), message))
+    failed = [(rank, e) for rank, e in enumerate(errors) if e is not None]
+    if not failed:
+        return result
+    first, (kind, message) = failed[0]
+    if len(failed) < len(errors) or any(e != failed[0][1] for _, e in failed):
+        message = f"rank {first} of {len(errors)}: {message}"
+    try:
+        raised = kind(message)
+    except Exception:  # an error type that takes other arguments
+        raised = RuntimeError(message)
+    raise raised from error
+
+
+def _prepare_shard(estimator, X):
+    """This rank's rows as a frame, checked as ``fit`` checks a table; the row count is checked over all ranks."""
+    frame, kind = as_frame(X, estimator=estimator, reset=True)
+    check_table(frame, min_rows=0)
+    estimator._validate_hyperparameters(frame)
+    return frame, kind
+
+
+def _agree_on_shards(frame: pd.DataFrame) -> tuple:
+    """``(frame, rows per rank)``: check that the shards fit together and give them the same dtypes.
+
+    Every rank holds the same columns, at least one row, and the table at
+    least two; a column read with different dtypes (shards read from text may
+    differ) is widened to one dtype on every rank.
+    """
+    shards = _all_gather((list(frame.columns), [str(t) for t in frame.dtypes], len(frame)))
+    world = len(shards)
+    if any(columns != shards[0][0] for columns, _, _ in shards):
         raise ValueError("The ranks hold different columns; every shard must have the same columns in the same order.")
+    n_rows = [n for _, _, n in shards]
+    if sum(n_rows) < 2:
+        raise ValueError(
+            f"The table holds {sum(n_rows)} row(s) over all {world} ranks; a GAN needs at least 2 rows to learn a "
+            "distribution."
+        )
+    if 0 in n_rows:
+        raise ValueError(
+            f"Rank {n_rows.index(0)} of {world} holds no rows; give every rank at least one row (splitting one "
+            f"table of {sum(n_rows)} rows, launch at most {sum(n_rows)} ranks)."
+        )
     casts = {}
     for i, column in enumerate(frame.columns):
-        seen = sorted({d[i] for d in dtypes})
+        seen = sorted({dtypes[i] for _, dtypes, _ in shards})
         if len(seen) == 1:
             continue
         if all(t.startswith(("int", "uint", "float", "Int", "UInt", "Float")) for t in seen):
@@ -232,7 +310,7 @@ def _agree_on_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
                 f"Column {column!r} has different dtypes on different ranks ({', '.join(seen)}); give the "
                 "column one dtype on every shard (for example with --parse-dates, or by writing Parquet shards)."
             )
-    return frame.astype(casts) if casts else frame
+    return (frame.astype(casts) if casts else frame), n_rows
 
 
 def _global_classes(y, n_rows, estimator):
@@ -242,8 +320,17 @@ def _global_classes(y, n_rows, estimator):
         raise ValueError("Some ranks were given y and others not; pass y on every rank or on none.")
     if y is None:
         return None, None
-    local, _ = check_target(y, n_rows, estimator=estimator, min_classes=1)
-    classes = np.unique(np.concatenate([np.asarray(c) for c in _all_gather(local)]))
+    shards = _all_gather(_together(lambda: check_target(y, n_rows, estimator=estimator, min_classes=1)[0]))
+    try:
+        # As objects, labels of different types stay themselves (numpy would turn them all into text).
+        np.unique(np.concatenate([np.asarray(c, dtype=object) for c in shards]))
+    except TypeError:
+        kinds = sorted({type(v).__name__ for c in shards for v in c.tolist()})
+        raise TypeError(
+            f"y mixes label types over the ranks ({', '.join(kinds)}); convert the labels to one type on every "
+            "rank, for example with y.astype(str)."
+        ) from None
+    classes = np.unique(np.concatenate([np.asarray(c) for c in shards]))
     if len(classes) < 2:
         raise ValueError(f"y holds a single class ({classes[0]!r}) over all ranks; conditioning needs at least 2.")
     labels = np.asarray(y).ravel()
@@ -314,9 +401,7 @@ def _shared_encoder(encoder, frame, n_total, sample_rows, rng) -> TableEncoder:
     summary = shard_summary(frame, forced, n_sample, rng)
     summaries = [None] * world if rank == 0 else None
     dist.gather_object(summary, summaries, dst=0)
-    state = None
-    if rank == 0:
-        state = encoder_from_summaries(encoder, summaries).to_state()
+    state = _together(lambda: encoder_from_summaries(encoder, summaries).to_state() if rank == 0 else None)
     # Every rank, rank 0 included, rebuilds from the same plain state.
     return TableEncoder.from_state(_broadcast(state))
 
@@ -348,46 +433,82 @@ def read_shard(path: str, rank: int, world_size: int, *, parse_dates=None) -> pd
     When ``path`` contains ``{rank}``, each rank reads its own file
     (``path.format(rank=rank)``) whole. CSV/TSV files are parsed row by row
     with the other ranks' rows skipped; Parquet files are read by record
-    batch, so no rank holds the whole table.
+    batch, so no rank holds the whole table. A rank past the last row gets
+    the columns and no rows.
     """
     from .cli import _table_format, read_table
 
+    if isinstance(world_size, bool) or not isinstance(world_size, numbers.Integral) or world_size < 1:
+        raise ValueError(f"world_size must be a positive int, got {world_size!r}; pass dist.get_world_size().")
+    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < world_size:
+        raise ValueError(
+            f"rank must be an int in [0, {world_size}) for world_size={world_size}, got {rank!r}; pass dist.get_rank()."
+        )
     if "{rank}" in path:
         return read_table(path.format(rank=rank), parse_dates=parse_dates)
     if not os.path.exists(path):
         raise FileNotFoundError(f"file not found: {path}")
     kind = _table_format(path)
+    sep = "\t" if kind == "tsv" else ","
     if kind == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        table = pq.ParquetFile(path)
+        _check_parse_dates(parse_dates, table.schema_arrow.names, path)
         parts, offset = [], 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=65536):
+        for batch in table.iter_batches(batch_size=65536):
             first = (rank - offset) % world_size
             parts.append(batch.take(pa.array(np.arange(first, batch.num_rows, world_size))))
             offset += batch.num_rows
-        frame = pa.Table.from_batches(parts).to_pandas()
+        # The file's schema gives a table without rows its columns and dtypes.
+        frame = pa.Table.from_batches(parts, schema=table.schema_arrow).to_pandas()
         for column in parse_dates or ():
             frame[column] = pd.to_datetime(frame[column])
         return frame
+    if parse_dates:
+        _check_parse_dates(parse_dates, pd.read_csv(path, sep=sep, nrows=0).columns, path)
     return pd.read_csv(
         path,
-        sep="\t" if kind == "tsv" else ",",
+        sep=sep,
         skiprows=lambda i: i > 0 and (i - 1) % world_size != rank,
         parse_dates=list(parse_dates or []) or False,
     )
 
 
+def _check_parse_dates(parse_dates, columns, path: str) -> None:
+    missing = [column for column in parse_dates or () if column not in list(columns)]
+    if missing:
+        raise ValueError(
+            f"parse_dates names {', '.join(map(repr, missing))}, which is not a column of {path!r}; name one of "
+            f"its columns {list(columns)}."
+        )
+
+
 # ------------------------------------------------------------------ CLI
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (plus a hint to --help), as in ``ganaugment``."""
+
+    def error(self, message):
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _Unsupported(argparse.Action):
+    """An estimator option that a distributed fit refuses: a usage error, named with the reason."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f"{option_string} is not supported in a distributed fit: {_UNSUPPORTED[self.dest]}")
+
+
 def _parser() -> argparse.ArgumentParser:
     from . import GANAugmenter
     from .cli import _add_reading_options, add_estimator_options
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="torchrun --nproc_per_node=N -m ganaugment.distributed",
         description="Train a GAN on several processes with DistributedDataParallel; rank 0 saves the model.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     fit = commands.add_parser("fit", help="train on DATA, each rank on rows[rank::world_size]")
     fit.add_argument(
         "data", metavar="DATA",
@@ -398,33 +519,70 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, gloo otherwise")
     _add_reading_options(fit)
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_estimator_options(fit, GANAugmenter, title="GAN options")
+    add_estimator_options(fit, GANAugmenter, title="GAN options", skip=tuple(_UNSUPPORTED))
+    for name in _UNSUPPORTED:  # refused while parsing, not after the process group is up
+        fit.add_argument("--" + name.replace("_", "-"), dest=name, action=_Unsupported, help=argparse.SUPPRESS)
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    from .cli import _one_line
+
+    print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
-    """Entry point of ``python -m ganaugment.distributed`` (under torchrun)."""
-    from . import GANAugmenter
-    from .cli import estimator_params
+    """Entry point of ``python -m ganaugment.distributed`` (under torchrun); returns the exit status.
+
+    A user error prints one line, ``ganaugment.distributed: error: ...``, on
+    every rank and exits with status 1 (2 for a mistake in the arguments);
+    set ``GANAUGMENT_DEBUG=1`` to see the traceback instead.
+    """
+    from .cli import UsageError, _one_line
+    from .persistence import ModelFileError
 
     args = _parser().parse_args(argv)
     if "RANK" not in os.environ:
-        print("ganaugment.distributed: run me under torchrun (RANK/WORLD_SIZE are not set).", file=sys.stderr)
+        print(f"{PROG}: error: run me under torchrun (RANK/WORLD_SIZE are not set).", file=sys.stderr)
         return 2
+    debug = os.environ.get("GANAUGMENT_DEBUG", "") not in ("", "0")
+    try:
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.showwarning = _show_warning
+            _fit(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except (UsageError, ModelFileError, ValueError, TypeError, KeyError, OSError) as exc:
+        if debug:
+            raise
+        message = _one_line(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _fit(args) -> None:
+    from . import GANAugmenter
+    from .cli import UsageError, _check_output, estimator_params
+
     params = estimator_params(args)
     params["verbose"] = not args.quiet
+    # Rank 0 writes the model: it checks where before any training, and every rank hears of a problem.
+    output_error = None
+    if int(os.environ["RANK"]) == 0:
+        try:
+            _check_output(args.output)
+        except UsageError as exc:
+            output_error = exc
     backend = args.backend or ("nccl" if torch.cuda.is_available() and params.get("device", "auto") != "cpu" else "gloo")
     dist.init_process_group(backend)
     try:
         rank, world = dist.get_rank(), dist.get_world_size()
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-        frame = read_shard(args.data, rank, world, parse_dates=args.parse_dates)
-        y, columns = None, [str(c) for c in frame.columns]
-        if args.target is not None:
-            if args.target not in frame.columns:
-                raise ValueError(f"--target {args.target!r} is not a column of {args.data!r}.")
-            frame, y = frame.drop(columns=[args.target]), frame[args.target]
+        frame, y, columns = _together(_read_input, args, rank, world, output_error)
         model = fit_distributed(GANAugmenter(**params), frame, y)
         print(
             f"rank {rank}/{world}: trained on {len(frame)} of {model.model_.n_training_rows} rows for "
@@ -440,7 +598,21 @@ def main(argv=None) -> int:
         dist.barrier()
     finally:
         dist.destroy_process_group()
-    return 0
+
+
+def _read_input(args, rank: int, world: int, output_error):
+    """``(X, y, column names)`` of this rank's shard; raises ``output_error`` (rank 0's check of -o) first."""
+    if output_error is not None:
+        raise output_error
+    frame = read_shard(args.data, rank, world, parse_dates=args.parse_dates)
+    columns = [str(c) for c in frame.columns]
+    if args.target is None:
+        return frame, None, columns
+    if args.target not in frame.columns:
+        raise ValueError(
+            f"--target {args.target!r} is not a column of {args.data!r}; name one of its columns {list(frame.columns)}."
+        )
+    return frame.drop(columns=[args.target]), frame[args.target], columns
 
 
 if __name__ == "__main__":

@@ -2,17 +2,21 @@
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from ganaugment import GANAugmenter, TableEncoder
-from ganaugment.distributed import encoder_from_summaries, fit_distributed, read_shard, shard_summary
+from ganaugment.distributed import encoder_from_summaries, fit_distributed, main, read_shard, shard_summary
 
 from .conftest import FAST
+
+TINY = dict(epochs=1, batch_size=40, generator_dim=(16,), discriminator_dim=(16,), noise_dim=8, pac=2, device="cpu")
 
 
 def _table(n=400, seed=0):
@@ -58,6 +62,137 @@ def test_read_shard_partitions_rows(tmp_path):
         parts = [read_shard(str(tmp_path / name), r, 3) for r in range(3)]
         assert [len(p) for p in parts] == [17, 17, 16]
         pd.testing.assert_frame_equal(parts[1].reset_index(drop=True), frame.iloc[1::3].reset_index(drop=True))
+
+
+def test_read_shard_checks_rank_world_size_and_columns(tmp_path):
+    frame = pd.DataFrame({"i": range(6), "day": ["2024-01-0%d" % d for d in range(1, 7)]})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    frame.iloc[:0].to_parquet(tmp_path / "empty.parquet", index=False)
+    for name in ("t.csv", "t.parquet"):
+        for rank, world in ((2, 2), (-1, 2), (True, 2)):
+            with pytest.raises(ValueError, match=r"rank must be an int in \[0, 2\)"):
+                read_shard(str(tmp_path / name), rank, world)
+        with pytest.raises(ValueError, match="world_size must be a positive int"):
+            read_shard(str(tmp_path / name), 0, 0)
+        with pytest.raises(ValueError, match="parse_dates names 'nope', which is not a column"):
+            read_shard(str(tmp_path / name), 0, 2, parse_dates=["nope"])
+        assert read_shard(str(tmp_path / name), 0, 2, parse_dates=["day"])["day"].dtype.kind == "M"
+    empty = read_shard(str(tmp_path / "empty.parquet"), 1, 2)
+    assert list(empty.columns) == ["i", "day"] and len(empty) == 0 and empty["i"].dtype == "int64"
+
+
+@pytest.fixture
+def one_rank(tmp_path):
+    """A gloo process group of one rank in this process: fit_distributed runs without launching processes."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1)
+    yield
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("param", [{"checkpoint_dir": "ckpt"}, {"min_quality": 0.5}, {"validation_fraction": 0.2}])
+def test_fit_distributed_refuses_checkpoints_and_the_gate(one_rank, param):
+    with pytest.raises(ValueError, match=f"{next(iter(param))} is not supported in a distributed fit"):
+        fit_distributed(GANAugmenter(**TINY, **param), _table(40))
+
+
+def test_fit_distributed_leaves_the_gate_off_and_checks_condition_columns(one_rank):
+    X = _table(80).drop(columns=["label"])
+    with pytest.raises(ValueError, match="condition_columns names 'age', a numeric column"):
+        fit_distributed(GANAugmenter(**TINY, condition_columns=["age"]), X)
+    gan = GANAugmenter(**TINY, condition_columns=["city"], random_state=0)
+    gan.quality_score_, gan.gate_passed_, gan._fallback = 0.1, False, True  # a previous fit's verdict
+    fit_distributed(gan, X)
+    assert (gan.quality_score_, gan.fidelity_report_, gan.gate_passed_, gan._fallback) == (None, None, None, False)
+    assert (gan.transform(X.iloc[:5])["city"] == X["city"].iloc[:5].to_numpy()).all()
+
+
+@pytest.fixture
+def torchrun_env(monkeypatch):
+    """The environment torchrun gives a lone rank, so main() runs in this process."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_cli_refuses_unsupported_options_while_parsing(tmp_path, capsys):
+    for option in ("--time-limit", "--checkpoint-dir", "--min-quality", "--validation-fraction"):
+        with pytest.raises(SystemExit) as done:
+            main(["fit", "t.csv", "-o", str(tmp_path / "m.gan"), option, "0.5"])
+        assert done.value.code == 2
+        error = capsys.readouterr().err
+        assert error.startswith(f"ganaugment.distributed: error: {option} is not supported") and error.count("\n") == 1
+
+
+def test_cli_checks_output_before_training_and_errors_are_one_line(tmp_path, torchrun_env, capsys):
+    data = tmp_path / "train.csv"
+    _table(40).to_csv(data, index=False)
+    options = ["--epochs", "1", "--batch-size", "20", "--generator-dim", "8", "--discriminator-dim", "8",
+               "--pac", "2", "--device", "cpu", "--quiet"]
+    assert main(["fit", str(data), "-o", str(tmp_path / "no_dir" / "m.gan"), *options]) == 1
+    error = capsys.readouterr().err
+    assert "trained on" not in error and error.count("\n") == 1
+    assert re.fullmatch(r"ganaugment.distributed: error: cannot write .*no_dir' does not exist\n", error)
+    assert main(["fit", str(data), "-o", str(tmp_path / "m.gan"), "--target", "nope", *options]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("ganaugment.distributed: error: --target 'nope' is not a column") and error.count("\n") == 1
+
+
+def _torchrun_script(tmp_path, body, timeout=180):
+    """Run ``body`` on 2 gloo ranks under torchrun; returns each rank's ``report`` lines (rank 0's, rank 1's)."""
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    if not os.path.exists(torchrun):
+        pytest.skip("torchrun is not installed next to this Python")
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(body))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd(), "REPORT": str(tmp_path / "rank{}.txt")}
+    done = subprocess.run([torchrun, "--standalone", "--nproc_per_node=2", str(script)],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [(tmp_path / f"rank{rank}.txt").read_text().splitlines() for rank in range(2)]
+
+
+def test_torchrun_ranks_fail_together_and_take_short_shards(tmp_path):
+    # Each case fails on both ranks at once, or the next case would hang (and time out) or crash.
+    reports = _torchrun_script(tmp_path, f"""
+        import datetime, os
+        import numpy as np, pandas as pd, torch.distributed as dist
+        from ganaugment import GANAugmenter
+        from ganaugment.distributed import fit_distributed, state_hash
+
+        dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=30))
+        rank = dist.get_rank()
+        X = pd.DataFrame({{"a": np.arange(40.0) + rank, "c": ["x", "y"] * 20}})
+        table = pd.DataFrame({{"a": [1.0, 2.0, 3.0], "c": ["x", "y", "x"]}})
+        cases = {{
+            "labels": (X, np.array(["a", "b"] * 20) if rank == 0 else np.arange(40) % 2),
+            "empty": (table.iloc[:2] if rank == 0 else table.iloc[:0], None),
+            "single": (table.iloc[:1] if rank == 0 else table.iloc[:0], None),
+            "short": (table.iloc[rank::2], None),  # rank 1 holds one row
+        }}
+        with open(os.environ["REPORT"].format(rank), "w") as report:
+            for case, (X_rank, y_rank) in cases.items():
+                try:
+                    gan = fit_distributed(GANAugmenter(**{TINY!r}, random_state=0), X_rank, y_rank)
+                    print(f"ok {{gan.model_.n_training_rows}} {{state_hash(gan)}}", file=report)
+                except (TypeError, ValueError) as exc:
+                    print(f"{{type(exc).__name__}}: {{exc}}", file=report)
+        dist.destroy_process_group()
+    """)
+    assert reports[0] == reports[1]  # the same errors, and the same weights, on both ranks
+    labels, empty, single, short = reports[0]
+    assert labels.startswith("TypeError: y mixes label types over the ranks (int, str)")
+    assert empty == (
+        "ValueError: Rank 1 of 2 holds no rows; give every rank at least one row (splitting one table of 2 rows, "
+        "launch at most 2 ranks)."
+    )
+    assert single.startswith("ValueError: The table holds 1 row(s) over all 2 ranks")
+    assert short.startswith("ok 3 ")
 
 
 def test_fit_distributed_needs_a_process_group():
