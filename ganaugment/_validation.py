@@ -88,7 +88,7 @@ def as_frame(X, *, estimator, reset: bool):
     validate_data(estimator, X if kind == "frame" else frame.to_numpy(), reset=reset, skip_check_array=True)
     if not reset:
         fitted = estimator.encoder_.columns_
-        if kind == "frame" and not hasattr(estimator, "feature_names_in_"):
+        if kind == "frame" and getattr(estimator, "_input_kind", None) == "array":
             # Fitted on an array: scikit-learn has warned that X has names; its columns are read by position.
             frame = frame.set_axis(list(fitted), axis=1)
         elif kind == "frame" and list(frame.columns) != list(fitted):
