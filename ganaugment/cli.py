@@ -585,27 +585,38 @@ def _one_line(exc) -> str:
     return " ".join(text.split())
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
-
-
 def main(argv=None) -> int:
     """Run the command line; returns the exit status (0 on success)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    debug = os.environ.get("GANAUGMENT_DEBUG", "") not in ("", "0")
+    args = build_parser().parse_args(argv)
+    return run_reporting_errors(PROG, lambda: args.handler(args))
+
+
+def run_reporting_errors(prog: str, work) -> int:
+    """Call ``work()``; returns the exit status, with a user error as one line on stderr.
+
+    Warnings become one ``<prog>: warning: ...`` line each. A user error
+    (bad input, a damaged model file, a path that cannot be written) prints
+    ``<prog>: error: ...`` and gives status 1; Ctrl-C gives 130; a reader
+    of stdout that went away (``| head``) ends quietly. ``GANAUGMENT_DEBUG=1``
+    keeps Python's warnings and tracebacks.
+    """
     from .persistence import ModelFileError
 
+    debug = os.environ.get("GANAUGMENT_DEBUG", "") not in ("", "0")
     # OSError: a folder where a file goes, a full disk, no permission, ... (BrokenPipeError is handled first).
     user_errors = (UsageError, ModelFileError, ValueError, TypeError, KeyError, OSError)
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        print(f"{prog}: warning: {_one_line(message)}", file=sys.stderr)
+
     try:
         with warnings.catch_warnings():
             if not debug:
-                warnings.showwarning = _show_warning
-            args.handler(args)
+                warnings.showwarning = show_warning
+            work()
         sys.stdout.flush()  # a reader that has gone (| head) shows here, not at exit
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of stdout closed it (e.g. '| head'): stop quietly. Point stdout at devnull so that
@@ -620,7 +631,7 @@ def main(argv=None) -> int:
         if debug:
             raise
         message = _one_line(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
-        print(f"{PROG}: error: {message}", file=sys.stderr)
+        print(f"{prog}: error: {message}", file=sys.stderr)
         return 1
     return 0
 

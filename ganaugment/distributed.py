@@ -38,7 +38,6 @@ import numbers
 import os
 import sys
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -525,12 +524,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    from .cli import _one_line
-
-    print(f"{PROG}: warning: {_one_line(message)}", file=sys.stderr)
-
-
 def main(argv=None) -> int:
     """Entry point of ``python -m ganaugment.distributed`` (under torchrun); returns the exit status.
 
@@ -538,29 +531,13 @@ def main(argv=None) -> int:
     every rank and exits with status 1 (2 for a mistake in the arguments);
     set ``GANAUGMENT_DEBUG=1`` to see the traceback instead.
     """
-    from .cli import UsageError, _one_line
-    from .persistence import ModelFileError
+    from .cli import run_reporting_errors
 
     args = _parser().parse_args(argv)
     if "RANK" not in os.environ:
         print(f"{PROG}: error: run me under torchrun (RANK/WORLD_SIZE are not set).", file=sys.stderr)
         return 2
-    debug = os.environ.get("GANAUGMENT_DEBUG", "") not in ("", "0")
-    try:
-        with warnings.catch_warnings():
-            if not debug:
-                warnings.showwarning = _show_warning
-            _fit(args)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except (UsageError, ModelFileError, ValueError, TypeError, KeyError, OSError) as exc:
-        if debug:
-            raise
-        message = _one_line(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return 1
-    return 0
+    return run_reporting_errors(PROG, lambda: _fit(args))
 
 
 def _fit(args) -> None:
