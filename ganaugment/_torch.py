@@ -13,6 +13,8 @@ import warnings
 import torch
 from torch import nn
 
+from ._validation import caller_stacklevel
+
 __all__ = ["resolve_device", "build_module", "make_generator", "autocast_dtype"]
 
 
@@ -29,11 +31,11 @@ def resolve_device(device: str) -> torch.device:
     return resolved
 
 
-def autocast_dtype(mixed_precision, device: torch.device, stacklevel: int = 2):
+def autocast_dtype(mixed_precision, device: torch.device):
     """The autocast dtype for a ``mixed_precision`` setting on ``device`` (None: full precision).
 
-    Warns when bf16 is asked for on a CPU that emulates it; ``stacklevel`` is
-    passed to :func:`warnings.warn`, so that the warning names the user's call.
+    Warns when bf16 is asked for on a CPU that emulates it; the warning names
+    the user's call (the first caller outside ganaugment and scikit-learn).
     """
     if mixed_precision is None:
         return None
@@ -44,7 +46,7 @@ def autocast_dtype(mixed_precision, device: torch.device, stacklevel: int = 2):
                 "emulates them, and training runs several times slower than in float32 (about 7x for an Adult "
                 "table, 9-12x for MNIST images on an AVX2 CPU). Use mixed_precision=None or 'auto' here.",
                 RuntimeWarning,
-                stacklevel=stacklevel,
+                stacklevel=caller_stacklevel(),
             )
         return torch.bfloat16
     if mixed_precision == "auto":

@@ -393,18 +393,11 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             self._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
             self.model_.set_training_data(encoded, class_codes)
             batch = self._effective_batch_size(len(frame))
-            config = TrainingConfig(
+            config = self._training_config(
                 epochs=TABLE_EPOCHS if self.epochs is None else int(self.epochs),
                 steps_per_epoch=max(1, len(frame) // batch),
                 batch_size=batch,
-                lr_generator=self.lr_generator,
-                lr_discriminator=self.lr_discriminator,
-                discriminator_steps=self.discriminator_steps,
-                verbose=bool(self.verbose),
                 description="GANAugmenter",
-                time_limit=self.time_limit,
-                autocast_dtype=autocast_dtype(self.mixed_precision, self.device_, stacklevel=4),
-                cuda_graph=self.cuda_graph,
             )
             self.history_ = [] if resumed is None else list(resumed.history_)
             calibrate = (lambda: self.model_.calibrate(np.random.default_rng([seed, 2]))) if self.calibrate else None
@@ -416,6 +409,24 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
+
+    def _training_config(self, *, epochs, steps_per_epoch, batch_size, description, device=None, **overrides):
+        """The :class:`TrainingConfig` of a fit: this estimator's training settings, and ``overrides``."""
+        settings = dict(
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            batch_size=batch_size,
+            lr_generator=self.lr_generator,
+            lr_discriminator=self.lr_discriminator,
+            discriminator_steps=self.discriminator_steps,
+            verbose=bool(self.verbose),
+            description=description,
+            time_limit=self.time_limit,
+            autocast_dtype=autocast_dtype(self.mixed_precision, self.device_ if device is None else device),
+            cuda_graph=self.cuda_graph,
+        )
+        settings.update(overrides)
+        return TrainingConfig(**settings)
 
     def _open_checkpoint(self, data, y):
         """``(Checkpointer, checkpointed estimator)``; both None without checkpoint_dir.

@@ -45,11 +45,11 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from ._torch import autocast_dtype, make_generator
+from ._torch import make_generator
 from ._validation import as_frame, check_table, check_target, seed_from
 from .tabular.encoder import TableEncoder, _infer_kind
 from .tabular.model import TabularGAN
-from .training import TrainingConfig, train_gan
+from .training import train_gan
 
 __all__ = ["fit_distributed", "read_shard", "state_hash", "main"]
 
@@ -152,16 +152,15 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
     per_rank = max(pac * math.ceil(2 / pac), batch // world - (batch // world) % pac)
     from .augmenter import TABLE_EPOCHS
 
-    config = TrainingConfig(
+    # Eager steps: gloo's gradient all-reduce cannot be recorded in a CUDA graph.
+    config = estimator._training_config(
         epochs=TABLE_EPOCHS if estimator.epochs is None else int(estimator.epochs),
         steps_per_epoch=max(1, n_total // batch),
         batch_size=per_rank,
-        lr_generator=estimator.lr_generator,
-        lr_discriminator=estimator.lr_discriminator,
-        discriminator_steps=estimator.discriminator_steps,
-        verbose=bool(estimator.verbose) and rank == 0,
         description=f"GANAugmenter x{world}",
-        autocast_dtype=autocast_dtype(estimator.mixed_precision, device, stacklevel=3),
+        device=device,
+        verbose=bool(estimator.verbose) and rank == 0,
+        cuda_graph=False,
     )
     generator, discriminator = model.generator, model.discriminator
     model.generator = _wrap(DistributedDataParallel, generator, device)

@@ -15,10 +15,10 @@ import time
 
 import numpy as np
 
-from .._torch import autocast_dtype, resolve_device
+from .._torch import resolve_device
 from .._validation import check_target, seed_from
 from ..metrics.gate import gate_holdout, run_image_gate
-from ..training import TrainingConfig, train_resumable
+from ..training import train_resumable
 from .codec import ImageCodec
 from .model import ImageGAN
 
@@ -181,19 +181,12 @@ def fit_images(estimator, X, y) -> None:
     batch, steps_per_epoch, epochs = image_schedule(estimator, len(images), estimator.epochs)
     if resumed is not None:
         estimator._refuse_checkpoint_beyond(checkpointer, epochs)
-    config = TrainingConfig(
+    config = estimator._training_config(
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         batch_size=batch,
-        lr_generator=estimator.lr_generator,
-        lr_discriminator=estimator.lr_discriminator,
-        betas=(0.5, 0.999),
-        discriminator_steps=estimator.discriminator_steps,
-        verbose=bool(estimator.verbose),
         description="GANAugmenter (images)",
-        time_limit=estimator.time_limit,
-        autocast_dtype=autocast_dtype(estimator.mixed_precision, estimator.device_, stacklevel=5),
-        cuda_graph=estimator.cuda_graph,
+        betas=(0.5, 0.999),
     )
     estimator.history_ = [] if resumed is None else list(resumed.history_)
     model.set_training_data(images, class_codes)
