@@ -13,17 +13,20 @@ from sklearn.utils.validation import validate_data
 __all__ = ["caller_stacklevel", "as_array", "as_frame", "check_table", "check_target", "check_n_samples", "seed_from"]
 
 
-_WRAPPERS = tuple(
-    os.path.dirname(module.__file__) + os.sep for module in (sys.modules[__package__], sys.modules["sklearn"])
-)
+# Packages whose frames stand between a user's call and ours: their own code, and the
+# scikit-learn / imbalanced-learn wrappers (output containers, pipelines, cross-validation).
+_LIBRARIES = (__package__, "sklearn", "imblearn")
 
 
 def caller_stacklevel() -> int:
     """``stacklevel`` that makes a warning name the first caller outside
-    ganaugment and scikit-learn (whose output wrappers add frames between a
-    user's ``transform`` call and ours). Call it from the function that warns."""
+    ganaugment, scikit-learn and imbalanced-learn. Call it from the function
+    that warns; warnings raised deep inside a fit then point at the user's line."""
+    folders = tuple(
+        os.path.dirname(sys.modules[name].__file__) + os.sep for name in _LIBRARIES if name in sys.modules
+    )
     frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_WRAPPERS):
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(folders):
         frame, level = frame.f_back, level + 1
     return level
 

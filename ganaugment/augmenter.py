@@ -462,7 +462,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self._reset_gate()
         n_check = min(max(len(frame), CHECK_ROWS_MIN), CHECK_ROWS_MAX)
         synthetic, classes = self._generate(n_check, None, {}, rng=rng)
-        warn_mode_collapse(frame, synthetic, stacklevel=4)
+        warn_mode_collapse(frame, synthetic)
         if validation is None:
             return
         held, held_codes = validation
@@ -474,7 +474,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             synthetic = synthetic.assign(**{name: self.classes_[classes].astype(str)})
         report, passed = run_gate(
             held, synthetic, min_quality=self.min_quality, on_low_quality=self.on_low_quality, model=self,
-            random_state=int(rng.integers(2**31 - 1)), stacklevel=5,
+            random_state=int(rng.integers(2**31 - 1)),
         )
         self.quality_score_, self.fidelity_report_, self.gate_passed_ = report.quality_score, report, passed
         self._fallback = not passed and self.on_low_quality == "fallback"
@@ -799,7 +799,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
                 f"The generator rarely honours the condition {', '.join(f'{c}={v!r}' for c, v, _ in fixed.values())}; "
                 f"{remaining} of {n_samples} rows had the condition value set directly.",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=caller_stacklevel(),
             )
             draw_classes = None if need_classes is None else need_classes
             slot, classes = model.draw_conditions(remaining, draw_classes, slots_fixed, rng)

@@ -37,7 +37,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from ._validation import check_table, column_kind, seed_from
+from ._validation import caller_stacklevel, check_table, column_kind, seed_from
 from .augmenter import GANAugmenter
 from .metrics._frames import _numbers, model_frames
 from .persistence import PersistableMixin
@@ -399,7 +399,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
             f"Class {_plain(c)!r} has {n_real} rows, fewer than min_class_size={self.min_class_size}: "
             f"its {n} synthetic rows come from {how} instead of the GAN.",
             SmallClassFallbackWarning,
-            stacklevel=4,
+            stacklevel=caller_stacklevel(),
         )
         if use_smote:
             smote = SMOTE(

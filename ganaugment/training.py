@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional as F
 
+from ._validation import caller_stacklevel
+
 __all__ = [
     "TrainingConfig",
     "make_optimizers",
@@ -150,7 +152,7 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
                     f"Epoch {epoch + 1}: a loss became non-finite; the networks were rolled back to the "
                     "end of the previous epoch and that epoch was skipped.",
                     TrainingDivergedWarning,
-                    stacklevel=3,
+                    stacklevel=caller_stacklevel(),
                 )
                 stats["rolled_back"] = True
             else:
@@ -175,7 +177,7 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
         warnings.warn(
             f"Training interrupted; keeping the model of the last finished epoch ({len(history)}).",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),
         )
     finally:
         if bar is not None:
@@ -189,7 +191,7 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
             f"{won[1] - won[0] + 1} consecutive epochs ({start_epoch + won[0]} to {start_epoch + won[1]}): the "
             "generator gets no useful gradient. Lower lr_discriminator, raise dropout or pac, or check the data.",
             TrainingDivergedWarning,
-            stacklevel=2,
+            stacklevel=caller_stacklevel(),
         )
     return opt_g, opt_d
 
@@ -344,7 +346,7 @@ class _Stepper:
                 raise
             self.record = False
             warnings.warn(f"Could not record the training step as a CUDA graph ({exc}); training goes on "
-                          "without one (cuda_graph=False skips the attempt).", RuntimeWarning, stacklevel=5)
+                          "without one (cuda_graph=False skips the attempt).", RuntimeWarning, stacklevel=caller_stacklevel())
             return warm
         self.graph = graph
         return warm

@@ -258,14 +258,20 @@ def test_image_gate_catches_a_broken_generator(digits, request, quick_gate, brok
 def test_image_gate_fallback_hands_out_no_synthetic_images(digits, zeroed_generator, quick_gate, tmp_path):
     X, y = digits
     params = dict(**TINY, epochs=3, min_quality=0.1, on_low_quality="fallback", random_state=0)
-    with pytest.warns(FidelityWarning, match="no synthetic images"):
+    with pytest.warns(FidelityWarning, match="no synthetic images") as fitted:
         model = GANAugmenter(**params).fit(X, y)
-    with pytest.warns(FidelityWarning, match="no images"):
+    with pytest.warns(FidelityWarning, match="no images") as sampled:
         images, labels = model.sample(20)
     assert images.shape == (0, 64) and images.dtype == X.dtype and len(labels) == 0
-    with pytest.warns(FidelityWarning, match="unchanged"):
+    with pytest.warns(FidelityWarning, match="unchanged") as transformed:
         out = model.transform(X[:7], y[:7])
     np.testing.assert_array_equal(out, X[:7])
+    # Through fit_transform the gate's warning comes from under two scikit-learn wrappers.
+    with pytest.warns(FidelityWarning) as wrapped:
+        GANAugmenter(**params).fit_transform(X, y)
+    assert ["no synthetic images" in str(w.message) for w in wrapped.list] == [True, False]  # fit's, then transform's
+    # Every warning names this file: the line that called fit, sample or transform.
+    assert {w.filename for w in fitted.list + sampled.list + transformed.list + wrapped.list} == {__file__}
     # The decision travels with the model file.
     model.save(tmp_path / "gated.gan")
     loaded = GANAugmenter.load(tmp_path / "gated.gan")

@@ -214,7 +214,7 @@ def _check_image_fit(estimator, train, train_codes, validation, rng) -> None:
         y_train=train_codes, y_held=held_codes, y_synthetic=held_codes if model.n_classes else None,
         image_shape=estimator.image_shape, min_quality=estimator.min_quality,
         on_low_quality=estimator.on_low_quality, history=estimator.history_, extractor_steps=GATE_EXTRACTOR_STEPS,
-        random_state=int(rng.integers(2**31 - 1)), stacklevel=6,
+        random_state=int(rng.integers(2**31 - 1)),
     )
     estimator.quality_score_, estimator.fidelity_report_, estimator.gate_passed_ = report.quality_score, report, passed
     estimator._fallback = not passed and estimator.on_low_quality == "fallback"

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._validation import caller_stacklevel
 from .gate import FidelityWarning
 
 __all__ = ["infer_metadata", "quality_and_diagnostic"]
@@ -112,7 +113,7 @@ def quality_and_diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata
         warnings.warn(
             f"SDMetrics could not score the shape of column(s) {unscored} ({reasons}); they are left out of "
             "column_shapes and quality_score.",
-            FidelityWarning, stacklevel=3,
+            FidelityWarning, stacklevel=caller_stacklevel(),
         )
     return {
         **scores,

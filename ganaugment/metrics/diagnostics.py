@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._validation import caller_stacklevel
 from ._frames import _labels, column_kind
 
 __all__ = ["ModeCollapseWarning", "never_generated", "warn_mode_collapse"]
@@ -51,8 +52,12 @@ def never_generated(real: pd.DataFrame, synthetic: pd.DataFrame, *, columns=None
     return out
 
 
-def warn_mode_collapse(real: pd.DataFrame, synthetic: pd.DataFrame, *, columns=None, stacklevel: int = 2) -> dict:
-    """Warn with :class:`ModeCollapseWarning` when :func:`never_generated` finds levels."""
+def warn_mode_collapse(real: pd.DataFrame, synthetic: pd.DataFrame, *, columns=None, stacklevel: int | None = None) -> dict:
+    """Warn with :class:`ModeCollapseWarning` when :func:`never_generated` finds levels.
+
+    The warning names the first caller outside ganaugment and scikit-learn,
+    unless ``stacklevel`` (counted from the caller of this function) is given.
+    """
     missing = never_generated(real, synthetic, columns=columns)
     if missing:
         listing = "; ".join(
@@ -63,7 +68,7 @@ def warn_mode_collapse(real: pd.DataFrame, synthetic: pd.DataFrame, *, columns=N
             f"Mode collapse: in {len(synthetic)} generated rows these frequent real levels never appear: "
             f"{listing}. Train longer, raise pac, or check the fidelity report.",
             ModeCollapseWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=caller_stacklevel() if stacklevel is None else stacklevel + 1,
         )
     return missing
 

@@ -26,6 +26,8 @@ import warnings
 
 import numpy as np
 
+from .._validation import caller_stacklevel
+
 __all__ = [
     "FidelityWarning",
     "LowFidelityError",
@@ -120,7 +122,7 @@ def holdout_split(n_rows: int, fraction: float, rng: np.random.Generator, *, y=N
 
 
 def run_gate(validation, synthetic, *, min_quality, on_low_quality, model=None, metadata=None,
-             random_state=0, stacklevel=3):
+             random_state=0, stacklevel=None):
     """Score ``synthetic`` against the held-out ``validation`` rows and apply the threshold.
 
     Returns
@@ -148,7 +150,7 @@ def run_gate(validation, synthetic, *, min_quality, on_low_quality, model=None, 
 
 def run_image_gate(train, held, synthetic, *, y_train=None, y_held=None, y_synthetic=None, image_shape=None,
                    min_quality, on_low_quality, history=None, extractor_steps=1000, random_state=0,
-                   stacklevel=3):
+                   stacklevel=None):
     """Score generated images against held-out images and apply the threshold.
 
     A small CNN is trained on the generator's training images ``train``
@@ -214,13 +216,14 @@ def run_image_gate(train, held, synthetic, *, y_train=None, y_held=None, y_synth
     return report, passed
 
 
-def apply_threshold(report, n_held: int, *, min_quality, on_low_quality, what: str = "rows", stacklevel: int = 2):
+def apply_threshold(report, n_held: int, *, min_quality, on_low_quality, what: str = "rows", stacklevel: int | None = None):
     """Compare ``report.quality_score`` with ``min_quality``; True when it passes.
 
     Below the threshold: ``"raise"`` raises :class:`LowFidelityError`
     carrying the report; ``"warn"`` and ``"fallback"`` emit a
-    :class:`FidelityWarning` (``stacklevel`` counts from the caller of this
-    function) and return False.
+    :class:`FidelityWarning` and return False. The warning names the first
+    caller outside ganaugment and scikit-learn, unless ``stacklevel``
+    (counted from the caller of this function) is given.
     """
     quality = report.quality_score
     if min_quality is None or quality >= min_quality:
@@ -233,5 +236,5 @@ def apply_threshold(report, n_held: int, *, min_quality, on_low_quality, what: s
         raise LowFidelityError(message + " Train longer or lower min_quality; the report is in .report.", report)
     if on_low_quality == "fallback":
         message += f" Falling back: the model hands out no synthetic {what}."
-    warnings.warn(message, FidelityWarning, stacklevel=stacklevel + 1)
+    warnings.warn(message, FidelityWarning, stacklevel=caller_stacklevel() if stacklevel is None else stacklevel + 1)
     return False
