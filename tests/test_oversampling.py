@@ -534,3 +534,26 @@ def test_table_classifier_filter_with_a_real_gan_is_exact_and_seeded():
     assert (y1 == 1).sum() == 150 and list(X1.dtypes) == list(X.dtypes)
     pd.testing.assert_frame_equal(X1, X2)
     assert 0.0 <= first.acceptance_rate_[1] <= 1.0
+
+
+def test_the_classifier_filter_fits_on_one_openmp_thread(monkeypatch):
+    """Gradient boosting with a thread per core slows down by an order of magnitude when another
+    process (a parallel fold of a grid search) holds a core; the filter's fits use one thread."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_info
+
+    from ganaugment.oversampling import _table_class_scores
+
+    fit = HistGradientBoostingClassifier.fit
+    seen = []
+
+    def recording_fit(self, X, y, *args, **kwargs):
+        seen.append({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"})
+        return fit(self, X, y, *args, **kwargs)
+
+    monkeypatch.setattr(HistGradientBoostingClassifier, "fit", recording_fit)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=120), "b": rng.choice(["u", "v"], 120)})
+    y = np.where(np.arange(120) % 4 == 0, 1, 0)
+    _table_class_scores(X, y, X.iloc[:10], y[:10], 0)
+    assert len(seen) >= 3 and all(threads == {1} for threads in seen)
