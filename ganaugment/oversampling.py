@@ -589,9 +589,9 @@ def _table_class_scores(X, y, X_syn, y_syn, seed):
     model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
     classes, counts = np.unique(y, return_counts=True)
     folds = int(min(5, max(2, counts[np.isin(classes, np.unique(y_syn))].min())))
-    # One OpenMP thread, as for the fidelity metrics' classifiers: on the idle 2-core dev CPU the
-    # Adult filter took 5.6 s against 3.5 s with both threads, but with one other gradient-boosting
-    # process on the box it took 6.2 s against more than 80 s (its threads wait on each other).
+    # One OpenMP thread, as for the fidelity metrics' classifiers: on the 2-core dev CPU the Adult
+    # filter took 4.5 s either way when idle, but with one other gradient-boosting process on the
+    # box 7.8 s on one thread against more than 120 s on two (benchmarks/filter_threads.py).
     with warnings.catch_warnings(), fit_threads(len(real_m)):
         # A class smaller than the number of folds only warns; its members still get a score.
         warnings.simplefilter("ignore", UserWarning)
