@@ -45,7 +45,6 @@ def as_array(X, name: str = "X") -> np.ndarray:
         ) from None
 
 
-
 def as_frame(X, *, estimator, reset: bool):
     """Return ``(DataFrame, kind)`` for a table given as a DataFrame or an array.
 
@@ -139,7 +138,7 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
     """Validate class labels; returns ``(classes, codes)``."""
     if not hasattr(y, "dtype"):
         # numpy would turn a list of numbers and text into text ([1, "a"] -> ["1", "a"]).
-        labels = [v for v in np.asarray(y, dtype=object).ravel().tolist() if not _missing(v)]
+        labels = pd.Series(np.asarray(y, dtype=object).ravel()).dropna().tolist()
         if any(isinstance(v, (str, bytes)) for v in labels) and not all(isinstance(v, (str, bytes)) for v in labels):
             raise _mixed_labels(labels)
     y = np.asarray(y)
@@ -164,10 +163,6 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
             f"{min_classes} classes. Fit without y to learn one class."
         )
     return classes, codes.astype(np.int64)
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _mixed_labels(labels: list) -> TypeError:

@@ -345,72 +345,74 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         ``LowFidelityError``) leaves the estimator as it was before the
         call: a previously fitted model stays whole and usable.
         """
-        # The body runs in this frame (no helper call): the warnings' stack levels count from here.
         before = dict(self.__dict__)
         try:
-            if self.kind == "image" or (self.kind == "auto" and looks_like_images(X, self.image_shape)):
-                self.kind_ = "image"
-                _images.fit_images(self, X, y)
-                return self
-            if self.image_shape is not None:
-                raise ValueError("image_shape was given with kind='table'; drop it or use kind='image'.")
-            self.kind_ = "table"
-            if hasattr(self, "codec_"):
-                del self.codec_  # a table refit of an image model: nothing may describe the old images
-            frame, self._input_kind = self._prepare_fit_input(X)
-            classes, class_codes = (None, None) if y is None else check_target(y, len(frame), estimator=self)
-            self._validate_hyperparameters(frame)
-            checkpointer, resumed = self._open_checkpoint(frame, y)
-            if resumed is not None:
-                self._refuse_checkpoint_beyond(checkpointer, TABLE_EPOCHS if self.epochs is None else int(self.epochs))
-            self.classes_ = classes
-            self._reset_gate()
-            self._y_dtype = None if y is None else np.asarray(y).dtype
-            # A resumed fit replays the seed of the fit it resumes: same draws, same result.
-            seed = seed_from(self.random_state) if resumed is None else checkpointer.seed
-            rng = np.random.default_rng(seed)
-            check_rng, kept, held = gate_holdout(self, len(frame), seed, y=class_codes)
-            validation = None
-            if held is not None:
-                validation = (frame.iloc[held].reset_index(drop=True), None if y is None else class_codes[held])
-                frame = frame.iloc[kept].reset_index(drop=True)
-                class_codes = None if y is None else class_codes[kept]
-            self.device_ = resolve_device(self.device)
-            started = time.perf_counter()
-            encoder = self._make_encoder(frame, rng)
-            self.encoder_ = encoder.fit(frame) if resumed is None else resumed.encoder_
-            self._condition_groups()
-            encoded = self.encoder_.transform_compact(frame, rng)
-            self.encode_seconds_ = time.perf_counter() - started
-            n_classes = 0 if classes is None else len(classes)
-            model_seed = int(rng.integers(2**63 - 1))
-            if resumed is None:
-                self.model_ = TabularGAN(self.encoder_, n_classes, self._network_params(), self.device_, model_seed)
-            else:
-                self.model_ = resumed.model_
-            # Training draws from the model's own torch generator, never from rng,
-            # so this is the generator an uninterrupted fit ends with too.
-            self._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
-            self.model_.set_training_data(encoded, class_codes)
-            batch = self._effective_batch_size(len(frame))
-            config = self._training_config(
-                epochs=TABLE_EPOCHS if self.epochs is None else int(self.epochs),
-                steps_per_epoch=max(1, len(frame) // batch),
-                batch_size=batch,
-                description="GANAugmenter",
-            )
-            self.history_ = [] if resumed is None else list(resumed.history_)
-            calibrate = (lambda: self.model_.calibrate(np.random.default_rng([seed, 2]))) if self.calibrate else None
-            train_resumable(self.model_, config, self.history_, checkpointer, resumed is not None, seed, calibrate)
-            self.fit_seconds_ = time.perf_counter() - started
-            self._check_fit(frame, validation, check_rng)
-            return self
+            return self._fit(X, y)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
 
-    def _training_config(self, *, epochs, steps_per_epoch, batch_size, description, device=None, **overrides):
+    def _fit(self, X, y):
+        if self.kind == "image" or (self.kind == "auto" and looks_like_images(X, self.image_shape)):
+            self.kind_ = "image"
+            _images.fit_images(self, X, y)
+            return self
+        if self.image_shape is not None:
+            raise ValueError("image_shape was given with kind='table'; drop it or use kind='image'.")
+        self.kind_ = "table"
+        if hasattr(self, "codec_"):
+            del self.codec_  # a table refit of an image model: nothing may describe the old images
+        frame, self._input_kind = self._prepare_fit_input(X)
+        classes, class_codes = (None, None) if y is None else check_target(y, len(frame), estimator=self)
+        self._validate_hyperparameters(frame)
+        checkpointer, resumed = self._open_checkpoint(frame, y)
+        if resumed is not None:
+            self._refuse_checkpoint_beyond(checkpointer, TABLE_EPOCHS if self.epochs is None else int(self.epochs))
+        self.classes_ = classes
+        self._reset_gate()
+        self._y_dtype = None if y is None else np.asarray(y).dtype
+        # A resumed fit replays the seed of the fit it resumes: same draws, same result.
+        seed = seed_from(self.random_state) if resumed is None else checkpointer.seed
+        rng = np.random.default_rng(seed)
+        check_rng, kept, held = gate_holdout(self, len(frame), seed, y=class_codes)
+        validation = None
+        if held is not None:
+            validation = (frame.iloc[held].reset_index(drop=True), None if y is None else class_codes[held])
+            frame = frame.iloc[kept].reset_index(drop=True)
+            class_codes = None if y is None else class_codes[kept]
+        self.device_ = resolve_device(self.device)
+        started = time.perf_counter()
+        encoder = self._make_encoder(frame, rng)
+        self.encoder_ = encoder.fit(frame) if resumed is None else resumed.encoder_
+        self._condition_groups()
+        encoded = self.encoder_.transform_compact(frame, rng)
+        self.encode_seconds_ = time.perf_counter() - started
+        n_classes = 0 if classes is None else len(classes)
+        model_seed = int(rng.integers(2**63 - 1))
+        if resumed is None:
+            self.model_ = TabularGAN(self.encoder_, n_classes, self._network_params(), self.device_, model_seed)
+        else:
+            self.model_ = resumed.model_
+        # Training draws from the model's own torch generator, never from rng,
+        # so this is the generator an uninterrupted fit ends with too.
+        self._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
+        self.model_.set_training_data(encoded, class_codes)
+        batch = self._effective_batch_size(len(frame))
+        config = self._training_config(
+            epochs=TABLE_EPOCHS if self.epochs is None else int(self.epochs),
+            steps_per_epoch=max(1, len(frame) // batch),
+            batch_size=batch,
+            description="GANAugmenter",
+        )
+        self.history_ = [] if resumed is None else list(resumed.history_)
+        calibrate = (lambda: self.model_.calibrate(np.random.default_rng([seed, 2]))) if self.calibrate else None
+        train_resumable(self.model_, config, self.history_, checkpointer, resumed is not None, seed, calibrate)
+        self.fit_seconds_ = time.perf_counter() - started
+        self._check_fit(frame, validation, check_rng)
+        return self
+
+    def _training_config(self, *, epochs, steps_per_epoch, batch_size, description, **overrides):
         """The :class:`TrainingConfig` of a fit: this estimator's training settings, and ``overrides``."""
         settings = dict(
             epochs=epochs,
@@ -422,7 +424,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             verbose=bool(self.verbose),
             description=description,
             time_limit=self.time_limit,
-            autocast_dtype=autocast_dtype(self.mixed_precision, self.device_ if device is None else device),
+            autocast_dtype=autocast_dtype(self.mixed_precision, self.device_),
             cuda_graph=self.cuda_graph,
         )
         settings.update(overrides)

@@ -36,8 +36,10 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (plus a hint to --help)."""
 
+    program = PROG  # the name an error line starts with
+
     def error(self, message):
-        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.program}: error: {message} (see '{self.prog} --help')\n")
 
 
 # ------------------------------------------------------------ table files

@@ -158,7 +158,6 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
         steps_per_epoch=max(1, n_total // batch),
         batch_size=per_rank,
         description=f"GANAugmenter x{world}",
-        device=device,
         verbose=bool(estimator.verbose) and rank == 0,
         cuda_graph=False,
     )
@@ -484,13 +483,6 @@ def _check_parse_dates(parse_dates, columns, path: str) -> None:
 
 
 # ------------------------------------------------------------------ CLI
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (plus a hint to --help), as in ``ganaugment``."""
-
-    def error(self, message):
-        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
-
-
 class _Unsupported(argparse.Action):
     """An estimator option that a distributed fit refuses: a usage error, named with the reason."""
 
@@ -500,13 +492,18 @@ class _Unsupported(argparse.Action):
 
 def _parser() -> argparse.ArgumentParser:
     from . import GANAugmenter
-    from .cli import _add_reading_options, add_estimator_options
+    from .cli import _add_reading_options, _Parser, add_estimator_options
 
-    parser = _Parser(
+    class Parser(_Parser):
+        """The command line's parser: a usage error is one line, named for this entry point."""
+
+        program = PROG
+
+    parser = Parser(
         prog="torchrun --nproc_per_node=N -m ganaugment.distributed",
         description="Train a GAN on several processes with DistributedDataParallel; rank 0 saves the model.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=Parser)
     fit = commands.add_parser("fit", help="train on DATA, each rank on rows[rank::world_size]")
     fit.add_argument(
         "data", metavar="DATA",

@@ -345,8 +345,12 @@ class _Stepper:
             if not isinstance(exc, RuntimeError):
                 raise
             self.record = False
-            warnings.warn(f"Could not record the training step as a CUDA graph ({exc}); training goes on "
-                          "without one (cuda_graph=False skips the attempt).", RuntimeWarning, stacklevel=caller_stacklevel())
+            warnings.warn(
+                f"Could not record the training step as a CUDA graph ({exc}); training goes on without one "
+                "(cuda_graph=False skips the attempt).",
+                RuntimeWarning,
+                stacklevel=caller_stacklevel(),
+            )
             return warm
         self.graph = graph
         return warm
