@@ -103,3 +103,18 @@ def test_inf_and_mixed_types_rejected_with_column_name():
         TableEncoder().fit(pd.DataFrame({"x": [1.0, np.inf, 2.0]}))
     with pytest.raises(ValueError, match="'m'.*mixes value types"):
         TableEncoder().fit(pd.DataFrame({"m": ["a", 1, 2.5]}, dtype=object))
+
+
+def test_unclipped_dates_below_the_nanosecond_range_stay_dates():
+    # clip=False lets a date fall below 1677-09-21; it is held at the first
+    # representable nanosecond, not at int64's minimum, which numpy reads as NaT.
+    rng = np.random.default_rng(0)
+    days = np.r_[rng.integers(0, 3, 100), rng.integers(105000, 106000, 100)]
+    frame = pd.DataFrame({"t": pd.Timestamp("1677-09-22") + pd.to_timedelta(days, unit="D")})
+    enc = TableEncoder(clip=False, random_state=0).fit(frame)
+    dense = enc.transform(frame, rng)
+    value = next(s for s in enc.spans_ if s.kind == "continuous")
+    dense[:, value.start] = -1.0  # four standard deviations below every mode's mean
+    back = enc.inverse_transform(dense, rng)
+    assert back["t"].notna().all()
+    assert back["t"].min() < pd.Timestamp("1677-09-22")

@@ -643,7 +643,8 @@ def _to_python(value):
 def _restore_numeric_dtype(values, missing, state, bounds=None) -> pd.Series:
     dtype = state.dtype
     if state.is_datetime:
-        ints = _as_integers(values, "int64", bounds)
+        # The smallest int64 is numpy's NaT: a date clipped to it would read as missing.
+        ints = np.maximum(_as_integers(values, "int64", bounds), np.iinfo(np.int64).min + 1)
         out = pd.Series(ints.astype("datetime64[ns]"))
         out[missing] = pd.NaT
         try:
