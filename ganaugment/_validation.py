@@ -197,15 +197,16 @@ def check_class_counts(counts: dict) -> list:
 
 
 def seed_from(random_state) -> int:
-    """An int seed from ``random_state`` (int, RandomState, Generator or None)."""
+    """An int seed from ``random_state`` (int, RandomState or None).
+
+    A numpy ``Generator`` is refused, as scikit-learn's parameter checks refuse it.
+    """
     if random_state is None:
         return int(np.random.SeedSequence().entropy % (2**63 - 1))
     if isinstance(random_state, numbers.Integral):
         return int(random_state)
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31 - 1))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(2**63 - 1))
     raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
 
 

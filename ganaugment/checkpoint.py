@@ -168,5 +168,5 @@ def _token(value):
         return [_token(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
-    # A RandomState or Generator instance: its draws are replayed from the saved seed.
+    # A RandomState instance: its draws are replayed from the saved seed.
     return f"<{type(value).__name__}>"

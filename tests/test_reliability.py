@@ -496,6 +496,17 @@ def test_same_seed_gives_byte_identical_csv(table):
     assert other.to_csv(index=False).encode() != outputs[0]
 
 
+def test_a_random_state_instance_seeds_like_its_draw_and_a_numpy_generator_is_refused(table):
+    first, second = (
+        GANAugmenter(**ONE, random_state=np.random.RandomState(5)).fit(table).sample(50) for _ in range(2)
+    )
+    pd.testing.assert_frame_equal(first, second)
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="random_state"):
+        GANAugmenter(**ONE, random_state=np.random.default_rng(5)).fit(table)
+
+
 # ---------------------------------------------------- data is never code
 def test_values_that_look_like_code_are_plain_strings(tmp_path):
     marker = tmp_path / "PWNED"
