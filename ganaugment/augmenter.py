@@ -117,8 +117,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         A fit given a folder that holds a checkpoint resumes from it, and
         refuses a checkpoint written with other data or hyperparameters
         (``epochs``, ``time_limit``, ``verbose``, ``device``,
-        ``cuda_graph`` and ``on_low_quality`` may change). Tables and images
-        alike.
+        ``cuda_graph``, ``checkpoint_every`` and ``on_low_quality`` may
+        change). Tables and images alike.
     checkpoint_every : int, default=10
         Epochs between two checkpoints.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
@@ -186,9 +186,10 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
     model_ : TabularGAN or ImageGAN
         The networks and the condition statistics.
     history_ : list of dict
-        One entry per epoch: ``loss_d``, ``loss_g``, ``d_real``, ``d_fake``
-        (mean discriminator probabilities, both near 1/2 at the equilibrium)
-        and ``seconds``.
+        One entry per epoch: ``epoch`` (counted from 1), ``loss_d``,
+        ``loss_g``, ``d_real``, ``d_fake`` (mean discriminator probabilities,
+        both near 1/2 at the equilibrium) and ``seconds``; an epoch rolled
+        back after a non-finite loss also holds ``rolled_back=True``.
     classes_ : ndarray or None
         Class labels when fitted with ``y``.
     quality_score_ : float or None
@@ -652,7 +653,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             Destination; the format follows the extension: ``.csv``,
             ``.tsv`` (optionally ``.gz``), ``.parquet`` or ``.pq``.
         n_samples : int, default=None
-            Number of rows; may be left out when ``y`` is a dict.
+            Number of rows; may be left out when ``y`` is a dict or an
+            array (one row per entry).
         chunk_size : int, default=100_000
             Rows generated and written at a time.
         y, conditions

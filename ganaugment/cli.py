@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     over.add_argument("--target", required=True, metavar="COL", help="class column")
     over.add_argument("-o", "--output", required=True, metavar="OUT", help="balanced table to write")
     _add_reading_options(over)
-    over.add_argument("--quiet", action="store_true", help="no progress bar")
+    over.add_argument("--quiet", action="store_true", help="no progress bar for the GAN's training")
     sampler = _optional_class("GANOverSampler")
     if sampler is not None:
         # The GAN itself is not an option: its hyperparameters (--epochs, ...) are.
@@ -534,8 +534,10 @@ def _cmd_oversample(args):
     frame = read_table(args.data, parse_dates=args.parse_dates)
     X, y = _split_target(frame, args.target, args.data)
     params = estimator_params(args)
-    if "verbose" in sampler_cls().get_params():
-        params["verbose"] = not args.quiet
+    if not args.quiet:
+        from . import GANAugmenter
+
+        params["estimator"] = GANAugmenter(verbose=True)  # the sampler's default GAN, with its progress bar
     if isinstance(params.get("sampling_strategy"), dict):
         # JSON keys are text; map them onto the class labels of the target column.
         labels = y.unique().tolist()

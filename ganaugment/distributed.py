@@ -55,6 +55,7 @@ __all__ = ["fit_distributed", "read_shard", "state_hash", "main"]
 
 ENCODER_SAMPLE_ROWS = 50_000  # rows, over all ranks, that the encoder's mixtures are fitted on
 PROG = "ganaugment.distributed"
+_TABLES_ONLY = "distributed fits train table models; fit images on one process ('ganaugment fit', GANAugmenter.fit)"
 # GANAugmenter parameters that a distributed fit refuses unless None, and what to do instead.
 _UNSUPPORTED = {
     "time_limit": "every rank must run the same number of steps, so set epochs instead",
@@ -64,6 +65,7 @@ _UNSUPPORTED = {
     "rows with ganaugment.evaluate or 'ganaugment report'",
     "min_quality": "the fidelity gate is not run, so leave it out and score the saved model on held-out rows "
     "with ganaugment.evaluate or 'ganaugment report'",
+    "image_shape": _TABLES_ONLY,
 }
 
 
@@ -113,8 +115,8 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
     started = time.perf_counter()
     rank, world = dist.get_rank(), dist.get_world_size()
     estimator._validate_params()
-    if getattr(estimator, "kind", "table") == "image" or getattr(estimator, "image_shape", None) is not None:
-        raise ValueError("fit_distributed trains table models; images are not supported yet.")
+    if estimator.kind == "image":
+        raise ValueError(f"kind='image' is not supported in a distributed fit: {_TABLES_ONLY}.")
     estimator.kind_ = "table"
     estimator._reset_gate()  # no gate: its attributes are those of a fit without one
     frame, estimator._input_kind = _together(_prepare_shard, estimator, X)
@@ -514,7 +516,8 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, gloo otherwise")
     _add_reading_options(fit)
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_estimator_options(fit, GANAugmenter, title="GAN options", skip=tuple(_UNSUPPORTED))
+    # DATA is a table file, so there is no kind to choose.
+    add_estimator_options(fit, GANAugmenter, title="GAN options", skip=(*_UNSUPPORTED, "kind"))
     for name in _UNSUPPORTED:  # refused while parsing, not after the process group is up
         fit.add_argument("--" + name.replace("_", "-"), dest=name, action=_Unsupported, help=argparse.SUPPRESS)
     return parser

@@ -199,6 +199,22 @@ def test_fit_shows_a_progress_bar_unless_quiet(table, tmp_path, monkeypatch, cap
     assert not (tmp_path / "m.gan").exists()
 
 
+def test_oversample_shows_the_gans_progress_bar_unless_quiet(table, tmp_path, monkeypatch, capsys):
+    seen = []
+
+    def fake_fit(self, X, y=None):
+        seen.append(self.verbose)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(GANAugmenter, "fit", fake_fit)
+    for extra in ([], ["--quiet"]):
+        argv = ["oversample", table, "--target", "churned", "-o", tmp_path / "b.csv", "--min-class-size", "2", *extra]
+        code, _, err = run(argv, capsys)
+        assert code == 1 and err.strip() == "ganaugment: error: stop here"
+    assert seen == [True, False]
+    assert not (tmp_path / "b.csv").exists()
+
+
 def test_options_are_generated_for_any_sampler_class():
     """The oversample command's options come from the sampler the same way (shown on SMOTE)."""
     from imblearn.over_sampling import SMOTE

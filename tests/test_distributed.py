@@ -92,9 +92,13 @@ def one_rank(tmp_path):
     dist.destroy_process_group()
 
 
-@pytest.mark.parametrize("param", [{"checkpoint_dir": "ckpt"}, {"min_quality": 0.5}, {"validation_fraction": 0.2}])
+@pytest.mark.parametrize(
+    "param",
+    [{"checkpoint_dir": "ckpt"}, {"min_quality": 0.5}, {"validation_fraction": 0.2}, {"image_shape": (4, 4)},
+     {"kind": "image"}],
+)
 def test_fit_distributed_refuses_checkpoints_and_the_gate(one_rank, param):
-    with pytest.raises(ValueError, match=f"{next(iter(param))} is not supported in a distributed fit"):
+    with pytest.raises(ValueError, match=f"{next(iter(param))}(='image')? is not supported in a distributed fit"):
         fit_distributed(GANAugmenter(**TINY, **param), _table(40))
 
 
@@ -121,12 +125,15 @@ def torchrun_env(monkeypatch):
 
 
 def test_cli_refuses_unsupported_options_while_parsing(tmp_path, capsys):
-    for option in ("--time-limit", "--checkpoint-dir", "--min-quality", "--validation-fraction"):
+    for option in ("--time-limit", "--checkpoint-dir", "--min-quality", "--validation-fraction", "--image-shape"):
         with pytest.raises(SystemExit) as done:
             main(["fit", "t.csv", "-o", str(tmp_path / "m.gan"), option, "0.5"])
         assert done.value.code == 2
         error = capsys.readouterr().err
         assert error.startswith(f"ganaugment.distributed: error: {option} is not supported") and error.count("\n") == 1
+    with pytest.raises(SystemExit):  # DATA is a table file: no kind to choose
+        main(["fit", "t.csv", "-o", str(tmp_path / "m.gan"), "--kind", "image"])
+    assert "unrecognized arguments: --kind image" in capsys.readouterr().err
 
 
 def test_cli_checks_output_before_training_and_errors_are_one_line(tmp_path, torchrun_env, capsys):

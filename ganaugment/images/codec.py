@@ -102,7 +102,8 @@ class ImageCodec:
 
     Attributes
     ----------
-    layout_ : {"gray", "last", "first", "flat"}
+    layout_ : {"gray", "last", "first", "flat_gray", "flat_last", "flat_first"}
+        Where the channels are; ``flat_*`` for flat rows read with ``image_shape``.
     channels_, height_, width_ : int
     dtype_ : numpy.dtype
     low_, high_ : float

@@ -4,7 +4,8 @@ The gate is three plain steps that any estimator can call (GANAugmenter does;
 an over-sampler can do the same):
 
 1. :func:`holdout_split` sets aside part of the training rows before fit;
-2. after fit, the estimator generates as many rows as were held out and
+2. after fit, the estimator generates a sample (GANAugmenter: as many rows
+   as it trained on, between 1,000 and 20,000) and
    :func:`run_gate` scores them against the held-out rows with
    :func:`~ganaugment.evaluate` (quality measured out of sample, so a
    generator that memorises its training rows gains nothing);
