@@ -7,6 +7,7 @@ API of the pinned version and keeps SDMetrics' own warnings away from users.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -29,6 +30,9 @@ _DETAIL_NAMES = {
 }
 
 TABLE = "table"
+# SDMetrics scores a pair of categorical columns on this many rows of each table when either
+# is longer, drawn with pandas' sample(), that is from numpy's global random state.
+SUBSAMPLED_PAIRS_ABOVE = 50_000
 
 
 def infer_metadata(frame: pd.DataFrame) -> dict:
@@ -51,7 +55,20 @@ def _string_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=str)
 
 
-def quality_and_diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict | None = None) -> dict:
+@contextlib.contextmanager
+def _global_numpy_seed(seed: int):
+    """Seed numpy's global random state for SDMetrics' own draws, then give the caller's back."""
+    saved = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(saved)
+
+
+def quality_and_diagnostic(
+    real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict | None = None, *, seed: int = 0
+) -> dict:
     """Run SDMetrics' QualityReport and DiagnosticReport; return scores and the reports.
 
     Besides the scores, ``column_shape_details`` (one row per column: metric,
@@ -70,6 +87,13 @@ def quality_and_diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata
     SDMetrics computes them. Any other column that SDMetrics leaves unscored
     is named in a :class:`~ganaugment.metrics.FidelityWarning`. ``notes``
     says what was converted or scored 0.
+
+    Past :data:`SUBSAMPLED_PAIRS_ABOVE` rows SDMetrics scores each pair of
+    categorical columns on a draw of that many rows, taken from numpy's
+    global random state; the reports run with that state seeded from
+    ``seed`` and the caller's state is put back afterwards, so the same
+    inputs and seed give the same scores and the caller's draws are
+    untouched.
     """
     from sdmetrics.reports import DiagnosticReport, QualityReport
 
@@ -80,7 +104,12 @@ def quality_and_diagnostic(real: pd.DataFrame, synthetic: pd.DataFrame, metadata
     notes = [conversion_note("synthetic", name, bad) for name, bad in converted.items()]
     if metadata is None:
         metadata = infer_metadata(real)
-    with warnings.catch_warnings():
+    if max(len(real), len(synthetic)) > SUBSAMPLED_PAIRS_ABOVE:
+        notes.append(
+            f"SDMetrics scored each pair of categorical columns on {SUBSAMPLED_PAIRS_ABOVE:,} rows drawn from each "
+            "table longer than that; every other SDMetrics score uses every row."
+        )
+    with warnings.catch_warnings(), _global_numpy_seed(seed):
         warnings.simplefilter("ignore")
         quality = QualityReport()
         quality.generate({TABLE: real}, {TABLE: synthetic}, metadata, verbose=False)

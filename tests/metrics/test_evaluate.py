@@ -97,6 +97,25 @@ def test_same_seed_same_report_and_columns_are_aligned(tables):
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_sdmetrics_pair_draw_on_long_tables_follows_the_seed_and_spares_the_global_state():
+    # Past 50,000 rows SDMetrics scores categorical pairs on a draw from numpy's global state.
+    rng = np.random.default_rng(0)
+    n = 60_000
+    a = rng.choice(list("abcdefgh"), n)
+    real = pd.DataFrame({"a": a, "b": np.where(rng.random(n) < 0.6, a, rng.choice(list("abcdefgh"), n))})
+    synthetic = pd.DataFrame({"a": rng.choice(list("abcdefgh"), n), "b": rng.choice(list("abcdefgh"), n)})
+    scores = []
+    for global_seed in (1, 2):
+        np.random.seed(global_seed)
+        before = np.random.get_state()[1].copy()
+        report = evaluate(real, synthetic, random_state=0, max_rows=2000)
+        assert np.array_equal(np.random.get_state()[1], before)  # the caller's state is untouched
+        scores.append(report.scores["column_pair_trends"])
+    assert scores[0] == scores[1]
+    assert any("50,000 rows" in note for note in report.notes)
+    assert not any("50,000 rows" in note for note in evaluate(real[:100], synthetic[:100], random_state=0).notes)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
