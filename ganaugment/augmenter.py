@@ -889,11 +889,13 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         # One generation per distinct combination of condition values.
         keys = frame[groups].astype(object).where(frame[groups].notna(), None)
         key_series = pd.Series(list(map(tuple, keys.to_numpy())), index=range(len(frame)))
-        parts = []
+        requests = []  # every group is checked before any is drawn: a refused one leaves the stream as it was
         for key, positions in key_series.groupby(key_series, sort=False).groups.items():
             positions = np.asarray(list(positions))
             codes = None if class_codes is None else class_codes[positions]
-            fixed = self._resolve_conditions(dict(zip(groups, key)), codes)
+            requests.append((positions, codes, self._resolve_conditions(dict(zip(groups, key)), codes)))
+        parts = []
+        for positions, codes, fixed in requests:
             out, _ = self._generate(len(positions), codes, fixed)
             out.index = positions
             parts.append(out)

@@ -91,6 +91,19 @@ def test_a_condition_value_never_seen_with_the_requested_class_is_refused(linked
     assert set(y_new) == {"p"} and set(X_new["c"]) == {"x"}
 
 
+def test_a_transform_refused_in_a_later_group_draws_nothing(linked):
+    import copy
+
+    X, y, _ = linked
+    gan = fit(X, y, condition_columns=["c"])
+    untouched = copy.deepcopy(gan)
+    # The rows with c='y' can be of class q; the rows with c='x' cannot, and come second.
+    rows = pd.concat([X[X["c"] == "y"].head(5), X[X["c"] == "x"].head(5)])
+    with pytest.raises(ValueError, match="Class 'q' never occurs with c='x'"):
+        gan.transform(rows, np.array(["q"] * 10))
+    pd.testing.assert_frame_equal(gan.sample(30)[0], untouched.sample(30)[0])
+
+
 def test_transform_refuses_y_for_a_model_fitted_without_y(linked):
     X, y, _ = linked
     gan = fit(X)
