@@ -364,7 +364,9 @@ class TabularGAN:
         """Slots and classes for generated rows, following the real frequencies.
 
         ``class_codes`` fixes the class of each row (or None to draw it);
-        ``fixed`` maps a choice-column index to a slot that every row must hold.
+        ``fixed`` maps a choice-column index to a slot that every row must hold;
+        the generator is conditioned on the rarest of them (the caller keeps
+        the rows that hold the others), whatever the order of ``fixed``.
         Returns ``(slot, classes)`` arrays.
         """
         lay = self.layout
@@ -372,14 +374,15 @@ class TabularGAN:
         # P(class | fixed values) is proportional to P(class) * prod_j P(value_j | class).
         class_size = self.class_sizes()
         weight = class_size.astype(np.float64)
-        for slot in fixed.values():
+        fixed_slots = sorted(fixed.values())  # one order of products, whatever the caller's
+        for slot in fixed_slots:
             weight = weight * counts[:, slot] / np.maximum(class_size, 1)
         if class_codes is None:
             class_codes = rng.choice(counts.shape[0], size=n_rows, p=weight / weight.sum())
         n_cat = len(lay.widths)
         slot = np.full(n_rows, lay.n_slots, dtype=np.int64)  # "no column slot" marker
         if fixed:
-            slot[:] = next(iter(fixed.values()))
+            slot[:] = min(fixed_slots, key=lambda s: (counts[:, s].sum(), s))
         elif n_cat:
             column = rng.integers(n_cat, size=n_rows)
             for j in range(n_cat):
