@@ -60,7 +60,7 @@ class Checkpointer:
         self.directory = directory
         self.path = os.path.join(directory, CHECKPOINT_NAME)
         self.every = int(every)
-        self.fingerprint = {"data": _data_digest(data, y), "params": _param_tokens(estimator)}
+        self.fingerprint = {"data": data_digest(data, y), "params": _param_tokens(estimator)}
         self.seed = None
         self.optimizer_states = None
         self.saved_epoch = None
@@ -125,7 +125,7 @@ class Checkpointer:
         self.saved_epoch = int(epoch)
 
 
-def _data_digest(data, y) -> str:
+def data_digest(data, y) -> str:
     """SHA-256 of the column names, dtypes and values of the table, or of an image array's
     shape, dtype and bytes (and of y)."""
     digest = hashlib.sha256()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
 import warnings
 
@@ -38,6 +39,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
 from ._validation import caller_stacklevel, check_table, column_kind, seed_from
+from .checkpoint import data_digest
 from .augmenter import GANAugmenter
 from .metrics._frames import _numbers, fit_threads, model_frames
 from .persistence import PersistableMixin
@@ -77,6 +79,9 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         uses ``GANAugmenter()`` with its defaults. Its hyperparameters are
         reachable as ``estimator__<name>``, e.g. in a grid search. When its
         ``random_state`` is None, the sampler's ``random_state`` seeds it.
+        Its ``checkpoint_dir``, if set, gets one subfolder per training set
+        (``fit-`` and a digest of X and y), so that each fold of a
+        cross-validation checkpoints and resumes on its own.
     epochs : int or None, default=None
         Training epochs of the GAN, overriding the estimator's own
         ``epochs``. ``None`` keeps the estimator's value; ``max_steps``
@@ -312,6 +317,11 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
             params["epochs"] = updates["epochs"] = int(self.epochs)
         if self.time_limit is not None and "time_limit" in params:
             updates["time_limit"] = self.time_limit
+        if params.get("checkpoint_dir") is not None:
+            # One folder per training set: every fold of a cross-validation keeps, and resumes, its own
+            # checkpoint instead of finding another fold's and refusing it.
+            name = "fit-" + data_digest(X if isinstance(X, pd.DataFrame) else np.asarray(X), y)[:16]
+            updates["checkpoint_dir"] = os.path.join(os.fspath(params["checkpoint_dir"]), name)
         if self.max_steps is not None and "epochs" in params and hasattr(estimator, "_schedule"):
             steps_per_epoch, default_epochs = estimator._schedule(X)
             full = default_epochs if params["epochs"] is None else int(params["epochs"])

@@ -146,6 +146,18 @@ def test_pipeline_cross_validate_resamples_training_folds_only():
     np.testing.assert_allclose(result["test_score"], 0.75, atol=0.01)
 
 
+def test_a_checkpoint_dir_gets_one_subfolder_per_training_fold(tmp_path):
+    X, y = blobs([60, 30])
+    cv = StratifiedKFold(n_splits=2, shuffle=True, random_state=0)
+    pipe = make_pipeline(sampler(estimator=small_gan(checkpoint_dir=tmp_path)), LogisticRegression())
+    first = cross_validate(pipe, X, y, cv=cv)["test_score"]  # each fold used to find the other's checkpoint
+    folders = sorted(p.name for p in tmp_path.iterdir())
+    assert len(folders) == 2 and all((tmp_path / f / "checkpoint.gan").exists() for f in folders)
+    # Run again: each fold resumes its own finished checkpoint and ends with the same model.
+    np.testing.assert_array_equal(cross_validate(pipe, X, y, cv=cv)["test_score"], first)
+    assert sorted(p.name for p in tmp_path.iterdir()) == folders
+
+
 def test_grid_search_reaches_gan_hyperparameters():
     X, y = blobs([80, 30])
     pipe = make_pipeline(sampler(), LogisticRegression())
