@@ -14,13 +14,14 @@ __all__ = ["caller_stacklevel", "as_array", "as_frame", "check_table", "check_ta
 
 
 # Packages whose frames stand between a user's call and ours: their own code, and the
-# scikit-learn / imbalanced-learn wrappers (output containers, pipelines, cross-validation).
-_LIBRARIES = (__package__, "sklearn", "imblearn")
+# scikit-learn / imbalanced-learn wrappers (output containers, pipelines, cross-validation)
+# and joblib, through which imbalanced-learn's pipeline and the cross-validation loops call.
+_LIBRARIES = (__package__, "sklearn", "imblearn", "joblib")
 
 
 def caller_stacklevel() -> int:
     """``stacklevel`` that makes a warning name the first caller outside
-    ganaugment, scikit-learn and imbalanced-learn. Call it from the function
+    ganaugment, scikit-learn, imbalanced-learn and joblib. Call it from the function
     that warns; warnings raised deep inside a fit then point at the user's line."""
     folders = tuple(
         os.path.dirname(sys.modules[name].__file__) + os.sep for name in _LIBRARIES if name in sys.modules

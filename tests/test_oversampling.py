@@ -271,6 +271,16 @@ def test_tiny_class_falls_back_with_a_warning():
     assert 2 not in s.acceptance_rate_ and 1 in s.acceptance_rate_
 
 
+def test_warnings_in_a_pipeline_name_the_users_line():
+    X, y = blobs([100, 6])  # class 1 falls back: no GAN to train
+    pipe = make_pipeline(sampler(), LogisticRegression())
+    with pytest.warns(SmallClassFallbackWarning) as direct:
+        pipe.fit(X, y)  # imbalanced-learn's pipeline calls the sampler through joblib.Memory
+    with pytest.warns(SmallClassFallbackWarning) as folds:
+        cross_validate(pipe, X, y, cv=StratifiedKFold(n_splits=2), n_jobs=1)
+    assert {w.filename for w in direct.list + folds.list} == {__file__}
+
+
 def test_tiny_class_with_categories_falls_back_to_copies(mixed_frame):
     y = np.array(["big"] * 295 + ["tiny"] * 5)
     s = sampler()
