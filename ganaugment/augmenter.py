@@ -16,6 +16,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._torch import autocast_dtype, resolve_device
 from ._validation import (
+    as_array,
     as_frame,
     caller_stacklevel,
     check_class_counts,
@@ -853,13 +854,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         is_image = getattr(self, "kind_", "table") == "image"
         if is_image:
-            container = _get_output_config("transform", self)["dense"]
-            if container != "default" and not self.codec_.layout_.startswith("flat_"):
-                raise ValueError(
-                    f"set_output(transform={container!r}) needs one row per image, but this model was fitted "
-                    "on stacked images; fit it on flat rows with image_shape=(H, W[, C]), or use "
-                    "set_output(transform='default')."
-                )
+            if not self.codec_.layout_.startswith("flat_"):
+                self._refuse_table_output_for_stacked_images()
             n_rows = _images.check_images(self, X)
             if getattr(self, "_fallback", False):
                 self._fallback_warning("transform() returns its input images unchanged")
@@ -904,7 +900,18 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit, then return a synthetic twin of ``X`` (same rows count and schema)."""
+        if not isinstance(X, pd.DataFrame) and np.ndim(as_array(X)) > 2:
+            self._refuse_table_output_for_stacked_images()  # before training, not after it
         return self.fit(X, y, **fit_params).transform(X, y)
+
+    def _refuse_table_output_for_stacked_images(self) -> None:
+        container = _get_output_config("transform", self)["dense"]
+        if container != "default":
+            raise ValueError(
+                f"transform output {container!r} (set by set_output or sklearn.set_config(transform_output=...)) "
+                "needs one row per image, but this model takes stacked images; fit it on flat rows with "
+                "image_shape=(H, W[, C]), or use set_output(transform='default')."
+            )
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "n_features_in_")

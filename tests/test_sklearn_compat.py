@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits
@@ -95,3 +96,9 @@ def test_pandas_output_of_a_stacked_image_model_is_refused_with_the_fix():
         gan.transform(digits.images[:5])
     flat = GANAugmenter(**small, image_shape=(8, 8)).set_output(transform="pandas")
     assert flat.fit(digits.data[:64], digits.target[:64]).transform(digits.data[:5]).shape == (5, 64)
+    # Set globally, the output is refused by fit_transform before any training.
+    fresh = GANAugmenter(**small)
+    with sklearn.config_context(transform_output="pandas"):
+        with pytest.raises(ValueError, match=r"set_config\(transform_output=\.\.\.\)"):
+            fresh.fit_transform(digits.images[:64], digits.target[:64])
+    assert not hasattr(fresh, "model_")
