@@ -6,7 +6,7 @@ from .metrics import FidelityReport, FidelityWarning, LowFidelityError, ModeColl
 from .oversampling import GANOverSampler, SmallClassFallbackWarning
 from .persistence import ModelFileError
 from .tabular.encoder import TableEncoder
-from .training import TrainingDivergedWarning
+from .training import TrainingDivergedWarning, TrainingInterruptedWarning
 
 __all__ = [
     "GANAugmenter",
@@ -16,6 +16,7 @@ __all__ = [
     "SmallClassFallbackWarning",
     "TableEncoder",
     "TrainingDivergedWarning",
+    "TrainingInterruptedWarning",
     "image_fidelity",
     "save_image_grid",
     "evaluate",

@@ -13,6 +13,7 @@ non-zero status; set ``GANAUGMENT_DEBUG=1`` to see the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import numbers
 import os
@@ -64,18 +65,58 @@ def _table_format(path: str) -> str:
     return _READERS[ext]
 
 
-def _check_output(path: str, *, table: bool = False) -> None:
-    """Fail now, before any training or generating, if ``path`` cannot be written (``-`` is stdout)."""
+def _check_output(path: str, *, table: bool = False, inputs=()) -> None:
+    """Fail now, before any training or generating, if ``path`` cannot be written (``-`` is stdout)
+    or is one of the command's ``inputs``."""
     if path == "-":
         return
     if os.path.isdir(path) or path.endswith(tuple(filter(None, (os.sep, os.altsep)))):
         raise UsageError(f"{path!r} is a folder; give the name of a file to write")
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(folder):
         problem = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
         raise UsageError(f"cannot write {path!r}: folder {folder!r} {problem}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path!r}: folder {folder!r} is not writable")
+    if os.path.exists(path):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {path!r}: the file is read-only")
+        for source in inputs:
+            if os.path.exists(source) and os.path.samefile(path, source):
+                raise UsageError(f"-o {path!r} is the input file {source!r}; write to another file")
     if table:
         _table_format(path)
+
+
+@contextlib.contextmanager
+def _ending_on_ctrl_c(output: str, checkpoint_dir=None):
+    """Ctrl-C during training ends the command (status 130) and writes nothing to ``output``.
+
+    The library answers Ctrl-C by keeping the last finished epoch (and saving
+    it to ``checkpoint_dir``) with a :class:`TrainingInterruptedWarning`; a
+    command that went on to write that half-trained result over ``output``
+    would report success for a run its user stopped.
+    """
+    from .training import TrainingInterruptedWarning
+
+    stopped = []
+    show = warnings.showwarning
+
+    def keep_back(message, category, *args, **kwargs):
+        if issubclass(category, TrainingInterruptedWarning):
+            stopped.append(message)
+        else:
+            show(message, category, *args, **kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", TrainingInterruptedWarning)
+        warnings.showwarning = keep_back
+        yield
+    if stopped:
+        message = f"nothing was written to {output!r}"
+        if checkpoint_dir is not None:
+            message += f"; {os.fspath(checkpoint_dir)!r} holds the last finished epoch, and the same command resumes from it"
+        raise KeyboardInterrupt(message)
 
 
 def read_table(path: str, *, parse_dates=None):
@@ -426,14 +467,15 @@ def _split_target(frame, target, path):
 def _cmd_fit(args):
     from . import GANAugmenter
 
-    _check_output(args.output)
+    _check_output(args.output, inputs=(args.data,))
     frame = read_table(args.data, parse_dates=args.parse_dates)
     X, y = _split_target(frame, args.target, args.data)
     params = estimator_params(args)
     params["verbose"] = not args.quiet
     model = GANAugmenter(**params)
     started = time.perf_counter()
-    model.fit(X, y)
+    with _ending_on_ctrl_c(args.output, model.checkpoint_dir):
+        model.fit(X, y)
     seconds = time.perf_counter() - started
     model.save(
         args.output,
@@ -467,7 +509,7 @@ def _cmd_sample(args):
     from .streaming import sample_frames, table_format, write_delimited, write_samples
     from .tabular.encoder import _MISSING, _OTHER
 
-    _check_output(args.output, table=True)
+    _check_output(args.output, table=True, inputs=(args.model,))
     info = read_model_info(args.model)
     model = GANAugmenter.load(args.model, device=args.device)
     if getattr(model, "kind_", None) == "image":
@@ -530,7 +572,7 @@ def _cmd_oversample(args):
         raise UsageError("the oversample command needs ganaugment.GANOverSampler, which this installation does not provide")
     import pandas as pd
 
-    _check_output(args.output, table=True)
+    _check_output(args.output, table=True, inputs=(args.data,))
     frame = read_table(args.data, parse_dates=args.parse_dates)
     X, y = _split_target(frame, args.target, args.data)
     params = estimator_params(args)
@@ -545,7 +587,8 @@ def _cmd_oversample(args):
             _match_label(str(k), labels, "class in --sampling-strategy"): int(v)
             for k, v in params["sampling_strategy"].items()
         }
-    X_res, y_res = sampler_cls(**params).fit_resample(X, y)
+    with _ending_on_ctrl_c(args.output):
+        X_res, y_res = sampler_cls(**params).fit_resample(X, y)
     X_res = pd.DataFrame(X_res, columns=X.columns) if not isinstance(X_res, pd.DataFrame) else X_res.copy()
     X_res[args.target] = list(y_res)
     X_res = X_res[list(frame.columns)]
@@ -563,7 +606,7 @@ def _cmd_report(args):
         raise UsageError("the report command needs ganaugment.evaluate, which this installation does not provide") from None
     if not args.output.lower().endswith((".html", ".htm")):
         raise UsageError(f"the report is HTML; give a path ending in .html, got {args.output!r}")
-    _check_output(args.output)
+    _check_output(args.output, inputs=(args.real, args.synthetic, args.holdout or args.real))
     real = read_table(args.real, parse_dates=args.parse_dates)
     synthetic = read_table(args.synthetic, parse_dates=args.parse_dates)
     holdout = None if args.holdout is None else read_table(args.holdout, parse_dates=args.parse_dates)
@@ -619,8 +662,8 @@ def run_reporting_errors(prog: str, work) -> int:
                 warnings.showwarning = show_warning
             work()
         sys.stdout.flush()  # a reader that has gone (| head) shows here, not at exit
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"{prog}: interrupted" + (f"; {exc}" if exc.args else ""), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of stdout closed it (e.g. '| head'): stop quietly. Point stdout at devnull so that

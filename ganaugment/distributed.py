@@ -549,7 +549,7 @@ def _fit(args) -> None:
     output_error = None
     if int(os.environ["RANK"]) == 0:
         try:
-            _check_output(args.output)
+            _check_output(args.output, inputs=(args.data,))
         except UsageError as exc:
             output_error = exc
     backend = args.backend or ("nccl" if torch.cuda.is_available() and params.get("device", "auto") != "cpu" else "gloo")

@@ -167,8 +167,14 @@ def atomic_write(path, mode: str = "wb", **open_kwargs):
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot write {path!r}: folder {folder!r} does not exist.")
-    # A short fixed prefix: a name near the file system's limit must still leave room for the suffix.
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
+    # os.replace needs only the folder's permission: a read-only file would be replaced where open() refuses.
+    if os.path.exists(target) and not os.access(target, os.W_OK):
+        raise PermissionError(f"Cannot write {path!r}: the file is read-only.")
+    try:
+        # A short fixed prefix: a name near the file system's limit must still leave room for the suffix.
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
+    except PermissionError:
+        raise PermissionError(f"Cannot write {path!r}: folder {folder!r} is not writable.") from None
     try:
         os.chmod(tmp, _mode_for(target))
         with os.fdopen(fd, mode, **open_kwargs) as handle:

@@ -57,6 +57,10 @@ class TrainingDivergedWarning(RuntimeWarning):
     """Training produced a non-finite loss or the discriminator won outright."""
 
 
+class TrainingInterruptedWarning(RuntimeWarning):
+    """Ctrl-C stopped training; the model of the last finished epoch was kept."""
+
+
 @dataclass
 class TrainingConfig:
     epochs: int
@@ -176,7 +180,7 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
         opt_d.load_state_dict(good_opt[1])
         warnings.warn(
             f"Training interrupted; keeping the model of the last finished epoch ({len(history)}).",
-            RuntimeWarning,
+            TrainingInterruptedWarning,
             stacklevel=caller_stacklevel(),
         )
     finally:

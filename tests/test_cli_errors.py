@@ -109,14 +109,85 @@ def test_image_shape_option_takes_integers(flat_images, workdir, capsys):
         (["sample", "{model}", "-n", "5", "-o", "{w}/folder/"], "is a folder"),
         (["sample", "{model}", "-n", "5", "-o", "{w}/out.parquet.gz"], "Parquet"),
         (["sample", "{model}", "-n", "5", "-o", "{w}/out.parquet.bz2"], "Parquet"),
+        # An output that is an input would destroy it (fit -o DATA used to replace the table by the model).
+        (["fit", "{table}", "-o", "{table}"], "is the input file"),
+        (["oversample", "{table}", "--target", "churned", "-o", "{table}"], "is the input file"),
+        (["report", "{table}", "{w}/s.html", "-o", "{w}/s.html"], "is the input file"),
     ],
 )
 def test_outputs_are_checked_before_the_work(argv, message, table, model_file, workdir, no_work, capsys):
     (workdir / "folder").mkdir(exist_ok=True)
+    (workdir / "s.html").write_text("<p>an input named like a report</p>\n")
+    before = table.read_bytes()
     argv = [a.format(w=workdir, table=table, model=model_file) for a in argv]
     code, _, err = run(argv, capsys)
     assert_one_line_error(code, err, message)
     assert not any(name.startswith(("out.", "r.", "x.")) for name in os.listdir(workdir))
+    assert table.read_bytes() == before
+
+
+def _ctrl_c_at_step(monkeypatch, step=6):
+    """Ctrl-C in the middle of training (step 6: the second epoch of 200 rows in batches of 50);
+    the library keeps the last finished epoch and warns."""
+    import ganaugment.augmenter as augmenter_module
+
+    real = augmenter_module.TabularGAN.generate
+    calls = {"n": 0}
+
+    def generate(self, batch):
+        calls["n"] += 1
+        if calls["n"] == step:
+            raise KeyboardInterrupt
+        return real(self, batch)
+
+    monkeypatch.setattr(augmenter_module.TabularGAN, "generate", generate)
+
+
+@pytest.mark.parametrize("command", ["fit", "oversample"])
+def test_ctrl_c_during_training_writes_nothing_and_exits_130(command, table, tmp_path, monkeypatch, capsys):
+    out = tmp_path / ("m.gan" if command == "fit" else "b.csv")
+    out.write_bytes(b"the previous result")
+    _ctrl_c_at_step(monkeypatch, 6 if command == "fit" else 3)  # the sampler's GAN: one step an epoch
+    argv = [command, table, "-o", out, "--epochs", "5", "--quiet"]
+    argv += ["--batch-size", "50"] if command == "fit" else ["--target", "churned", "--min-class-size", "2"]
+    code, _, err = run(argv, capsys)
+    assert code == 130, err
+    assert err.strip().splitlines()[-1] == f"ganaugment: interrupted; nothing was written to {str(out)!r}"
+    assert out.read_bytes() == b"the previous result"
+    assert os.listdir(tmp_path) == [out.name]
+
+
+def test_ctrl_c_with_a_checkpoint_dir_names_it_and_the_same_command_resumes(table, tmp_path, monkeypatch, capsys):
+    out, folder = tmp_path / "m.gan", tmp_path / "ckpt"
+    argv = ["fit", table, "-o", out, "--epochs", "3", "--batch-size", "50", "--quiet", "--checkpoint-dir", folder,
+            "--random-state", "0"]
+    with monkeypatch.context() as patch:
+        _ctrl_c_at_step(patch)
+        code, _, err = run(argv, capsys)
+    assert code == 130 and "holds the last finished epoch, and the same command resumes from it" in err
+    assert not out.exists() and (folder / "checkpoint.gan").exists()
+    assert run(argv, capsys)[0] == 0
+    assert [h["epoch"] for h in GANAugmenter.load(out).history_] == [1, 2, 3]
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write read-only files")
+def test_a_read_only_output_is_refused_before_the_work(table, tmp_path, no_work, capsys):
+    out = tmp_path / "m.gan"
+    out.write_bytes(b"keep me")
+    out.chmod(0o444)
+    code, _, err = run(["fit", table, "-o", out, "--quiet"], capsys)
+    assert_one_line_error(code, err, "read-only")
+    from ganaugment.persistence import atomic_write
+
+    with pytest.raises(PermissionError, match="read-only"), atomic_write(out) as handle:
+        handle.write(b"new")  # os.replace alone would have replaced the read-only file
+    assert out.read_bytes() == b"keep me"
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    code, _, err = run(["fit", table, "-o", locked / "m.gan", "--quiet"], capsys)
+    assert_one_line_error(code, err, "is not writable")  # before training, naming the folder, not a temp file
+    with pytest.raises(PermissionError, match="folder .*locked' is not writable"), atomic_write(locked / "m") as handle:
+        handle.write(b"new")
 
 
 def test_an_os_error_is_one_line(table, tmp_path, monkeypatch, capsys):
