@@ -84,9 +84,8 @@ def sample_frames(
     """
     if not isinstance(chunk_size, numbers.Integral) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}.")
-    chunks = _chunk_requests(estimator, n_samples, y, int(chunk_size))
-    requested = [np.unique(codes) for _, codes in chunks if codes is not None]
-    fixed = estimator._resolve_conditions(conditions, np.unique(np.concatenate(requested)) if requested else None)
+    total, requested, chunks = _chunk_requests(estimator, n_samples, y, int(chunk_size))
+    fixed = estimator._resolve_conditions(conditions, requested)
     if estimator.classes_ is not None and target in estimator.encoder_.columns_:
         raise ValueError(f"target={target!r} is already a column of the table; pick another name for the class column.")
     rejected = getattr(estimator, "_fallback", False)
@@ -108,7 +107,7 @@ def sample_frames(
         if progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=sum(n for n, _ in chunks), desc="sampling", unit="row")
+            bar = tqdm(total=total, desc="sampling", unit="row")
         try:
             for n_rows, class_codes in chunks:
                 yield finish(*estimator._generate(n_rows, class_codes, fixed))
@@ -122,7 +121,10 @@ def sample_frames(
 
 
 def _chunk_requests(estimator, n_samples, y, chunk_size):
-    """Yield ``(rows, class codes or None)`` per chunk without materialising all n labels.
+    """``(total, classes, chunks)``: the number of rows asked for, the class codes asked for
+    (None when the classes are drawn), and an iterator of ``(rows, class codes or None)``
+    per chunk. A class or a dict of counts is expanded into codes one chunk at a time, as the
+    chunks are drawn, so memory does not grow with the number of rows.
 
     Validation happens here, eagerly, so a bad request fails before the
     destination file is touched.
@@ -139,9 +141,11 @@ def _chunk_requests(estimator, n_samples, y, chunk_size):
             total = check_n_samples(n_samples)
             code = None if y is None else int(estimator._class_codes([y])[0])
             parts = [(code, total)]
-        return list(_split_runs(parts, chunk_size))
+        classes = None if y is None else np.unique([code for code, count in parts if count > 0]).astype(np.int64)
+        return total, classes, _split_runs(parts, chunk_size)
     total, codes = estimator._resolve_sample_request(n_samples, y)
-    return [(min(chunk_size, total - lo), codes[lo : lo + chunk_size]) for lo in range(0, total, chunk_size)]
+    chunks = ((min(chunk_size, total - lo), codes[lo : lo + chunk_size]) for lo in range(0, total, chunk_size))
+    return total, np.unique(codes), chunks
 
 
 def _split_runs(parts, chunk_size):

@@ -78,6 +78,26 @@ def test_class_counts_and_conditions_across_chunks(mixed_frame, tmp_path):
     assert (pd.read_csv(tmp_path / "one.csv")["class"] == "yes").all()
 
 
+def test_a_class_request_builds_its_labels_one_chunk_at_a_time(mixed_frame):
+    import tracemalloc
+
+    from ganaugment.streaming import sample_frames
+
+    X, y = mixed_frame.drop(columns=["member"]), mixed_frame["member"].map({True: "yes", False: "no"})
+    model = GANAugmenter(**FAST, random_state=7).fit(X, y)
+    # 10**8 labels take 800 MB when built before the first chunk is drawn (as they were).
+    for request in ("yes", {"no": 5 * 10**7, "yes": 5 * 10**7}):
+        n = None if isinstance(request, dict) else 10**8
+        tracemalloc.start()
+        try:
+            first = next(sample_frames(model, n, chunk_size=10_000, y=request))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert len(first) == 10_000 and set(first["class"]) == {"yes" if request == "yes" else "no"}
+        assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MiB"
+
+
 def test_failure_leaves_destination_untouched(fitted, tmp_path, monkeypatch):
     model = _copy(fitted)
     path = tmp_path / "out.csv"
