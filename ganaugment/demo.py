@@ -46,6 +46,7 @@ def run_demo(output_dir: str = "ganaugment-demo", *, quick: bool = False, random
     """
     from .augmenter import GANAugmenter
     from .metrics._sdmetrics import quality_and_diagnostic
+    from .persistence import atomic_write
 
     # Check where the table goes before training, not after.
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
@@ -61,9 +62,8 @@ def run_demo(output_dir: str = "ganaugment-demo", *, quick: bool = False, random
     scores = quality_and_diagnostic(real, synthetic)
     os.makedirs(output_dir, exist_ok=True)
     path = os.path.join(output_dir, "synthetic_customers.csv")
-    tmp = path + ".tmp"
-    synthetic.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
+        synthetic.to_csv(handle, index=False)
     figures = {
         "fit_seconds": fit_seconds,
         "quality_score": scores["quality_score"],

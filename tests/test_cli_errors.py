@@ -199,6 +199,21 @@ def test_an_os_error_is_one_line(table, tmp_path, monkeypatch, capsys):
     assert_one_line_error(code, err, "Not a directory")
 
 
+def test_an_interrupted_demo_leaves_no_partial_file(tmp_path, monkeypatch, capsys):
+    from ganaugment.demo import run_demo
+
+    real_to_csv = pd.DataFrame.to_csv
+
+    def half_then_ctrl_c(self, target=None, **kwargs):
+        real_to_csv(self.head(10), target, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(str(tmp_path), quick=True, verbose=False)
+    assert os.listdir(tmp_path) == []  # it left synthetic_customers.csv.tmp behind
+
+
 def test_demo_checks_its_output_folder_before_training(tmp_path, no_work, capsys):
     path = tmp_path / "d.csv"
     path.write_text("a file\n")
