@@ -863,8 +863,10 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         else:
             frame, _ = as_frame(X, estimator=self, reset=False)
             check_table(frame, min_rows=1)
-            self.encoder_.check_frame(frame)
             groups = self._condition_groups()
+            # Only the condition columns' values are used: a level the fit never saw elsewhere (a
+            # test set's rare country, a level the gate held out) changes nothing in the output.
+            self.encoder_.check_frame(frame, levels_of=groups)
             n_rows = len(frame)
             if getattr(self, "_fallback", False):
                 self._fallback_warning("transform() returns its input rows unchanged")

@@ -428,14 +428,15 @@ class TableEncoder:
                 j += 1
         return EncodedRows(values, codes)
 
-    def check_frame(self, data: pd.DataFrame) -> None:
+    def check_frame(self, data: pd.DataFrame, levels_of=()) -> None:
         """Raise a clear error where ``data`` does not look like the fitted table.
 
         For input that is read but not encoded (``GANAugmenter.transform``
         takes only its row count and condition values): every fitted column
         must be present, a numeric column must hold numbers (a date column,
-        dates), and a categorical column only levels seen at fit. Missing
-        values are allowed anywhere.
+        dates), and the categorical columns in ``levels_of`` (the ones whose
+        values are used) only levels seen at fit; other categorical columns
+        may hold any value. Missing values are allowed anywhere.
         """
         missing_cols = [c for c in self.columns_ if c not in data.columns]
         if missing_cols:
@@ -443,7 +444,8 @@ class TableEncoder:
         for state in self.states_:
             series = data[state.name]
             if state.kind == "categorical":
-                self.category_codes(series.dropna(), state)
+                if state.name in levels_of:
+                    self.category_codes(series.dropna(), state)
                 continue
             is_dates = pd.api.types.is_datetime64_any_dtype(series)
             if series.isna().all() or (is_dates and state.is_datetime):
