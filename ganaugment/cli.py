@@ -119,8 +119,30 @@ def _ending_on_ctrl_c(output: str, checkpoint_dir=None):
         raise KeyboardInterrupt(message)
 
 
-def read_table(path: str, *, parse_dates=None):
-    """Read a CSV / TSV / Parquet file (chosen by extension) into a DataFrame."""
+def text_separator(path: str, sep=None) -> str:
+    """The separator of a CSV / TSV file: ``sep`` when given, else the extension's."""
+    return sep if sep is not None else ("\t" if _table_format(path) == "tsv" else ",")
+
+
+def check_columns_split(columns, path: str, sep: str) -> None:
+    """Refuse a text table read as one column whose name holds another separator: its rows
+    would be learned as whole-row categories and generated verbatim."""
+    if len(columns) != 1:
+        return
+    name = str(columns[0])
+    other = next((s for s in (";", "\t", "|", ",") if s != sep and s in name), None)
+    if other is not None:
+        raise UsageError(
+            f"{path!r} reads as one column named {name[:60]!r}: its values seem separated by {other!r}, "
+            f"not {sep!r}; pass --sep {other!r}"
+        )
+
+
+def read_table(path: str, *, parse_dates=None, sep=None):
+    """Read a CSV / TSV / Parquet file (chosen by extension) into a DataFrame.
+
+    ``sep`` overrides the separator of a text file (``,`` for CSV, a tab for TSV).
+    """
     import pandas as pd
 
     kind = _table_format(path)
@@ -138,7 +160,9 @@ def read_table(path: str, *, parse_dates=None):
             for column in parse_dates or ():
                 frame[column] = pd.to_datetime(frame[column])
         else:
-            frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", parse_dates=list(parse_dates or []) or False)
+            sep = text_separator(path, sep)
+            frame = pd.read_csv(path, sep=sep, parse_dates=list(parse_dates or []) or False)
+            check_columns_split(frame.columns, path, sep)
     except ImportError as exc:
         raise UsageError(f"reading {path!r} needs pyarrow ({exc}); install it with: pip install 'ganaugment[parquet]'")
     except (ValueError, OSError, pd.errors.ParserError) as exc:
@@ -439,6 +463,10 @@ def _add_reading_options(parser):
         "--parse-dates", type=_column_list, default=None, metavar="COL,COL",
         help="columns to read as datetimes (CSV stores them as text)",
     )
+    parser.add_argument(
+        "--sep", default=None, metavar="CHAR",
+        help="separator of a CSV/TSV input, e.g. ';' (default: ',' for .csv, a tab for .tsv)",
+    )
 
 
 def _column_list(text):
@@ -468,7 +496,7 @@ def _cmd_fit(args):
     from . import GANAugmenter
 
     _check_output(args.output, inputs=(args.data,))
-    frame = read_table(args.data, parse_dates=args.parse_dates)
+    frame = read_table(args.data, parse_dates=args.parse_dates, sep=args.sep)
     X, y = _split_target(frame, args.target, args.data)
     params = estimator_params(args)
     params["verbose"] = not args.quiet
@@ -573,7 +601,7 @@ def _cmd_oversample(args):
     import pandas as pd
 
     _check_output(args.output, table=True, inputs=(args.data,))
-    frame = read_table(args.data, parse_dates=args.parse_dates)
+    frame = read_table(args.data, parse_dates=args.parse_dates, sep=args.sep)
     X, y = _split_target(frame, args.target, args.data)
     params = estimator_params(args)
     if not args.quiet:
@@ -607,9 +635,9 @@ def _cmd_report(args):
     if not args.output.lower().endswith((".html", ".htm")):
         raise UsageError(f"the report is HTML; give a path ending in .html, got {args.output!r}")
     _check_output(args.output, inputs=(args.real, args.synthetic, args.holdout or args.real))
-    real = read_table(args.real, parse_dates=args.parse_dates)
-    synthetic = read_table(args.synthetic, parse_dates=args.parse_dates)
-    holdout = None if args.holdout is None else read_table(args.holdout, parse_dates=args.parse_dates)
+    real = read_table(args.real, parse_dates=args.parse_dates, sep=args.sep)
+    synthetic = read_table(args.synthetic, parse_dates=args.parse_dates, sep=args.sep)
+    holdout = None if args.holdout is None else read_table(args.holdout, parse_dates=args.parse_dates, sep=args.sep)
     if args.target is not None:
         for path, table in ((args.real, real), (args.synthetic, synthetic), (args.holdout, holdout)):
             if table is not None and args.target not in table.columns:

@@ -426,16 +426,16 @@ def state_hash(estimator) -> str:
     return digest.hexdigest()
 
 
-def read_shard(path: str, rank: int, world_size: int, *, parse_dates=None) -> pd.DataFrame:
+def read_shard(path: str, rank: int, world_size: int, *, parse_dates=None, sep=None) -> pd.DataFrame:
     """This rank's rows of a table: ``rows[rank::world_size]``.
 
     When ``path`` contains ``{rank}``, each rank reads its own file
     (``path.format(rank=rank)``) whole. CSV/TSV files are parsed row by row
     with the other ranks' rows skipped; Parquet files are read by record
     batch, so no rank holds the whole table. A rank past the last row gets
-    the columns and no rows.
+    the columns and no rows. ``sep`` overrides a text file's separator.
     """
-    from .cli import _table_format, read_table
+    from .cli import _table_format, check_columns_split, read_table, text_separator
 
     if isinstance(world_size, bool) or not isinstance(world_size, numbers.Integral) or world_size < 1:
         raise ValueError(f"world_size must be a positive int, got {world_size!r}; pass dist.get_world_size().")
@@ -444,11 +444,10 @@ def read_shard(path: str, rank: int, world_size: int, *, parse_dates=None) -> pd
             f"rank must be an int in [0, {world_size}) for world_size={world_size}, got {rank!r}; pass dist.get_rank()."
         )
     if "{rank}" in path:
-        return read_table(path.format(rank=rank), parse_dates=parse_dates)
+        return read_table(path.format(rank=rank), parse_dates=parse_dates, sep=sep)
     if not os.path.exists(path):
         raise FileNotFoundError(f"file not found: {path}")
     kind = _table_format(path)
-    sep = "\t" if kind == "tsv" else ","
     if kind == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -465,8 +464,10 @@ def read_shard(path: str, rank: int, world_size: int, *, parse_dates=None) -> pd
         for column in parse_dates or ():
             frame[column] = pd.to_datetime(frame[column])
         return frame
-    if parse_dates:
-        _check_parse_dates(parse_dates, pd.read_csv(path, sep=sep, nrows=0).columns, path)
+    sep = text_separator(path, sep)
+    columns = pd.read_csv(path, sep=sep, nrows=0).columns
+    check_columns_split(columns, path, sep)
+    _check_parse_dates(parse_dates, columns, path)
     return pd.read_csv(
         path,
         sep=sep,
@@ -580,7 +581,7 @@ def _read_input(args, rank: int, world: int, output_error):
     """``(X, y, column names)`` of this rank's shard; raises ``output_error`` (rank 0's check of -o) first."""
     if output_error is not None:
         raise output_error
-    frame = read_shard(args.data, rank, world, parse_dates=args.parse_dates)
+    frame = read_shard(args.data, rank, world, parse_dates=args.parse_dates, sep=args.sep)
     columns = [str(c) for c in frame.columns]
     if args.target is None:
         return frame, None, columns

@@ -190,6 +190,25 @@ def test_a_read_only_output_is_refused_before_the_work(table, tmp_path, no_work,
         handle.write(b"new")
 
 
+def test_a_semicolon_file_is_refused_with_the_separator_named_and_read_with_sep(tmp_path, monkeypatch, capsys):
+    # Read with ',' it is one text column of whole rows: a GAN would learn and copy the rows verbatim.
+    path = tmp_path / "wine.csv"
+    make_customers(60, random_state=0).to_csv(path, sep=";", index=False)
+    code, _, err = run(["fit", path, "-o", tmp_path / "m.gan", "--quiet"], capsys)
+    assert_one_line_error(code, err, "seem separated by ';', not ','; pass --sep ';'")
+    seen = []
+    monkeypatch.setattr(GANAugmenter, "fit", lambda self, X, y=None: seen.append(X.shape) or self)
+    monkeypatch.setattr(GANAugmenter, "save", lambda self, *a, **k: None)
+    monkeypatch.setattr(GANAugmenter, "history_", [], raising=False)
+    assert run(["fit", path, "-o", tmp_path / "m.gan", "--sep", ";", "--quiet"], capsys)[0] == 0
+    assert seen == [(60, make_customers(60, random_state=0).shape[1])]
+    from ganaugment.distributed import read_shard
+
+    with pytest.raises(cli.UsageError, match="pass --sep ';'"):
+        read_shard(str(path), 0, 2)
+    assert len(read_shard(str(path), 0, 2, sep=";")) == 30
+
+
 def test_an_os_error_is_one_line(table, tmp_path, monkeypatch, capsys):
     def fail(self, X, y=None):
         raise NotADirectoryError(20, "Not a directory", str(tmp_path / "m.gan"))
