@@ -137,6 +137,7 @@ _NO_FLOATS = {"string", "bytes", "integer", "boolean", "datetime", "date", "time
 
 def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
     """Validate class labels; returns ``(classes, codes)``."""
+    refuse_column_name_as_y(y, "fit")
     if not hasattr(y, "dtype"):
         # numpy would turn a list of numbers and text into text ([1, "a"] -> ["1", "a"]).
         labels = pd.Series(np.asarray(y, dtype=object).ravel()).dropna().tolist()
@@ -164,6 +165,15 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
             f"{min_classes} classes. Fit without y to learn one class."
         )
     return classes, codes.astype(np.int64)
+
+
+def refuse_column_name_as_y(y, call: str) -> None:
+    """A column's name given as ``y`` (``fit(df, "income")``) gets an error that shows the call to make."""
+    if isinstance(y, str):
+        raise TypeError(
+            f"y is the text {y!r}, not labels; to use a column as the class, pass it and drop it from X: "
+            f"{call}(X.drop(columns=[{y!r}]), X[{y!r}])."
+        )
 
 
 def _mixed_labels(labels: list) -> TypeError:

@@ -38,7 +38,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from ._validation import caller_stacklevel, check_table, column_kind, seed_from
+from ._validation import caller_stacklevel, check_table, column_kind, refuse_column_name_as_y, seed_from
 from .checkpoint import data_digest
 from .augmenter import GANAugmenter
 from .metrics._frames import _numbers, fit_threads, model_frames
@@ -245,6 +245,15 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         if self.estimator is None and "estimator" not in params and any(k.startswith("estimator__") for k in params):
             self.estimator = GANAugmenter()
         return super().set_params(**params)
+
+    def fit_resample(self, X, y, **params):
+        """Resample X and y: the real rows first and unchanged, then the synthetic ones.
+
+        See imbalanced-learn's ``fit_resample``; this one names a column
+        name given as ``y`` before imbalanced-learn's checks.
+        """
+        refuse_column_name_as_y(y, "fit_resample")
+        return super().fit_resample(X, y, **params)
 
     def _check_X_y(self, X, y, accept_sparse=None):
         if hasattr(X, "tocsr"):

@@ -271,6 +271,12 @@ def test_tiny_class_falls_back_with_a_warning():
     assert 2 not in s.acceptance_rate_ and 1 in s.acceptance_rate_
 
 
+def test_a_column_name_as_y_shows_the_call_to_make(mixed_frame):
+    for call, method in (("fit", small_gan().fit), ("fit_resample", sampler().fit_resample)):
+        with pytest.raises(TypeError, match=rf"{call}\(X.drop\(columns=\['city'\]\), X\['city'\]\)"):
+            method(mixed_frame, "city")
+
+
 def test_warnings_in_a_pipeline_name_the_users_line():
     X, y = blobs([100, 6])  # class 1 falls back: no GAN to train
     pipe = make_pipeline(sampler(), LogisticRegression())
