@@ -136,6 +136,14 @@ def quality_and_diagnostic(
                 f"Every synthetic value of column {name!r} is missing: SDMetrics cannot score it, so its shape "
                 "(and each of its pairs with a real correlation SDMetrics scores) counts 0."
             )
+    n_pairs, n_scored = len(pairs), int(pairs["Score"].notna().sum()) if "Score" in pairs else 0
+    if n_pairs and n_scored < n_pairs:
+        # SDMetrics scores a pair only where the real table's correlation or association is strong enough.
+        notes.append(
+            f"SDMetrics scored {n_scored} of {n_pairs} column pairs (those whose real correlation or association "
+            "passes its threshold); column_pair_trends averages those"
+            + (", and with none, quality_score is the column shapes score alone." if n_scored == 0 else ".")
+        )
     unscored = [name for name in real.columns if name not in empty and _shape_missing(shapes, name)]
     if unscored:
         reasons = "; ".join(f"{name!r}: {_shape_error(shapes, real, synthetic, name).rstrip('.')}" for name in unscored)

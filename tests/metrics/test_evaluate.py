@@ -97,6 +97,20 @@ def test_same_seed_same_report_and_columns_are_aligned(tables):
     pd.testing.assert_frame_equal(a, b)
 
 
+def test_the_report_says_how_many_column_pairs_sdmetrics_scored():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=400)
+    related = pd.DataFrame({"a": a, "b": a + rng.normal(scale=0.1, size=400), "c": rng.normal(size=400)})
+    shuffled = related.apply(lambda column: rng.permutation(column.to_numpy()))
+    notes = evaluate(related, shuffled, random_state=0).notes  # only a-b is correlated in the real table
+    assert any("scored 1 of 3 column pairs" in note for note in notes), notes
+    # As real, the shuffled table has no correlated pair: quality is the column shapes alone, and says so.
+    report = evaluate(shuffled, related, random_state=0)
+    assert np.isnan(report.scores["column_pair_trends"])
+    assert report.scores["quality_score"] == report.scores["column_shapes"]
+    assert any("0 of 3 column pairs" in note and "column shapes score alone" in note for note in report.notes)
+
+
 def test_sdmetrics_pair_draw_on_long_tables_follows_the_seed_and_spares_the_global_state():
     # Past 50,000 rows SDMetrics scores categorical pairs on a draw from numpy's global state.
     rng = np.random.default_rng(0)

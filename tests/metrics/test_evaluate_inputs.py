@@ -185,7 +185,9 @@ def test_clean_tables_get_no_notes_and_no_warning(good):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         report = evaluate(real, synthetic)
-    assert report.notes == []
+    # Nothing converted, subsampled or scored 0; only how many pairs SDMetrics scored (its two columns
+    # are independent, so none).
+    assert [note for note in report.notes if not note.startswith("SDMetrics scored 0 of 1 column pairs")] == []
 
 
 def test_a_column_without_any_value_does_not_break_the_classifiers():
