@@ -67,7 +67,7 @@ def _table_format(path: str) -> str:
 
 def _check_output(path: str, *, table: bool = False, inputs=()) -> None:
     """Fail now, before any training or generating, if ``path`` cannot be written (``-`` is stdout)
-    or is one of the command's ``inputs``."""
+    or is one of the command's ``inputs`` (None stands for an input not given)."""
     if path == "-":
         return
     if os.path.isdir(path) or path.endswith(tuple(filter(None, (os.sep, os.altsep)))):
@@ -82,7 +82,7 @@ def _check_output(path: str, *, table: bool = False, inputs=()) -> None:
         if not os.access(path, os.W_OK):
             raise UsageError(f"cannot write {path!r}: the file is read-only")
         for source in inputs:
-            if os.path.exists(source) and os.path.samefile(path, source):
+            if source is not None and os.path.exists(source) and os.path.samefile(path, source):
                 raise UsageError(f"-o {path!r} is the input file {source!r}; write to another file")
     if table:
         _table_format(path)
@@ -634,7 +634,7 @@ def _cmd_report(args):
         raise UsageError("the report command needs ganaugment.evaluate, which this installation does not provide") from None
     if not args.output.lower().endswith((".html", ".htm")):
         raise UsageError(f"the report is HTML; give a path ending in .html, got {args.output!r}")
-    _check_output(args.output, inputs=(args.real, args.synthetic, args.holdout or args.real))
+    _check_output(args.output, inputs=(args.real, args.synthetic, args.holdout))
     real = read_table(args.real, parse_dates=args.parse_dates, sep=args.sep)
     synthetic = read_table(args.synthetic, parse_dates=args.parse_dates, sep=args.sep)
     holdout = None if args.holdout is None else read_table(args.holdout, parse_dates=args.parse_dates, sep=args.sep)
