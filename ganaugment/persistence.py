@@ -318,6 +318,8 @@ def _read(path, *, with_tensors: bool):
     where = os.fspath(path)
     if not os.path.exists(where):
         raise FileNotFoundError(f"Model file {where!r} does not exist.")
+    if os.path.isdir(where):
+        raise IsADirectoryError(f"{where!r} is a folder, not a model file: give the path of a file written by save().")
     with open(where, "rb") as handle:
         head = handle.read(4)
     if not head.startswith(b"PK\x03\x04"):

@@ -439,6 +439,11 @@ def test_missing_file_names_the_path(tmp_path):
         load_model(tmp_path / "nowhere.gan")
 
 
+def test_loading_a_folder_says_it_is_a_folder(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a folder, not a model file"):
+        load_model(tmp_path)
+
+
 # --------------------------------------------------------------- devices
 def test_model_from_a_cuda_machine_loads_on_the_cpu(fitted, tmp_path):
     """Simulate a file written on a GPU: the device recorded as CUDA, a CUDA generator state.
