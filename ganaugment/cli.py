@@ -198,10 +198,12 @@ def _needs_pyarrow(path: str, exc: ImportError) -> "UsageError":
 
 
 # -------------------------------------------------- estimator options
-def _param_docs(cls, *, types: bool = False) -> dict:
+def _param_docs(cls, *, types: bool = False, when_none: bool = False) -> dict:
     """First sentence of every parameter's description in a numpydoc docstring.
 
-    With ``types=True``, each parameter's type instead (``"tuple of int"``).
+    With ``types=True``, each parameter's type instead (``"tuple of int"``);
+    with ``when_none=True``, the sentence that says what ``None`` means
+    (``"None picks ..."``), for the parameters that have one.
     """
     doc = cls.__doc__ or ""
     match = re.search(r"\n\s*Parameters\n\s*-+\n(.*?)(\n\s*[A-Z][A-Za-z ]+\n\s*-{3,}\n|\Z)", doc, re.S)
@@ -212,9 +214,13 @@ def _param_docs(cls, *, types: bool = False) -> dict:
     def flush():
         text = " ".join(line.strip() for line in lines).strip()
         text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text).replace("``", "")
-        sentence = re.split(r"(?<=\.)\s", text, maxsplit=1)[0] if text else ""
+        sentences = re.split(r"(?<=\.)\s", text) if text else [""]
+        if when_none:
+            said = [s for s in sentences if s.startswith("None ")]
+            docs.update({name: said[0].rstrip(".") for name in names} if said else {})
+            return
         for name in names:
-            docs[name] = kind if types else sentence
+            docs[name] = kind if types else sentences[0]
 
     body = match.group(1).splitlines()
     indent = min((len(l) - len(l.lstrip()) for l in body if l.strip()), default=0)
@@ -333,6 +339,7 @@ def add_estimator_options(parser, cls, *, title: str, skip=()) -> None:
     constraints = getattr(cls, "_parameter_constraints", {})
     docs = _param_docs(cls)
     doc_types = _param_docs(cls, types=True)
+    doc_none = _param_docs(cls, when_none=True)
     group = parser.add_argument_group(title, f"Hyperparameters of {cls.__name__}; a left-out option keeps the class default.")
     for name, default in defaults.items():
         if name in _HANDLED or name in skip:
@@ -341,6 +348,8 @@ def add_estimator_options(parser, cls, *, title: str, skip=()) -> None:
         flag = "--" + name.replace("_", "-")
         shown = ",".join(map(str, default)) if isinstance(default, (tuple, list)) else default
         help_text = (docs.get(name) or name.replace("_", " ")).replace("%", "%%")
+        if default is None and name in doc_none:
+            shown = doc_none[name]  # "None picks 300 for tables ..." says more than "None"
         help_text += f" (default: {shown})".replace("%", "%%")
         convert, metavar = _converter(name, default, kinds, doc_types.get(name, ""))
         if convert is None:

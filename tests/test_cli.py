@@ -167,6 +167,9 @@ def test_every_hyperparameter_has_an_option_with_help(capsys):
         assert "--" + name.replace("_", "-") in help_text
     assert "Rows per training step" in help_text  # from the class docstring
     assert "(default: 500)" in help_text
+    # A None default shows what None means, not "None".
+    assert "--epochs INT Passes over the training data. (default: None picks the default of the data kind: 300" in help_text
+    assert "--random-state INT Seeds every random draw. (default: None)" in help_text  # nothing more to say
 
 
 def test_option_defaults_follow_the_estimator(monkeypatch, capsys):
