@@ -111,7 +111,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         per class (see the user guide). ``False`` samples from the trained
         generator as it is.
     time_limit : float or None, default=None
-        Stop training after this many seconds (checked once per epoch).
+        Stop training after this many seconds (checked once per epoch);
+        ``history_`` then marks its last epoch ``time_limit_reached=True``.
     checkpoint_dir : str, path-like or None, default=None
         Folder where training is saved atomically every ``checkpoint_every``
         epochs and when it ends (``checkpoint.gan``, itself a loadable model).
@@ -190,7 +191,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         One entry per epoch: ``epoch`` (counted from 1), ``loss_d``,
         ``loss_g``, ``d_real``, ``d_fake`` (mean discriminator probabilities,
         both near 1/2 at the equilibrium) and ``seconds``; an epoch rolled
-        back after a non-finite loss also holds ``rolled_back=True``.
+        back after a non-finite loss also holds ``rolled_back=True``, and the
+        epoch after which ``time_limit`` stopped training before ``epochs``
+        holds ``time_limit_reached=True``.
     classes_ : ndarray or None
         Class labels when fitted with ``y``.
     quality_score_ : float or None

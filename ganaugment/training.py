@@ -119,7 +119,9 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
     """Train ``problem``'s networks for ``config.epochs`` epochs.
 
     Appends one dict per finished epoch to ``history`` (``epoch``,
-    ``loss_d``, ``loss_g``, ``d_real``, ``d_fake``, ``seconds``) and returns
+    ``loss_d``, ``loss_g``, ``d_real``, ``d_fake``, ``seconds``; the epoch
+    after which ``time_limit`` stopped training early also holds
+    ``time_limit_reached=True``) and returns
     the two optimisers so that a resumed fit can carry on with their state.
 
     A non-finite loss rolls the networks back to the end of the last good
@@ -173,6 +175,8 @@ def train_gan(problem, config: TrainingConfig, history: list, optimizers=None) -
             for callback in config.callbacks:
                 callback(epoch + 1, (opt_g, opt_d))
             if config.time_limit is not None and time.perf_counter() - started > config.time_limit:
+                if epoch + 1 < config.epochs:
+                    history[-1]["time_limit_reached"] = True  # so a short history_ says why it is short
                 break
     except KeyboardInterrupt:
         _restore(problem, good)

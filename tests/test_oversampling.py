@@ -195,7 +195,11 @@ def test_time_limit_is_forwarded():
     s = sampler(estimator=small_gan(epochs=10_000), max_steps=None, time_limit=0.01)
     s.fit_resample(X, y)
     assert s.estimator_.time_limit == 0.01
-    assert len(s.estimator_.history_) < 10_000
+    history = s.estimator_.history_
+    assert len(history) < 10_000
+    # The stop is on record: only the last epoch says the time limit ended training.
+    assert history[-1]["time_limit_reached"] is True
+    assert not any("time_limit_reached" in h for h in history[:-1])
 
 
 # ------------------------------------------------------------------ filter

@@ -430,6 +430,7 @@ def test_resuming_with_other_data_or_hyperparameters_is_refused(table, tmp_path)
         GANAugmenter(**{**params, "epochs": 1}).fit(table)
     more = GANAugmenter(**{**params, "epochs": 3, "verbose": False, "time_limit": 600}).fit(table)
     assert [h["epoch"] for h in more.history_] == [1, 2, 3]
+    assert not any("time_limit_reached" in h for h in more.history_)  # every epoch ran: no early stop
     (tmp_path / "file").write_text("")
     with pytest.raises(ValueError, match="is a file"):
         GANAugmenter(**{**params, "checkpoint_dir": tmp_path / "file"}).fit(table)
