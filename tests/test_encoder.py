@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,3 +120,21 @@ def test_unclipped_dates_below_the_nanosecond_range_stay_dates():
     back = enc.inverse_transform(dense, rng)
     assert back["t"].notna().all()
     assert back["t"].min() < pd.Timestamp("1677-09-22")
+
+
+def test_numbers_stored_as_text_warn_unless_declared_categorical():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "amount": rng.normal(100, 10, 200).round(2).astype(str),  # a quantity read as text
+        "code": rng.choice(["1", "2", "3"], 200),  # few levels: a code, no warning
+        "name": rng.choice([f"n{i}" for i in range(40)], 200),  # text that is not a number
+        "flag": pd.Series(rng.choice([True, False], 200), dtype=object),
+    })
+    with pytest.warns(UserWarning, match=r"Column 'amount' holds numbers stored as text .* pd.to_numeric") as caught:
+        encoder = TableEncoder(random_state=0).fit(frame)
+    assert len(caught) == 1
+    assert encoder.state_of("amount").kind == "categorical"  # the dtype still decides; fit only warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TableEncoder(categorical_features=["amount"], random_state=0).fit(frame)
+        TableEncoder(random_state=0).fit(frame.assign(amount=pd.to_numeric(frame["amount"])))

@@ -19,11 +19,13 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field, fields
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
-from .._validation import column_kind
+from .._validation import caller_stacklevel, column_kind
 from ..persistence import ModelFileError, persistable
 
 __all__ = ["Span", "TableEncoder", "EncodedRows"]
@@ -119,6 +121,36 @@ def _infer_kind(series: pd.Series, categorical: bool) -> str:
     return "numeric"
 
 
+def _warn_numbers_as_text(name, series: pd.Series) -> None:
+    levels = _distinct_numbers_as_text(series)
+    if levels:
+        warnings.warn(
+            f"Column {name!r} holds numbers stored as text (dtype {series.dtype}): it is learned as a "
+            f"categorical column with {levels} levels, so generated values can only repeat those levels. "
+            f"If it is a quantity, convert it before fitting (X[{name!r}] = pd.to_numeric(X[{name!r}])); "
+            "to keep it categorical, name it in categorical_features.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+
+
+# A text column whose values all read as numbers is learned as categorical, as
+# its dtype says; past this many distinct values it more likely holds a quantity
+# read as text (a CSV column with a stray "n/a" fixed by hand), and fit warns.
+NUMBERS_AS_TEXT_LEVELS = 20
+
+
+def _distinct_numbers_as_text(series: pd.Series) -> int:
+    """The number of distinct values of a text column that holds only numbers, 0 for any other column."""
+    if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+        return 0
+    distinct = pd.unique(series.dropna().to_numpy(dtype=object))
+    if len(distinct) <= NUMBERS_AS_TEXT_LEVELS or any(isinstance(v, (bool, np.bool_)) for v in distinct):
+        return 0
+    as_numbers = pd.to_numeric(pd.Series(distinct, dtype=object).astype(str), errors="coerce")
+    return len(distinct) if as_numbers.notna().all() else 0
+
+
 @persistable
 class TableEncoder:
     """Reversible transformer between a DataFrame and a GAN-ready matrix.
@@ -191,6 +223,8 @@ class TableEncoder:
         for name in self.columns_:
             series = data[name]
             kind = _infer_kind(series, name in forced)
+            if kind == "categorical" and name not in forced:
+                _warn_numbers_as_text(name, series)
             if kind == "numeric":
                 state = self._fit_numeric(name, series, rng)
             else:
