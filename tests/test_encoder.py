@@ -130,7 +130,7 @@ def test_numbers_stored_as_text_warn_unless_declared_categorical():
         "name": rng.choice([f"n{i}" for i in range(40)], 200),  # text that is not a number
         "flag": pd.Series(rng.choice([True, False], 200), dtype=object),
     })
-    with pytest.warns(UserWarning, match=r"Column 'amount' holds numbers stored as text .* pd.to_numeric") as caught:
+    with pytest.warns(UserWarning, match=r"Column 'amount' holds only numbers, but as object values .* pd.to_numeric") as caught:
         encoder = TableEncoder(random_state=0).fit(frame)
     assert len(caught) == 1
     assert encoder.state_of("amount").kind == "categorical"  # the dtype still decides; fit only warns
@@ -138,3 +138,27 @@ def test_numbers_stored_as_text_warn_unless_declared_categorical():
         warnings.simplefilter("error")
         TableEncoder(categorical_features=["amount"], random_state=0).fit(frame)
         TableEncoder(random_state=0).fit(frame.assign(amount=pd.to_numeric(frame["amount"])))
+
+
+def test_generated_floats_keep_the_decimal_places_of_the_column():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "price": rng.normal(50, 20, 400).round(2),
+        "whole": rng.normal(10, 3, 400).round(),  # floats with no fraction, e.g. an int column with gaps
+        "rate": rng.normal(0, 1, 400).round(4).astype(np.float32),
+        "raw": rng.normal(0, 1, 400),  # full precision: left alone
+    })
+    frame.loc[::7, "whole"] = np.nan
+    encoder = TableEncoder(random_state=0).fit(frame)
+    assert [encoder.state_of(c).decimals for c in frame.columns] == [2, 0, 4, None]
+    # Decode arbitrary encoded rows, as a generator would produce them.
+    matrix = encoder.transform(frame, np.random.default_rng(1))
+    noisy = matrix + rng.normal(0, 0.05, matrix.shape).astype(matrix.dtype)
+    back = encoder.inverse_transform(noisy, np.random.default_rng(2))
+    assert np.array_equal(back["price"], back["price"].round(2))
+    assert not np.array_equal(back["price"], back["price"].round(1))
+    observed = back["whole"].dropna()
+    assert len(observed) < len(back) and np.array_equal(observed, observed.round())
+    assert back["rate"].dtype == np.float32
+    assert np.allclose(back["rate"], back["rate"].astype(np.float64).round(4), rtol=0, atol=1e-6)
+    assert not np.allclose(back["raw"], back["raw"].round(6), rtol=0, atol=1e-12)

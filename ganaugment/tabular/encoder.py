@@ -100,6 +100,9 @@ class _ColumnState:
     # Exact bounds of integer and datetime columns (float64 rounds beyond 2**53).
     integer_bounds: list | None = None
     maximum: float = 0.0
+    # Decimal places of a float column whose observed values all have at most
+    # MAX_DECIMALS of them (prices, rates); generated values are rounded to it.
+    decimals: int | None = None
     center: float = 0.0
     scale: float = 1.0
     means: list = field(default_factory=list)
@@ -121,11 +124,28 @@ def _infer_kind(series: pd.Series, categorical: bool) -> str:
     return "numeric"
 
 
+MAX_DECIMALS = 6
+
+
+def _decimal_places(observed: np.ndarray, precision: np.finfo) -> int | None:
+    """The fewest decimal places (at most MAX_DECIMALS) that every observed value has, else None.
+
+    A value "has" d places when rounding it to d places moves it by no more
+    than the float type's own rounding (a CSV's "12.34" is the double nearest
+    to 12.34, not 12.34 itself).
+    """
+    tolerance = 4 * precision.eps * np.abs(observed)
+    for places in range(MAX_DECIMALS + 1):
+        if np.all(np.abs(np.round(observed, places) - observed) <= tolerance):
+            return places
+    return None
+
+
 def _warn_numbers_as_text(name, series: pd.Series) -> None:
     levels = _distinct_numbers_as_text(series)
     if levels:
         warnings.warn(
-            f"Column {name!r} holds numbers stored as text (dtype {series.dtype}): it is learned as a "
+            f"Column {name!r} holds only numbers, but as {series.dtype} values (text or Python objects): it is learned as a "
             f"categorical column with {levels} levels, so generated values can only repeat those levels. "
             f"If it is a quantity, convert it before fitting (X[{name!r}] = pd.to_numeric(X[{name!r}])); "
             "to keep it categorical, name it in categorical_features.",
@@ -144,7 +164,10 @@ def _distinct_numbers_as_text(series: pd.Series) -> int:
     """The number of distinct values of a text column that holds only numbers, 0 for any other column."""
     if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
         return 0
-    distinct = pd.unique(series.dropna().to_numpy(dtype=object))
+    try:
+        distinct = pd.unique(series.dropna().to_numpy(dtype=object))
+    except TypeError:  # unhashable values (lists, dicts): the categorical fit names them
+        return 0
     if len(distinct) <= NUMBERS_AS_TEXT_LEVELS or any(isinstance(v, (bool, np.bool_)) for v in distinct):
         return 0
     as_numbers = pd.to_numeric(pd.Series(distinct, dtype=object).astype(str), errors="coerce")
@@ -250,6 +273,9 @@ class TableEncoder:
         state.is_integer = bool(state.is_datetime or pd.api.types.is_integer_dtype(series))
         state.minimum = float(observed.min())
         state.maximum = float(observed.max())
+        if not state.is_integer and pd.api.types.is_float_dtype(series):
+            float_type = getattr(series.dtype, "numpy_dtype", series.dtype)  # pandas' Float32 holds a numpy one
+            state.decimals = _decimal_places(observed, np.finfo(float_type))
         if state.is_integer:
             present = series.dropna()
             exact = present.to_numpy(dtype="datetime64[ns]").astype("int64") if state.is_datetime else present
@@ -628,6 +654,8 @@ class TableEncoder:
         values = np.clip(values, -np.finfo(np.float64).max, np.finfo(np.float64).max)
         if state.is_integer:
             values = np.round(values)
+        elif state.decimals is not None:
+            values = np.round(values, state.decimals)
         bounds = state.integer_bounds if self.clip else None
         return _restore_numeric_dtype(values, missing, state, bounds)
 
