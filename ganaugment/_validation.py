@@ -97,6 +97,11 @@ def as_frame(X, *, estimator, reset: bool):
         elif kind == "frame" and list(frame.columns) != list(fitted):
             missing = [c for c in fitted if c not in frame.columns]
             extra = [c for c in frame.columns if c not in fitted]
+            if not missing and not extra:
+                raise ValueError(
+                    f"X has the columns seen at fit in another order: {list(frame.columns)} instead of "
+                    f"{list(fitted)}; reorder them with X[{list(fitted)}]."
+                )
             raise ValueError(
                 f"X does not have the columns seen at fit (missing: {missing}, unexpected: {extra})."
             )

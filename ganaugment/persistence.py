@@ -28,6 +28,7 @@ numpy arrays and tensors) and ``from_state(state, *, device, context)``.
 from __future__ import annotations
 
 import contextlib
+import decimal
 import datetime as _dt
 import json
 import math
@@ -476,6 +477,17 @@ class _Encoder:
             return {_TAG: "nat"}
         if value is pd.NA:
             return {_TAG: "na"}
+        if isinstance(value, pd.Interval):  # the levels of a pd.cut column
+            return {
+                _TAG: "interval", "left": self.encode(value.left, where), "right": self.encode(value.right, where),
+                "closed": value.closed,
+            }
+        if isinstance(value, pd.Period):
+            return {_TAG: "period", "text": str(value), "freq": value.freqstr}
+        if isinstance(value, decimal.Decimal):
+            return {_TAG: "decimal", "text": str(value)}
+        if isinstance(value, bytes):
+            return {_TAG: "bytes", "hex": value.hex()}
         if isinstance(value, _dt.datetime):
             return {_TAG: "datetime", "iso": value.isoformat()}
         if isinstance(value, _dt.date):
@@ -636,6 +648,16 @@ class _Decoder:
             return pd.NaT
         if tag == "na":
             return pd.NA
+        if tag == "interval":
+            if value["closed"] not in ("left", "right", "both", "neither"):
+                self.fail(f"bad interval side {value['closed']!r}")
+            return pd.Interval(self.decode(value["left"]), self.decode(value["right"]), closed=value["closed"])
+        if tag == "period":
+            return pd.Period(_short_text(value["text"], self), freq=_short_text(value["freq"], self))
+        if tag == "decimal":
+            return decimal.Decimal(_short_text(value["text"], self))
+        if tag == "bytes":
+            return bytes.fromhex(value["hex"])
         if tag == "datetime":
             return _dt.datetime.fromisoformat(value["iso"])
         if tag == "date":
@@ -693,6 +715,13 @@ class _Decoder:
         if dtype.kind in "Mm":
             return data.astype(np.int64).view(dtype).reshape(shape)
         return data.astype(dtype).reshape(shape)
+
+
+def _short_text(text, reader, limit: int = 100) -> str:
+    """``text`` when it is a string of at most ``limit`` characters (a parsed level, not a payload)."""
+    if not isinstance(text, str) or len(text) > limit:
+        reader.fail("a level's text is not a short string")
+    return text
 
 
 def _plain_dtype(text):

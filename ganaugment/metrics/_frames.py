@@ -218,7 +218,8 @@ def _in_dtype_of(values: pd.Series, like: pd.Series) -> pd.Series:
 def _labels(series: pd.Series) -> pd.Series:
     """Categorical values as strings, missing values kept missing."""
     as_object = series.astype(object)
-    return as_object.where(as_object.isna(), as_object.astype(str))
+    # str() of each value: astype(str) decodes bytes as UTF-8 and fails on other bytes.
+    return as_object.where(as_object.isna(), as_object.map(str, na_action="ignore"))
 
 
 def model_frames(frames: list, columns) -> list:

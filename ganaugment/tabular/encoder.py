@@ -103,6 +103,9 @@ class _ColumnState:
     # Decimal places of a float column whose observed values all have at most
     # MAX_DECIMALS of them (prices, rates); generated values are rounded to it.
     decimals: int | None = None
+    # The coarsest of a day, an hour, ... a microsecond that every observed date is a whole
+    # number of (on the wall clock); generated dates are rounded to it ("D": dates only).
+    time_step: str | None = None
     center: float = 0.0
     scale: float = 1.0
     means: list = field(default_factory=list)
@@ -141,7 +144,44 @@ def _decimal_places(observed: np.ndarray, precision: np.finfo) -> int | None:
     return None
 
 
+# Candidate steps of a datetime column, coarsest first, with their length in nanoseconds.
+TIME_STEPS = (("D", 86_400 * 10**9), ("h", 3_600 * 10**9), ("min", 60 * 10**9), ("s", 10**9), ("ms", 10**6),
+              ("us", 10**3))
+
+
+def _time_step(present: pd.Series) -> str | None:
+    """The coarsest step in TIME_STEPS that every (non-missing) date of the column is a multiple of.
+
+    Measured on the wall clock, so that local midnights of a time-zone aware
+    column count as whole days.
+    """
+    wall = present.dt.tz_localize(None) if getattr(present.dt, "tz", None) is not None else present
+    ticks = wall.to_numpy(dtype="datetime64[ns]").astype("int64")
+    for name, length in TIME_STEPS:
+        if np.all(ticks % length == 0):
+            return name
+    return None
+
+
+def _round_dates(dates: pd.Series, step: str) -> pd.Series:
+    """``dates`` rounded to ``step`` on the wall clock; a local time that a clock change skips moves forward."""
+    try:
+        return dates.dt.round(step, ambiguous=np.zeros(len(dates), dtype=bool), nonexistent="shift_forward")
+    except (TypeError, ValueError, NotImplementedError, AttributeError):
+        return dates  # a dtype without rounding (some pyarrow timestamps): left as generated
+
+
 def _warn_numbers_as_text(name, series: pd.Series) -> None:
+    if pd.api.types.is_timedelta64_dtype(series):
+        warnings.warn(
+            f"Column {name!r} holds durations ({series.dtype}), which are learned as categorical levels "
+            f"({series.nunique()} of them): generated values can only repeat them. To learn them as numbers, "
+            f"convert them first (X[{name!r}] = X[{name!r}].dt.total_seconds()); to keep them as levels, name "
+            "the column in categorical_features.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+        return
     levels = _distinct_numbers_as_text(series)
     if levels:
         warnings.warn(
@@ -280,6 +320,8 @@ class TableEncoder:
             present = series.dropna()
             exact = present.to_numpy(dtype="datetime64[ns]").astype("int64") if state.is_datetime else present
             state.integer_bounds = [int(exact.min()), int(exact.max())]
+            if state.is_datetime:
+                state.time_step = _time_step(present)
         # Statistics of the values divided by their largest magnitude: values near
         # the float64 limit would overflow a plain mean and standard deviation.
         magnitude = float(np.abs(observed).max()) or 1.0
@@ -315,6 +357,15 @@ class TableEncoder:
     @staticmethod
     def _numeric_values(series: pd.Series, state: _ColumnState) -> np.ndarray:
         if state.is_datetime:
+            if hasattr(series.dt, "as_unit"):
+                try:  # a [s] or [ms] column can hold dates that nanoseconds cannot: the cast would wrap around
+                    series = series.dt.as_unit("ns")
+                except (pd.errors.OutOfBoundsDatetime, OverflowError):
+                    raise ValueError(
+                        f"Column {state.name!r} holds dates outside {pd.Timestamp.min.date()} to "
+                        f"{pd.Timestamp.max.date()}, the range of the nanosecond timestamps that dates are "
+                        "encoded in. Convert it first (to years as numbers, say, or to text)."
+                    ) from None
             values = series.to_numpy(dtype="datetime64[ns]")
             out = values.astype("int64").astype(np.float64)
             out[np.isnat(values)] = np.nan
@@ -323,6 +374,8 @@ class TableEncoder:
 
     def _fit_categorical(self, name, series) -> _ColumnState:
         state = _ColumnState(name=name, kind="categorical", dtype=str(series.dtype))
+        if isinstance(series.dtype, pd.StringDtype) and series.dtype.na_value is pd.NA:
+            state.dtype = f"string[{series.dtype.storage}]"  # str() says "string" for both storages
         if isinstance(series.dtype, pd.CategoricalDtype):
             state.categories = list(series.cat.categories)
             state.ordered = bool(series.cat.ordered)
@@ -711,13 +764,14 @@ def _restore_numeric_dtype(values, missing, state, bounds=None) -> pd.Series:
         ints = np.maximum(_as_integers(values, "int64", bounds), np.iinfo(np.int64).min + 1)
         out = pd.Series(ints.astype("datetime64[ns]"))
         out[missing] = pd.NaT
+        step = state.time_step
         try:
-            return out.astype(dtype)
+            return (_round_dates(out, step) if step else out).astype(dtype)
         except (TypeError, ValueError):
-            # Time-zone aware columns: localise back from UTC nanoseconds, then
-            # restore the unit (a datetime64[ms, UTC] column stays in ms).
+            # Time-zone aware columns: localise back from UTC nanoseconds, round on the
+            # local clock, then restore the unit (a datetime64[ms, UTC] column stays in ms).
             local = pd.to_datetime(out, utc=True).dt.tz_convert(dtype.split(", ")[-1].rstrip("]"))
-            return local.astype(dtype)
+            return (_round_dates(local, step) if step else local).astype(dtype)
     if state.is_integer:
         ints = _as_integers(values, dtype, bounds)
         if missing.any():
@@ -757,7 +811,13 @@ def _restore_categorical_dtype(values, missing, state) -> pd.Series:
     out = pd.Series(values, dtype=object)
     out[missing] = None
     if state.categories is not None:
-        return pd.Series(pd.Categorical(out, categories=state.categories, ordered=state.ordered))
+        # By codes: pd.Categorical(objects, categories=...) infers a dtype from the objects, which
+        # pandas deprecates (a FutureWarning for pd.cut's Interval levels).
+        position = {category: i for i, category in enumerate(state.categories)}
+        codes = out.map(position).fillna(-1).to_numpy(dtype=np.int64)
+        codes[missing] = -1
+        dtype = pd.CategoricalDtype(state.categories, ordered=state.ordered)
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
     dtype = state.dtype
     if dtype == "bool":
         if missing.any():
@@ -766,7 +826,15 @@ def _restore_categorical_dtype(values, missing, state) -> pd.Series:
     if dtype == "object":
         out[missing] = np.nan
         return out
+    if dtype == "str":
+        # pandas' "str" (StringDtype with NaN for missing); astype("str") would be numpy's
+        # str cast in pandas 2 and turn the gaps into the text "None".
+        out[missing] = np.nan
+        try:
+            return out.astype(pd.StringDtype(na_value=np.nan))
+        except (TypeError, ValueError, ImportError):
+            return out
     try:
         return out.astype(dtype)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, ImportError):
         return out

@@ -1,0 +1,105 @@
+"""Less common pandas column types: what comes back, what is refused, what a saved model keeps."""
+
+import decimal
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganaugment import GANAugmenter, TableEncoder
+
+from .conftest import FAST
+
+
+def decode_noisy(encoder, frame, seed=0):
+    """Encode ``frame``, jitter the encoded values as a generator's output would be, decode."""
+    matrix = encoder.transform(frame, np.random.default_rng(seed))
+    noise = np.random.default_rng(seed + 1).normal(0, 0.05, matrix.shape).astype(matrix.dtype)
+    return encoder.inverse_transform(matrix + noise, np.random.default_rng(seed + 2))
+
+
+def test_dates_beyond_the_nanosecond_range_are_refused_by_name():
+    """A [s] column can hold the year 1500; cast to nanoseconds it silently became 2084."""
+    old = pd.Series(np.array(["1500-01-01", "1990-06-01", "2500-01-01"] * 10, dtype="datetime64[s]"))
+    with pytest.raises(ValueError, match=r"Column 'old' holds dates outside 1677-09-21 to 2262-04-11"):
+        TableEncoder().fit(pd.DataFrame({"old": old, "v": np.arange(30.0)}))
+    inside = pd.DataFrame({"old": pd.Series(np.array(["1700-01-01", "2200-01-01"] * 10, dtype="datetime64[s]"))})
+    back = decode_noisy(TableEncoder(random_state=0).fit(inside), inside)
+    assert back["old"].dtype == "datetime64[s]" and back["old"].dt.year.between(1700, 2200).all()
+
+
+def test_generated_dates_keep_the_step_of_the_column():
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame({
+        "day": pd.Series(pd.date_range("2021-01-01", periods=n)).astype("datetime64[s]"),
+        # Local midnights across the March clock change: whole days on the wall clock only.
+        "paris_day": pd.Series(pd.date_range("2021-03-01", periods=n, tz="Europe/Paris")),
+        "second": pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s"),
+        "any": pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 10**12, n), unit="ns"),
+    })
+    frame.loc[::9, "day"] = pd.NaT
+    encoder = TableEncoder(random_state=0).fit(frame)
+    assert [encoder.state_of(c).time_step for c in frame.columns] == ["D", "D", "s", None]
+    back = decode_noisy(encoder, frame)
+    assert (back.dtypes == frame.dtypes).all()
+    days = back["day"].dropna()
+    assert len(days) < len(back) and (days == days.dt.normalize()).all()
+    assert (back["paris_day"] == back["paris_day"].dt.normalize()).all()
+    assert (back["second"].dt.microsecond == 0).all() and (back["second"].dt.nanosecond == 0).all()
+    assert (back["any"].dt.nanosecond != 0).any()  # no step: left as generated
+
+
+@pytest.mark.parametrize("dtype", [
+    pd.StringDtype("python"), pd.StringDtype("pyarrow"), pd.StringDtype("pyarrow", na_value=np.nan),
+])
+def test_string_columns_keep_their_dtype_and_their_gaps(dtype, tmp_path):
+    """pandas' "str" dtype came back as object, its missing values as the text "None"."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"s": pd.Series(["x", "y", None] * 40, dtype=dtype), "v": rng.normal(size=120)})
+    model = GANAugmenter(random_state=0, **FAST).fit(X)
+    model.save(tmp_path / "m.gan")
+    for fitted in (model, GANAugmenter.load(tmp_path / "m.gan")):
+        out = fitted.sample(200)
+        assert out["s"].dtype == dtype
+        assert out["s"].isna().any() and set(out["s"].dropna()) <= {"x", "y"}
+
+
+def test_interval_period_decimal_and_bytes_levels_save_and_load(tmp_path):
+    """pd.cut's levels (and three other kinds) could be learned but not saved."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({
+        "band": pd.cut(rng.normal(40, 10, 100), [0, 30, 50, 100]),
+        "month": pd.Series(pd.period_range("2020-01", periods=4, freq="M").repeat(25)),
+        "price": pd.Series([decimal.Decimal("1.10"), decimal.Decimal("2.5")] * 50, dtype=object),
+        "raw": pd.Series([b"ab", b"\xff\x00"] * 50, dtype=object),  # not UTF-8: the metrics' labels used to fail
+        "v": rng.normal(size=100),
+    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # pandas' "dtype inference on a pandas object"
+        model = GANAugmenter(random_state=0, checkpoint_dir=tmp_path / "ckpt", **FAST).fit(X)
+        model.save(tmp_path / "m.gan")
+        loaded = GANAugmenter.load(tmp_path / "m.gan")
+        before, after = model.sample(40), loaded.sample(40)
+    pd.testing.assert_frame_equal(before, after)
+    assert (before.dtypes == X.dtypes).all()
+    for column in ("band", "month", "price", "raw"):
+        assert set(before[column]) <= set(X[column])
+
+
+def test_reordered_integer_column_names_are_named_as_reordered():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({0: rng.normal(size=60), 1: rng.choice(["x", "y"], 60)})
+    model = GANAugmenter(random_state=0, **FAST).fit(X)
+    with pytest.raises(ValueError, match=r"in another order: \[1, 0\] instead of \[0, 1\]"):
+        model.transform(X[[1, 0]])
+
+
+def test_durations_warn_that_they_are_learned_as_levels():
+    frame = pd.DataFrame({"td": pd.to_timedelta(np.arange(30), unit="s")})
+    with pytest.warns(UserWarning, match=r"Column 'td' holds durations .*\.dt\.total_seconds\(\)"):
+        TableEncoder().fit(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TableEncoder(categorical_features=["td"]).fit(frame)
