@@ -103,3 +103,16 @@ def test_durations_warn_that_they_are_learned_as_levels():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TableEncoder(categorical_features=["td"]).fit(frame)
+
+
+def test_metric_frames_under_pandas_string_inference():
+    """pandas 3's default: text columns are "str"; building their categories warned on every call."""
+    from ganaugment.metrics._frames import model_frames
+
+    with pd.option_context("future.infer_string", True), warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        real = pd.DataFrame({"c": ["x", "y", None] * 5, "v": np.arange(15.0)})
+        synthetic = pd.DataFrame({"c": ["y", "z", "x"] * 5, "v": np.arange(15.0)})
+        first, second = model_frames([real, synthetic], ["c", "v"])
+    assert list(first["c"].cat.categories) == ["x", "y", "z"]
+    assert first["c"].isna().sum() == 5 and second["c"].tolist()[:3] == ["y", "z", "x"]

@@ -246,7 +246,7 @@ def model_frames(frames: list, columns) -> list:
         labels = [_labels(f[name]) for f in frames]
         levels = pd.Index(pd.concat(labels, ignore_index=True).dropna().unique())
         for o, lab in zip(out, labels):
-            cat = pd.Categorical(lab, categories=levels)
+            cat = pd.Categorical(lab.to_numpy(dtype=object), categories=levels)  # an array: no dtype inference
             if len(levels) > MAX_NATIVE_CATEGORIES:
                 codes = cat.codes.astype(np.float64)
                 codes[codes < 0] = np.nan
