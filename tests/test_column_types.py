@@ -116,3 +116,17 @@ def test_metric_frames_under_pandas_string_inference():
         first, second = model_frames([real, synthetic], ["c", "v"])
     assert list(first["c"].cat.categories) == ["x", "y", "z"]
     assert first["c"].isna().sum() == 5 and second["c"].tolist()[:3] == ["y", "z", "x"]
+
+
+def test_pyarrow_unsigned_integers_above_the_int64_range():
+    values = pd.Series(np.uint64(2**63) + np.arange(60, dtype=np.uint64) * np.uint64(1000), dtype="uint64[pyarrow]")
+    frame = pd.DataFrame({"u": values})
+    back = decode_noisy(TableEncoder(random_state=0).fit(frame), frame)
+    assert back["u"].dtype == "uint64[pyarrow]"
+    assert back["u"].min() >= values.min() and back["u"].max() <= values.max()
+
+
+@pytest.mark.parametrize("column", [pd.arrays.SparseArray([0, 0, 1, 0] * 10), pd.arrays.SparseArray([np.nan, 1.5] * 20)])
+def test_sparse_columns_are_refused_by_name(column):
+    with pytest.raises(ValueError, match=r"Column 'sp' is sparse .*\.sparse\.to_dense\(\)"):
+        TableEncoder().fit(pd.DataFrame({"sp": column, "v": np.arange(40.0)}))

@@ -281,6 +281,12 @@ class TableEncoder:
                 f"Column {empty[0]!r} has no observed value: it is entirely missing, so there is nothing to "
                 "learn. Drop it (X.dropna(axis=1, how='all')) or fill it before fitting."
             )
+        sparse = [name for name in data.columns if isinstance(data[name].dtype, pd.SparseDtype)]
+        if sparse:
+            raise ValueError(
+                f"Column {sparse[0]!r} is sparse ({data[sparse[0]].dtype}); make it dense before fitting "
+                f"(X[{sparse[0]!r}] = X[{sparse[0]!r}].sparse.to_dense())."
+            )
         self.columns_ = list(data.columns)
         self.states_ = []
         for name in self.columns_:
@@ -795,7 +801,8 @@ def _as_integers(values: np.ndarray, dtype: str, bounds=None) -> np.ndarray:
     ``bounds`` (exact ints) clips the result after the cast, where no rounding happens.
     """
     try:
-        info = np.iinfo(pd.api.types.pandas_dtype(dtype).numpy_dtype if dtype[:1].isupper() else np.dtype(dtype))
+        resolved = pd.api.types.pandas_dtype(dtype)  # numpy, nullable ("UInt64") or pyarrow ("uint64[pyarrow]")
+        info = np.iinfo(getattr(resolved, "numpy_dtype", resolved))
     except (TypeError, ValueError):
         info = np.iinfo(np.int64)
     target = np.uint64 if info.min == 0 else np.int64
