@@ -716,14 +716,15 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         return len(labels), self._class_codes(labels)
 
     def _class_codes(self, labels) -> np.ndarray:
-        lookup = {_hashable(c): i for i, c in enumerate(self.classes_.tolist())}
+        known = pd.Index(self.classes_).tolist()  # Timestamps for datetime classes, where .tolist() gives ints
+        lookup = {_hashable(c): i for i, c in enumerate(known)}
         # Look up each distinct label once, then broadcast (no loop over rows).
         inverse, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
         codes = np.array([lookup.get(_hashable(u), -1) for u in uniques], dtype=np.int64)[inverse]
         if (codes < 0).any():
             unknown = sorted({repr(v) for v, c in zip(labels, codes) if c < 0})[:5]
             raise ValueError(
-                f"Unknown class {', '.join(unknown)}; the model was fitted on classes {self.classes_.tolist()}."
+                f"Unknown class {', '.join(unknown)}; the model was fitted on classes {known}."
             )
         return codes
 
@@ -933,6 +934,10 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
 
 
 def _hashable(value):
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value)  # .item() of a nanosecond datetime64 is an int
+    if isinstance(value, np.timedelta64):
+        return pd.Timedelta(value)
     if isinstance(value, np.generic):
         return value.item()
     return value

@@ -130,3 +130,15 @@ def test_pyarrow_unsigned_integers_above_the_int64_range():
 def test_sparse_columns_are_refused_by_name(column):
     with pytest.raises(ValueError, match=r"Column 'sp' is sparse .*\.sparse\.to_dense\(\)"):
         TableEncoder().fit(pd.DataFrame({"sp": column, "v": np.arange(40.0)}))
+
+
+def test_dates_as_classes_can_be_asked_for():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"v": rng.normal(size=100)})
+    y = pd.Series(pd.to_datetime(["2020-01-01"] * 70 + ["2021-01-01"] * 30))
+    model = GANAugmenter(random_state=0, **FAST).fit(X, y)
+    for label in (pd.Timestamp("2021-01-01"), np.datetime64("2021-01-01")):
+        _, classes = model.sample(4, y=label)
+        assert (pd.to_datetime(classes) == pd.Timestamp("2021-01-01")).all()
+    with pytest.raises(ValueError, match=r"Unknown class Timestamp\('2022-01-01.*fitted on classes \[Timestamp"):
+        model.sample(2, y=pd.Timestamp("2022-01-01"))
