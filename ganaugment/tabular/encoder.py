@@ -392,6 +392,11 @@ class TableEncoder:
         inferred = pd.api.types.infer_dtype(observed, skipna=True)
         if inferred.startswith("mixed"):
             kinds = sorted({type(v).__name__ for v in observed.head(1000)})
+            if len(kinds) == 1:  # one type that pandas cannot class (tuples, lists, dicts, sets)
+                raise ValueError(
+                    f"Column {name!r} holds {kinds[0]} values, which cannot be learned as levels; convert them "
+                    "to text (for example with .astype(str)) before fitting."
+                )
             raise ValueError(
                 f"Column {name!r} mixes value types ({', '.join(kinds)}); "
                 "convert it to a single type (for example with .astype(str)) before fitting."
