@@ -169,6 +169,8 @@ def _round_dates(dates: pd.Series, step: str) -> pd.Series:
         return dates.dt.round(step, ambiguous=np.zeros(len(dates), dtype=bool), nonexistent="shift_forward")
     except (TypeError, ValueError, NotImplementedError, AttributeError):
         return dates  # a dtype without rounding (some pyarrow timestamps): left as generated
+    except OverflowError:
+        return dates  # a date at the edge of the nanosecond range (clip=False): rounding would leave it
 
 
 def _warn_numbers_as_text(name, series: pd.Series) -> None:
