@@ -126,11 +126,12 @@ def fraud_model():
 
 
 def adult_release():
-    """Fidelity and privacy: the Adult ``real`` rows, a ``holdout``, a ``gan`` and its ``synthetic`` rows."""
+    """Fidelity and privacy: the Adult training rows (``train``, also ``real``), a ``holdout``, a ``gan``
+    and its ``synthetic`` rows."""
     table = adult()
     real, holdout = table.iloc[:800].reset_index(drop=True), table.iloc[800:].reset_index(drop=True)
     gan = small_gan(real)
-    return {"GANAugmenter": GANAugmenter, "real": real, "holdout": holdout, "gan": gan,
+    return {"GANAugmenter": GANAugmenter, "real": real, "train": real, "holdout": holdout, "gan": gan,
             "synthetic": gan.sample(len(real)), "X": real.drop(columns="income"), "y": real["income"]}
 
 

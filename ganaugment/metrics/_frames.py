@@ -102,7 +102,8 @@ def check_tables(real, synthetic, holdout=None, target=None):
         if holdout is None:
             raise ValueError(
                 "target was given without holdout: machine-learning efficacy trains on the synthetic and "
-                "real tables and tests on holdout, real rows the model never saw. Pass holdout=..."
+                "real tables and tests on holdout, real rows the model never saw. Pass holdout=... "
+                "(--holdout on the command line)."
             )
         if real.shape[1] < 2:
             raise ValueError("target needs at least one feature column beside it.")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from .._validation import caller_stacklevel
 from . import _sdmetrics
 from ._frames import _labels, _numbers, check_random_state_int, check_tables, column_kind, match_kinds, subsample
 from .detection import detection_auc
 from .efficacy import ml_efficacy
+from .gate import FidelityWarning
 from .privacy import privacy_scores
 from .report import FidelityReport
 
@@ -18,6 +21,11 @@ __all__ = ["evaluate"]
 
 # Rows per table that the figures draw from (histograms are stable well below this).
 PLOT_ROWS = 20000
+# A detection AUC below this is not noise around 0.5 (a few hundred rows give 0.45-0.5) but
+# systematic: an exact copy of the real table scores about 0.1.
+COPY_LIKE_AUC = 0.3
+# Share of holdout rows found in real past which the privacy baseline is in doubt.
+HOLDOUT_OVERLAP = 0.5
 
 
 def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model=None,
@@ -117,17 +125,27 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     report.add_scores({"detection_auc": auc, "detection_score": 1.0 - 2.0 * max(auc - 0.5, 0.0)}, section="detection")
     if detection_rows is not None and max(len(real), len(synthetic)) > detection_rows:
         report.notes.append(f"Detection used a random subsample of at most {detection_rows} rows per table.")
+    if auc < COPY_LIKE_AUC:
+        report.notes.append(
+            f"The detection AUC ({auc:.3f}) is far below 0.5: its errors are systematic, as when synthetic rows "
+            "are copies of real rows (each row's twin sits on the other side of every fold). Check the exact "
+            "copies and distances to the closest record, which need holdout=."
+        )
 
     if holdout is not None:
         privacy = privacy_scores(real, synthetic, holdout, random_state=seeds[1], max_rows=max_rows)
         report.details["dcr_synthetic"] = privacy.pop("dcr_synthetic")
         report.details["dcr_holdout"] = privacy.pop("dcr_holdout")
         report.add_scores(privacy, section="privacy")
-        if max_rows is not None and max(len(real), len(synthetic), len(holdout)) > max_rows // 4:
-            report.notes.append(
-                f"Distances to the closest record: at most {max_rows // 4} synthetic and holdout rows each, "
-                f"against at most {max_rows} training rows; exact copies were checked on every row."
-            )
+        notes = _privacy_notes(privacy, report.details["dcr_holdout"], real, synthetic, holdout, max_rows)
+        report.notes.extend(notes)
+        if privacy["holdout_copy_share"] >= HOLDOUT_OVERLAP:
+            warnings.warn(notes[0], FidelityWarning, stacklevel=caller_stacklevel())
+    else:
+        report.notes.append(
+            "Privacy was not scored (distances to the closest record, exact copies): it needs holdout=, real "
+            "rows the generator never saw, as the baseline."
+        )
     if target is not None:
         eff = ml_efficacy(real, synthetic, holdout, target, random_state=seeds[2])
         report.notes.extend(eff["notes"])
@@ -144,6 +162,28 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         report.add_table("column pairs scored by SDMetrics", pairs[pairs["score"].notna()].reset_index(drop=True))
     _add_figures(report, real, synthetic, model, seeds[3])
     return report
+
+
+def _privacy_notes(privacy: dict, dcr_holdout, real, synthetic, holdout, max_rows) -> list:
+    notes = []
+    if privacy["holdout_copy_share"] >= HOLDOUT_OVERLAP:
+        notes.append(
+            f"{privacy['holdout_copy_share']:.0%} of the holdout rows are also rows of real. Either the holdout "
+            "overlaps the table passed as real (pass the training rows as real and only the rows set aside as "
+            "holdout), or the table repeats its rows so often that copies cannot be told from chance."
+        )
+    elif float(np.quantile(dcr_holdout, 0.05)) == 0:
+        notes.append(
+            "More than 5% of the holdout rows equal a training row, so dcr_closer_share is the share of synthetic "
+            "rows at distance 0 (compare it with holdout_copy_share), not a share with a 0.05 baseline."
+        )
+    if max_rows is not None and max(len(real), len(synthetic), len(holdout)) > max_rows // 4:
+        notes.append(
+            f"Distances to the closest record: at most {max_rows // 4} synthetic and holdout rows each, "
+            f"against at most {max_rows} training rows, so a near-copy of a training row left out of those "
+            "may go unseen; exact copies were checked on every row."
+        )
+    return notes
 
 
 def _one_table_metadata(metadata) -> dict:

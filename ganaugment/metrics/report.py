@@ -28,7 +28,8 @@ DESCRIPTIONS = {
     "column_shapes": "SDMetrics column shapes: mean KS / TV complement per column",
     "column_pair_trends": "SDMetrics column pair trends: correlation / contingency similarity",
     "diagnostic_score": "SDMetrics DiagnosticReport score (validity and structure); 1 = valid",
-    "detection_auc": "ROC AUC of a classifier telling synthetic from real rows; 0.5 = indistinguishable",
+    "detection_auc": "ROC AUC of a classifier telling synthetic from real rows; 0.5 = indistinguishable "
+    "(a little below 0.5 is noise; far below it, synthetic rows copy real ones)",
     "detection_score": "1 - 2 * max(detection_auc - 0.5, 0); 1 = indistinguishable",
     "efficacy_real_f1": "F1 on holdout of a classifier trained on the real rows",
     "efficacy_synthetic_f1": "F1 on holdout of a classifier trained on the synthetic rows",

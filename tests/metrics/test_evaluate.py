@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganaugment import FidelityReport, evaluate
+from ganaugment import FidelityReport, FidelityWarning, evaluate
 from ganaugment.metrics._frames import DistanceEncoder
 from ganaugment.metrics._sdmetrics import infer_metadata
 
@@ -195,3 +195,19 @@ def test_association_difference_sees_a_broken_dependence():
     assert abs(r[2, 3] - b[2, 3]) < 0.05
     np.testing.assert_allclose(np.diag(b), 1.0)
     np.testing.assert_allclose(b, b.T)
+
+
+def test_notes_on_copies_and_on_a_holdout_inside_real():
+    """Checks that looked clean: a copy without holdout, and a holdout that is part of real."""
+    real, fresh = make_table(400, 0), make_table(100, 1)
+    copied = evaluate(real, real.copy(), random_state=0)
+    assert copied.detection_auc < 0.3  # each row's twin on the other side of every fold
+    assert any("far below 0.5" in note and "copies" in note for note in copied.notes)
+    assert any(note.startswith("Privacy was not scored") for note in copied.notes)
+    with pytest.warns(FidelityWarning, match=r"100% of the holdout rows are also rows of real"):
+        inside = evaluate(pd.concat([real, fresh], ignore_index=True), fresh, holdout=fresh, random_state=0)
+    assert inside.scores["holdout_copy_share"] == 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FidelityWarning)
+        clean = evaluate(real, make_table(300, 2), holdout=fresh, random_state=0)
+    assert not any("far below" in note or "Privacy was not" in note or "holdout rows" in note for note in clean.notes)
