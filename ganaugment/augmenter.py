@@ -153,7 +153,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
     validation_fraction : float or None, default=None
         Share of the rows (or images) held out of training to score the
         fitted model on (the fidelity gate). ``None`` holds out 0.2 when
-        ``min_quality`` is set and nothing otherwise. With ``y`` the split is
+        ``min_quality`` or ``max_detection_auc`` is set and nothing otherwise. With ``y`` the split is
         stratified. Images need at least 6 held out.
     min_quality : float or None, default=None
         Fidelity gate threshold, in [0, 1]. ``None`` turns the gate off
@@ -168,8 +168,17 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         holds a generated image; about 0.97 for a perfect generator), and
         with ``y`` the smaller of the coverage and the class accuracy (share
         of generated images that the CNN assigns to their requested class).
+    max_detection_auc : float or None, default=None
+        Second fidelity gate threshold, for tables: the largest detection
+        ROC AUC accepted (a classifier telling generated rows from the
+        held-out rows; 0.5 when they cannot be told apart, 1.0 when every
+        generated row is recognised). SDMetrics' quality score compares
+        columns one by one and in pairs, so a model can pass ``min_quality``
+        while its rows are easy to tell from real ones; this catches that.
+        ``None`` turns the check off. Images: must be None.
     on_low_quality : {"warn", "raise", "fallback"}, default="warn"
-        What a quality score below ``min_quality`` does: ``"warn"`` warns
+        What a failed gate (a quality score below ``min_quality``, or a
+        detection AUC above ``max_detection_auc``) does: ``"warn"`` warns
         and keeps the model usable; ``"raise"`` raises
         :class:`~ganaugment.LowFidelityError` from ``fit``; ``"fallback"``
         warns, and from then on :meth:`sample` returns no rows (no images)
@@ -256,6 +265,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "min_quality": [Interval(numbers.Real, 0, 1, closed="both"), None],
+        "max_detection_auc": [Interval(numbers.Real, 0, 1, closed="both"), None],
         "on_low_quality": [StrOptions({"warn", "raise", "fallback"})],
     }
 
@@ -291,6 +301,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         verbose=False,
         validation_fraction=None,
         min_quality=None,
+        max_detection_auc=None,
         on_low_quality="warn",
     ):
         self.epochs = epochs
@@ -322,6 +333,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
         self.validation_fraction = validation_fraction
         self.min_quality = min_quality
+        self.max_detection_auc = max_detection_auc
         self.on_low_quality = on_low_quality
 
     # ------------------------------------------------------------------ fit
@@ -480,16 +492,22 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             held = held.assign(**{name: self.classes_[held_codes].astype(str)})
             synthetic = synthetic.assign(**{name: self.classes_[classes].astype(str)})
         report, passed = run_gate(
-            held, synthetic, min_quality=self.min_quality, on_low_quality=self.on_low_quality, model=self,
+            held, synthetic, min_quality=self.min_quality, on_low_quality=self.on_low_quality,
+            max_detection_auc=self.max_detection_auc, model=self,
             random_state=int(rng.integers(2**31 - 1)),
         )
         self.quality_score_, self.fidelity_report_, self.gate_passed_ = report.quality_score, report, passed
         self._fallback = not passed and self.on_low_quality == "fallback"
 
     def _fallback_warning(self, what: str):
+        report = self.fidelity_report_
+        failed = []
+        if self.min_quality is not None and not self.quality_score_ >= self.min_quality:
+            failed.append(f"quality {self.quality_score_:.3f} < min_quality={self.min_quality}")
+        if getattr(self, "max_detection_auc", None) is not None and not report.detection_auc <= self.max_detection_auc:
+            failed.append(f"detection AUC {report.detection_auc:.3f} > max_detection_auc={self.max_detection_auc}")
         warnings.warn(
-            f"The fidelity gate rejected this model (quality {self.quality_score_:.3f} < min_quality="
-            f"{self.min_quality}); {what}.",
+            f"The fidelity gate rejected this model ({', '.join(failed)}); {what}.",
             FidelityWarning,
             stacklevel=caller_stacklevel(),
         )

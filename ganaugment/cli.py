@@ -549,6 +549,15 @@ def _cmd_sample(args):
     _check_output(args.output, table=True, inputs=(args.model,))
     info = read_model_info(args.model)
     model = GANAugmenter.load(args.model, device=args.device)
+    if getattr(model, "_fallback", False):
+        # In Python a rejected model samples no rows, with a warning; a command that exits 0 after
+        # writing an empty table would let a release script carry on with it.
+        raise UsageError(
+            f"{args.model} was rejected by its fidelity gate (quality {model.quality_score_:.3f}, "
+            f"min_quality={model.min_quality}, max_detection_auc={model.max_detection_auc}) and hands out no "
+            "rows; nothing was written. Refit it (longer, or with other settings), or inspect its "
+            "fidelity_report_ in Python."
+        )
     if getattr(model, "kind_", None) == "image":
         raise UsageError(
             f"{args.model!r} is an image model; the command line writes tables, so sample images from Python: "
@@ -599,8 +608,7 @@ def _cmd_sample(args):
             write_samples(model, args.output, args.n_samples, **kwargs)
         except ImportError as exc:
             raise _needs_pyarrow(args.output, exc)
-    written = 0 if getattr(model, "_fallback", False) else args.n_samples  # a gate-rejected model writes none
-    print(f"Wrote {written} synthetic rows to {args.output}", file=sys.stderr)
+    print(f"Wrote {args.n_samples} synthetic rows to {args.output}", file=sys.stderr)
 
 
 def _cmd_oversample(args):

@@ -65,6 +65,8 @@ _UNSUPPORTED = {
     "rows with ganaugment.evaluate or 'ganaugment report'",
     "min_quality": "the fidelity gate is not run, so leave it out and score the saved model on held-out rows "
     "with ganaugment.evaluate or 'ganaugment report'",
+    "max_detection_auc": "the fidelity gate is not run, so leave it out and score the saved model on held-out "
+    "rows with ganaugment.evaluate or 'ganaugment report'",
     "image_shape": _TABLES_ONLY,
 }
 
@@ -81,8 +83,8 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
     estimator : GANAugmenter
         Unfitted estimator; its hyperparameters must be equal on every rank.
         ``time_limit`` must be None (ranks must run the same number of
-        steps), and so must ``checkpoint_dir``, ``validation_fraction`` and
-        ``min_quality``: there is no checkpointing and no fidelity gate, so
+        steps), and so must ``checkpoint_dir``, ``validation_fraction``,
+        ``min_quality`` and ``max_detection_auc``: there is no checkpointing and no fidelity gate, so
         ``quality_score_``, ``fidelity_report_`` and ``gate_passed_`` are None.
     X : DataFrame
         This rank's rows, with the same columns on every rank. Every rank

@@ -277,3 +277,16 @@ def test_oversample_help_has_no_estimator_and_documents_epochs(capsys):
     with pytest.raises(SystemExit) as excinfo:
         cli.main(["oversample", "t.csv", "--target", "y", "-o", "b.csv", "--estimator", "none"])
     assert excinfo.value.code == 2
+
+
+def test_sample_refuses_a_model_its_gate_rejected(tmp_path, capsys):
+    """It wrote a table of column names, said 'Wrote 0 synthetic rows' and exited 0."""
+    path = tmp_path / "rejected.gan"
+    rejected = GANAugmenter(**FAST, random_state=0, min_quality=1.0, on_low_quality="fallback")
+    with pytest.warns(ganaugment.FidelityWarning):
+        rejected.fit(make_customers(200, random_state=2))
+    rejected.save(path)
+    code, _, err = run(["sample", path, "-n", "5", "-o", tmp_path / "release.csv"], capsys)
+    assert_one_line_error(code, err, "rejected by its fidelity gate")
+    assert "min_quality=1.0" in err and "nothing was written" in err
+    assert sorted(os.listdir(tmp_path)) == ["rejected.gan"]

@@ -94,7 +94,8 @@ def one_rank(tmp_path):
 
 @pytest.mark.parametrize(
     "param",
-    [{"checkpoint_dir": "ckpt"}, {"min_quality": 0.5}, {"validation_fraction": 0.2}, {"image_shape": (4, 4)},
+    [{"checkpoint_dir": "ckpt"}, {"min_quality": 0.5}, {"max_detection_auc": 0.9}, {"validation_fraction": 0.2},
+     {"image_shape": (4, 4)},
      {"kind": "image"}],
 )
 def test_fit_distributed_refuses_checkpoints_and_the_gate(one_rank, param):
@@ -125,7 +126,8 @@ def torchrun_env(monkeypatch):
 
 
 def test_cli_refuses_unsupported_options_while_parsing(tmp_path, capsys):
-    for option in ("--time-limit", "--checkpoint-dir", "--min-quality", "--validation-fraction", "--image-shape"):
+    for option in ("--time-limit", "--checkpoint-dir", "--min-quality", "--max-detection-auc", "--validation-fraction",
+                   "--image-shape"):
         with pytest.raises(SystemExit) as done:
             main(["fit", "t.csv", "-o", str(tmp_path / "m.gan"), option, "0.5"])
         assert done.value.code == 2

@@ -141,7 +141,7 @@ def test_image_grid_draws_two_channel_images(tmp_path):
 
 
 # ------------------------------------------------------------- parameters
-@pytest.mark.parametrize("param", [{"calibrate": False}, {"clip": False}])
+@pytest.mark.parametrize("param", [{"calibrate": False}, {"clip": False}, {"max_detection_auc": 0.9}])
 def test_table_only_switches_raise_with_images(digits, param):
     X, y = digits
     with pytest.raises(ValueError, match=f"{next(iter(param))} only apply to tables"):

@@ -74,6 +74,7 @@ TABLE_ONLY = (
     "condition_columns",
     "clip",
     "calibrate",
+    "max_detection_auc",
 )
 # Fitted attributes that only a table fit sets: an image fit of an estimator
 # fitted on a table before drops them, so that none describes the old table
@@ -97,7 +98,7 @@ def _check_table_only(estimator) -> None:
         raise ValueError(
             f"{', '.join(changed)} only apply to tables, but X holds images; leave them at their defaults "
             "(the image network is sized from the image shape, generated images always stay in the training "
-            "value range, and calibration is for table levels)."
+            "value range, calibration is for table levels, and the image gate checks min_quality only)."
         )
 
 

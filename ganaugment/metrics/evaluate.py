@@ -26,6 +26,10 @@ PLOT_ROWS = 20000
 COPY_LIKE_AUC = 0.3
 # Share of holdout rows found in real past which the privacy baseline is in doubt.
 HOLDOUT_OVERLAP = 0.5
+NO_PRIVACY_NOTE = (
+    "Privacy was not scored (distances to the closest record, exact copies): it needs holdout=, real rows the "
+    "generator never saw, as the baseline."
+)
 
 
 def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model=None,
@@ -142,10 +146,7 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         if privacy["holdout_copy_share"] >= HOLDOUT_OVERLAP:
             warnings.warn(notes[0], FidelityWarning, stacklevel=caller_stacklevel())
     else:
-        report.notes.append(
-            "Privacy was not scored (distances to the closest record, exact copies): it needs holdout=, real "
-            "rows the generator never saw, as the baseline."
-        )
+        report.notes.append(NO_PRIVACY_NOTE)
     if target is not None:
         eff = ml_efficacy(real, synthetic, holdout, target, random_state=seeds[2])
         report.notes.extend(eff["notes"])

@@ -9,8 +9,9 @@ an over-sampler can do the same):
    :func:`run_gate` scores them against the held-out rows with
    :func:`~ganaugment.evaluate` (quality measured out of sample, so a
    generator that memorises its training rows gains nothing);
-3. :func:`run_gate` applies the threshold: below ``min_quality`` it warns,
-   raises :class:`LowFidelityError`, or (``"fallback"``) warns and tells the
+3. :func:`run_gate` applies the thresholds: below ``min_quality`` (or, for
+   tables, with a detection AUC above ``max_detection_auc``) it warns, raises
+   :class:`LowFidelityError`, or (``"fallback"``) warns and tells the
    estimator to hand out no synthetic rows.
 
 Images take the same three steps with :func:`run_image_gate` in place of
@@ -57,15 +58,16 @@ class LowFidelityError(RuntimeError):
         self.report = report
 
 
-def check_gate_params(validation_fraction, min_quality, on_low_quality):
+def check_gate_params(validation_fraction, min_quality, on_low_quality, max_detection_auc=None):
     """Validate the gate parameters; returns the validation fraction to use (0.0 = gate off)."""
-    if min_quality is not None:
-        if isinstance(min_quality, bool) or not isinstance(min_quality, numbers.Real) or not 0 <= min_quality <= 1:
-            raise ValueError(f"min_quality must be None or a float in [0, 1], got {min_quality!r}.")
+    for name, value in (("min_quality", min_quality), ("max_detection_auc", max_detection_auc)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1):
+            raise ValueError(f"{name} must be None or a float in [0, 1], got {value!r}.")
     if on_low_quality not in ON_LOW_QUALITY:
         raise ValueError(f"on_low_quality must be one of {ON_LOW_QUALITY}, got {on_low_quality!r}.")
     if validation_fraction is None:
-        return DEFAULT_VALIDATION_FRACTION if min_quality is not None else 0.0
+        thresholds = min_quality is not None or max_detection_auc is not None
+        return DEFAULT_VALIDATION_FRACTION if thresholds else 0.0
     if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, numbers.Real) \
             or not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be None or a float in (0, 1), got {validation_fraction!r}.")
@@ -82,7 +84,10 @@ def gate_holdout(estimator, n_rows: int, seed: int, *, y=None, min_rows: int = 2
     gate is off (see :func:`check_gate_params` and :func:`holdout_split`).
     """
     rng = np.random.default_rng([seed, 1])
-    fraction = check_gate_params(estimator.validation_fraction, estimator.min_quality, estimator.on_low_quality)
+    fraction = check_gate_params(
+        estimator.validation_fraction, estimator.min_quality, estimator.on_low_quality,
+        getattr(estimator, "max_detection_auc", None),
+    )
     if not fraction:
         return rng, None, None
     kept, held = holdout_split(n_rows, fraction, rng, y=y, min_rows=min_rows, what=what)
@@ -122,9 +127,9 @@ def holdout_split(n_rows: int, fraction: float, rng: np.random.Generator, *, y=N
     return train, held
 
 
-def run_gate(validation, synthetic, *, min_quality, on_low_quality, model=None, metadata=None,
-             random_state=0, stacklevel=None):
-    """Score ``synthetic`` against the held-out ``validation`` rows and apply the threshold.
+def run_gate(validation, synthetic, *, min_quality, on_low_quality, max_detection_auc=None, model=None,
+             metadata=None, random_state=0, stacklevel=None):
+    """Score ``synthetic`` against the held-out ``validation`` rows and apply the thresholds.
 
     Returns
     -------
@@ -132,19 +137,23 @@ def run_gate(validation, synthetic, *, min_quality, on_low_quality, model=None, 
         Its figures are already drawn (PNG bytes), so the report holds no
         rows of ``validation`` and can be kept by a fitted model.
     passed : bool
-        True when ``min_quality`` is None or the quality score reaches it.
-        With ``on_low_quality="warn"`` or ``"fallback"`` a failure also emits
+        True when the quality score reaches ``min_quality`` and the detection
+        AUC does not exceed ``max_detection_auc`` (a None threshold always
+        passes). With ``on_low_quality="warn"`` or ``"fallback"`` a failure also emits
         a :class:`FidelityWarning`; with ``"raise"`` it raises
         :class:`LowFidelityError` carrying the report.
     """
-    from .evaluate import evaluate
+    from .evaluate import NO_PRIVACY_NOTE, evaluate
 
     report = evaluate(validation, synthetic, metadata=metadata, model=model, random_state=random_state)
     report.title = "Fidelity gate report (synthetic vs held-out rows)"
+    # The generator never saw these rows: there is no training table here to check copies against.
+    report.notes = [note for note in report.notes if note != NO_PRIVACY_NOTE]
     # A fitted model keeps this report: draw its figures now so it holds no real rows.
     report.render_figures()
     passed = apply_threshold(
-        report, len(validation), min_quality=min_quality, on_low_quality=on_low_quality, stacklevel=stacklevel
+        report, len(validation), min_quality=min_quality, on_low_quality=on_low_quality,
+        max_detection_auc=max_detection_auc, stacklevel=stacklevel,
     )
     return report, passed
 
@@ -217,24 +226,38 @@ def run_image_gate(train, held, synthetic, *, y_train=None, y_held=None, y_synth
     return report, passed
 
 
-def apply_threshold(report, n_held: int, *, min_quality, on_low_quality, what: str = "rows", stacklevel: int | None = None):
-    """Compare ``report.quality_score`` with ``min_quality``; True when it passes.
+def apply_threshold(report, n_held: int, *, min_quality, on_low_quality, max_detection_auc=None, what: str = "rows",
+                    stacklevel: int | None = None):
+    """Compare ``report.quality_score`` with ``min_quality`` and ``report.detection_auc``
+    with ``max_detection_auc``; True when both pass (a None threshold always does).
 
-    Below the threshold: ``"raise"`` raises :class:`LowFidelityError`
+    On a failure: ``"raise"`` raises :class:`LowFidelityError`
     carrying the report; ``"warn"`` and ``"fallback"`` emit a
     :class:`FidelityWarning` and return False. The warning names the first
     caller outside ganaugment and scikit-learn, unless ``stacklevel``
     (counted from the caller of this function) is given.
     """
+    failures, relax = [], []
     quality = report.quality_score
-    if min_quality is None or quality >= min_quality:
+    if min_quality is not None and not quality >= min_quality:
+        failures.append(
+            f"the generator's quality score on {n_held} held-out {what} is {quality:.3f}, below min_quality={min_quality}"
+        )
+        relax.append("lower min_quality")
+    if max_detection_auc is not None:
+        auc = report.detection_auc
+        if not auc <= max_detection_auc:
+            failures.append(
+                f"a classifier tells the generated {what} from {n_held} held-out {what} with ROC AUC {auc:.3f} "
+                f"(0.5: indistinguishable), above max_detection_auc={max_detection_auc}"
+            )
+            relax.append("raise max_detection_auc")
+    if not failures:
         return True
-    message = (
-        f"Fidelity gate: the generator's quality score on {n_held} held-out {what} is {quality:.3f}, "
-        f"below min_quality={min_quality}."
-    )
+    message = "Fidelity gate: " + "; and ".join(failures) + "."
     if on_low_quality == "raise":
-        raise LowFidelityError(message + " Train longer or lower min_quality; the report is in .report.", report)
+        hint = f" Train longer or {' and '.join(relax)}; the report is in .report."
+        raise LowFidelityError(message + hint, report)
     if on_low_quality == "fallback":
         message += f" Falling back: the model hands out no synthetic {what}."
     warnings.warn(message, FidelityWarning, stacklevel=caller_stacklevel() if stacklevel is None else stacklevel + 1)

@@ -8,6 +8,7 @@ import pytest
 
 from ganaugment import evaluate
 from ganaugment.metrics import FidelityWarning
+from ganaugment.metrics.evaluate import NO_PRIVACY_NOTE
 from ganaugment.metrics._sdmetrics import quality_and_diagnostic
 
 
@@ -186,15 +187,18 @@ def test_clean_tables_get_no_notes_and_no_warning(good):
         warnings.simplefilter("error")
         report = evaluate(real, synthetic)
     # Nothing converted, subsampled or scored 0; only how many pairs SDMetrics scored (its two columns
-    # are independent, so none).
-    assert [note for note in report.notes if not note.startswith("SDMetrics scored 0 of 1 column pairs")] == []
+    # are independent, so none), and that privacy needs a holdout.
+    assert [note for note in report.notes if not note.startswith("SDMetrics scored 0 of 1 column pairs")] == [
+        NO_PRIVACY_NOTE
+    ]
 
 
 def test_a_column_without_any_value_does_not_break_the_classifiers():
     rng = np.random.default_rng(11)
     n = 200
     real = pd.DataFrame({"a": rng.normal(size=n), "b": np.nan, "c": rng.choice(list("xy"), n)})
-    with pytest.warns(FidelityWarning, match="every real value is missing"):
+    with pytest.warns(FidelityWarning, match="every real value is missing"), \
+            pytest.warns(FidelityWarning, match="holdout rows are also rows of real"):  # a shortcut of this test
         report = evaluate(real, real.assign(a=rng.normal(size=n)), holdout=real.iloc[:50], target="c")
     assert 0.0 <= report.scores["detection_auc"] <= 1.0 and np.isfinite(report.scores["efficacy_synthetic_f1"])
     # A synthetic column with values where the real one has none is easy to detect.
@@ -209,7 +213,8 @@ def test_a_regression_target_is_refused_before_any_scoring():
         evaluate(real, real, holdout=real, target="label")
     # Whole numbers stored as floats are classes.
     whole = labelled(60, 0).assign(label=lambda f: (f["x"] > 0).astype(float))
-    report = evaluate(whole, whole, holdout=whole, target="label")
+    with pytest.warns(FidelityWarning, match="holdout rows are also rows of real"):  # one table for all three
+        report = evaluate(whole, whole, holdout=whole, target="label")
     assert report.scores["efficacy_real_f1"] > 0.5
 
 
@@ -273,7 +278,8 @@ def test_a_constant_column_adds_at_most_its_relative_difference_to_distances():
     rng = np.random.default_rng(1)
     real = pd.DataFrame({"x": np.ones(100), "c": rng.choice(["a", "b"], 100)})
     nudged = real.assign(x=1.0 + 0.01 * rng.normal(size=100))
-    report = evaluate(real, nudged, holdout=real.copy())
+    with pytest.warns(FidelityWarning, match="holdout rows are also rows of real"):  # a table of repeated rows
+        report = evaluate(real, nudged, holdout=real.copy())
     # Two columns: a relative nudge of about 1 % in one of them is a distance of well under 0.01.
     assert 0.0 < report.scores["dcr_synthetic_median"] < 0.01
 
@@ -281,6 +287,7 @@ def test_a_constant_column_adds_at_most_its_relative_difference_to_distances():
 def test_exact_copies_are_found_whatever_the_dtype_or_sign_of_zero():
     real = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0] * 5, "k": pd.Categorical([0, 1, 2, 3] * 5), "c": list("abab") * 5})
     copies = pd.DataFrame({"x": [-0.0, 1.0, 2.0, 3.0] * 5, "k": [0, 1, 2, 3] * 5, "c": list("abab") * 5})
-    report = evaluate(real, copies, holdout=real)
+    with pytest.warns(FidelityWarning, match="holdout rows are also rows of real"):
+        report = evaluate(real, copies, holdout=real)
     assert report.scores["dcr_synthetic_median"] == 0.0
     assert report.scores["exact_copy_share"] == 1.0

@@ -72,6 +72,8 @@ def test_gate_lets_a_trained_model_through(table):
     assert "80 real rows" in model.fidelity_report_.summary()
     assert "class" in model.fidelity_report_.columns["column"].tolist()
     assert "Training curves" in model.fidelity_report_.figure_titles
+    # No note that privacy needs a holdout: the gate has no training rows to check copies against.
+    assert not any(note.startswith("Privacy was not scored") for note in model.fidelity_report_.notes)
     Xs, ys = model.sample(50)
     assert len(Xs) == 50 and len(ys) == 50
     # The stored report holds drawn figures, not rows, and the model still pickles.
@@ -93,6 +95,40 @@ def test_gate_stops_a_collapsed_generator(table, collapsed_generator):
     assert error.value.report.quality_score < THRESHOLD
     # The rejected model is not kept: the estimator is as unfitted as before the call.
     assert not hasattr(strict, "model_") and not hasattr(strict, "n_features_in_")
+
+
+def test_detection_threshold_stops_rows_a_classifier_recognises(table, collapsed_generator):
+    """max_detection_auc alone turns the gate on, and fails on the detection test, not on quality."""
+    X, y = table
+    model = GANAugmenter(random_state=0, max_detection_auc=0.9, on_low_quality="fallback", **GOOD)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    report = model.fidelity_report_
+    assert "80 real rows" in report.summary()  # 20% held out by default, as with min_quality
+    assert report.detection_auc > 0.9 and model.gate_passed_ is False
+    message = " ".join(str(w.message) for w in caught if w.category is FidelityWarning)
+    assert f"ROC AUC {report.detection_auc:.3f}" in message and "above max_detection_auc=0.9" in message
+    assert "min_quality" not in message  # only the failed check is named
+    with pytest.warns(FidelityWarning, match=r"detection AUC 1\.000 > max_detection_auc=0\.9\); sample\(\) returns no rows"):
+        assert len(model.sample(5)[0]) == 0
+    strict = GANAugmenter(random_state=0, min_quality=0.0, max_detection_auc=0.9, on_low_quality="raise", **GOOD)
+    with pytest.raises(LowFidelityError, match="Train longer or raise max_detection_auc;"):
+        fit_quietly(strict, X, y)
+
+
+def test_detection_threshold_of_one_lets_every_model_through(table):
+    X, y = table
+    model, caught = fit_quietly(GANAugmenter(random_state=0, max_detection_auc=1.0, **GOOD), X, y)
+    assert model.gate_passed_ is True and FidelityWarning not in caught
+    assert 0.5 <= model.fidelity_report_.detection_auc <= 1.0
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, True, "0.9"])
+def test_detection_threshold_is_checked(table, value):
+    X, _ = table
+    with pytest.raises((ValueError, TypeError), match="max_detection_auc"):
+        GANAugmenter(max_detection_auc=value, **FAST).fit(X)
 
 
 def test_fallback_hands_out_no_synthetic_rows(table, collapsed_generator):
