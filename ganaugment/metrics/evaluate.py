@@ -44,7 +44,10 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         Generated rows with the same columns.
     holdout : DataFrame, default=None
         Real rows the generator never saw. Enables the privacy scores (and
-        machine-learning efficacy together with ``target``).
+        machine-learning efficacy together with ``target``); without it the
+        report notes that privacy was not scored. When half or more of its
+        rows are also rows of ``real``, a :class:`FidelityWarning` says that
+        the privacy baseline is in doubt.
     target : str, default=None
         Column to predict for machine-learning efficacy (needs ``holdout``).
     metadata : dict, default=None
