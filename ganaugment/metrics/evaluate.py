@@ -181,7 +181,8 @@ def _privacy_notes(privacy: dict, dcr_holdout, real, synthetic, holdout, max_row
             "More than 5% of the holdout rows equal a training row, so dcr_closer_share is the share of synthetic "
             "rows at distance 0 (compare it with holdout_copy_share), not a share with a 0.05 baseline."
         )
-    if max_rows is not None and max(len(real), len(synthetic), len(holdout)) > max_rows // 4:
+    # The DCR measures at most max_rows // 4 rows of each query table against at most max_rows training rows.
+    if max_rows is not None and (len(real) > max_rows or max(len(synthetic), len(holdout)) > max_rows // 4):
         notes.append(
             f"Distances to the closest record: at most {max_rows // 4} synthetic and holdout rows each, "
             f"against at most {max_rows} training rows, so a near-copy of a training row left out of those "

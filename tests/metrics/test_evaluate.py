@@ -211,3 +211,15 @@ def test_notes_on_copies_and_on_a_holdout_inside_real():
         warnings.simplefilter("error", FidelityWarning)
         clean = evaluate(real, make_table(300, 2), holdout=fresh, random_state=0)
     assert not any("far below" in note or "Privacy was not" in note or "holdout rows" in note for note in clean.notes)
+
+
+def test_the_distance_note_appears_only_when_rows_were_left_out():
+    real, synthetic, holdout = make_table(300, 0), make_table(40, 1), make_table(40, 2)
+
+    def noted(**kwargs):
+        report = evaluate(real, synthetic, holdout=holdout, random_state=0, **kwargs)
+        return any(note.startswith("Distances to the closest record") for note in report.notes)
+
+    assert not noted(max_rows=400)  # 40 query rows <= 100, 300 training rows <= 400: nothing left out
+    assert noted(max_rows=200)  # 300 training rows > 200
+    assert noted(max_rows=120)  # 40 query rows > 30
