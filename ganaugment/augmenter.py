@@ -30,7 +30,7 @@ from .images import fitting as _images
 from .images.codec import ImageCodec, looks_like_images
 from .images.model import ImageGAN
 from .metrics.diagnostics import warn_mode_collapse
-from .metrics.gate import FidelityWarning, gate_holdout, run_gate
+from .metrics.gate import FidelityWarning, failed_thresholds, gate_holdout, run_gate
 from .persistence import PersistableMixin
 from .tabular.encoder import TableEncoder
 from .tabular.model import TabularGAN
@@ -499,15 +499,20 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.quality_score_, self.fidelity_report_, self.gate_passed_ = report.quality_score, report, passed
         self._fallback = not passed and self.on_low_quality == "fallback"
 
+    def _gate_failures(self) -> str:
+        """Why the fidelity gate rejected this model, e.g. ``"quality 0.412 < min_quality=0.7"``."""
+        failed = failed_thresholds(
+            self.fidelity_report_, min_quality=self.min_quality, max_detection_auc=self.max_detection_auc
+        )
+        said = {
+            "min_quality": "quality {:.3f} < min_quality={}",
+            "max_detection_auc": "detection AUC {:.3f} > max_detection_auc={}",
+        }
+        return ", ".join(said[name].format(figure, getattr(self, name)) for name, figure in failed.items())
+
     def _fallback_warning(self, what: str):
-        report = self.fidelity_report_
-        failed = []
-        if self.min_quality is not None and not self.quality_score_ >= self.min_quality:
-            failed.append(f"quality {self.quality_score_:.3f} < min_quality={self.min_quality}")
-        if getattr(self, "max_detection_auc", None) is not None and not report.detection_auc <= self.max_detection_auc:
-            failed.append(f"detection AUC {report.detection_auc:.3f} > max_detection_auc={self.max_detection_auc}")
         warnings.warn(
-            f"The fidelity gate rejected this model ({', '.join(failed)}); {what}.",
+            f"The fidelity gate rejected this model ({self._gate_failures()}); {what}.",
             FidelityWarning,
             stacklevel=caller_stacklevel(),
         )

@@ -553,10 +553,9 @@ def _cmd_sample(args):
         # In Python a rejected model samples no rows, with a warning; a command that exits 0 after
         # writing an empty table would let a release script carry on with it.
         raise UsageError(
-            f"{args.model} was rejected by its fidelity gate (quality {model.quality_score_:.3f}, "
-            f"min_quality={model.min_quality}, max_detection_auc={model.max_detection_auc}) and hands out no "
-            "rows; nothing was written. Refit it (longer, or with other settings), or inspect its "
-            "fidelity_report_ in Python."
+            f"{args.model} was rejected by its fidelity gate ({model._gate_failures()}) and hands out no rows; "
+            "nothing was written. Refit it (longer, or with other settings), or inspect its fidelity_report_ "
+            "in Python."
         )
     if getattr(model, "kind_", None) == "image":
         raise UsageError(

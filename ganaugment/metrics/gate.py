@@ -39,6 +39,7 @@ __all__ = [
     "run_gate",
     "run_image_gate",
     "apply_threshold",
+    "failed_thresholds",
     "DEFAULT_VALIDATION_FRACTION",
 ]
 
@@ -226,6 +227,17 @@ def run_image_gate(train, held, synthetic, *, y_train=None, y_held=None, y_synth
     return report, passed
 
 
+def failed_thresholds(report, *, min_quality, max_detection_auc=None) -> dict:
+    """The gate thresholds that ``report`` fails, each with the figure that fails it
+    (``{"min_quality": 0.412}``); empty when it passes. A None threshold never fails."""
+    failed = {}
+    if min_quality is not None and not report.quality_score >= min_quality:
+        failed["min_quality"] = report.quality_score
+    if max_detection_auc is not None and not report.detection_auc <= max_detection_auc:
+        failed["max_detection_auc"] = report.detection_auc
+    return failed
+
+
 def apply_threshold(report, n_held: int, *, min_quality, on_low_quality, max_detection_auc=None, what: str = "rows",
                     stacklevel: int | None = None):
     """Compare ``report.quality_score`` with ``min_quality`` and ``report.detection_auc``
@@ -237,23 +249,22 @@ def apply_threshold(report, n_held: int, *, min_quality, on_low_quality, max_det
     caller outside ganaugment and scikit-learn, unless ``stacklevel``
     (counted from the caller of this function) is given.
     """
+    failed = failed_thresholds(report, min_quality=min_quality, max_detection_auc=max_detection_auc)
+    if not failed:
+        return True
     failures, relax = [], []
-    quality = report.quality_score
-    if min_quality is not None and not quality >= min_quality:
+    if "min_quality" in failed:
         failures.append(
-            f"the generator's quality score on {n_held} held-out {what} is {quality:.3f}, below min_quality={min_quality}"
+            f"the generator's quality score on {n_held} held-out {what} is {failed['min_quality']:.3f}, "
+            f"below min_quality={min_quality}"
         )
         relax.append("lower min_quality")
-    if max_detection_auc is not None:
-        auc = report.detection_auc
-        if not auc <= max_detection_auc:
-            failures.append(
-                f"a classifier tells the generated {what} from {n_held} held-out {what} with ROC AUC {auc:.3f} "
-                f"(0.5: indistinguishable), above max_detection_auc={max_detection_auc}"
-            )
-            relax.append("raise max_detection_auc")
-    if not failures:
-        return True
+    if "max_detection_auc" in failed:
+        failures.append(
+            f"a classifier tells the generated {what} from {n_held} held-out {what} with ROC AUC "
+            f"{failed['max_detection_auc']:.3f} (0.5: indistinguishable), above max_detection_auc={max_detection_auc}"
+        )
+        relax.append("raise max_detection_auc")
     message = "Fidelity gate: " + "; and ".join(failures) + "."
     if on_low_quality == "raise":
         hint = f" Train longer or {' and '.join(relax)}; the report is in .report."
