@@ -144,10 +144,7 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         report.details["dcr_synthetic"] = privacy.pop("dcr_synthetic")
         report.details["dcr_holdout"] = privacy.pop("dcr_holdout")
         report.add_scores(privacy, section="privacy")
-        notes = _privacy_notes(privacy, report.details["dcr_holdout"], real, synthetic, holdout, max_rows)
-        report.notes.extend(notes)
-        if privacy["holdout_copy_share"] >= HOLDOUT_OVERLAP:
-            warnings.warn(notes[0], FidelityWarning, stacklevel=caller_stacklevel())
+        report.notes.extend(_privacy_notes(privacy, report.details["dcr_holdout"], real, synthetic, holdout, max_rows))
     else:
         report.notes.append(NO_PRIVACY_NOTE)
     if target is not None:
@@ -169,6 +166,7 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
 
 
 def _privacy_notes(privacy: dict, dcr_holdout, real, synthetic, holdout, max_rows) -> list:
+    """What the privacy scores' reader should know; an overlapping holdout is also a FidelityWarning."""
     notes = []
     if privacy["holdout_copy_share"] >= HOLDOUT_OVERLAP:
         notes.append(
@@ -176,6 +174,7 @@ def _privacy_notes(privacy: dict, dcr_holdout, real, synthetic, holdout, max_row
             "overlaps the table passed as real (pass the training rows as real and only the rows set aside as "
             "holdout), or the table repeats its rows so often that copies cannot be told from chance."
         )
+        warnings.warn(notes[-1], FidelityWarning, stacklevel=caller_stacklevel())
     elif float(np.quantile(dcr_holdout, 0.05)) == 0:
         notes.append(
             "More than 5% of the holdout rows equal a training row, so dcr_closer_share is the share of synthetic "

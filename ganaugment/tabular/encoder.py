@@ -16,10 +16,9 @@ generator's output activations, the conditional loss and the sampler.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field, fields
-
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -167,13 +166,14 @@ def _round_dates(dates: pd.Series, step: str) -> pd.Series:
     """``dates`` rounded to ``step`` on the wall clock; a local time that a clock change skips moves forward."""
     try:
         return dates.dt.round(step, ambiguous=np.zeros(len(dates), dtype=bool), nonexistent="shift_forward")
-    except (TypeError, ValueError, NotImplementedError, AttributeError):
-        return dates  # a dtype without rounding (some pyarrow timestamps): left as generated
-    except OverflowError:
-        return dates  # a date at the edge of the nanosecond range (clip=False): rounding would leave it
+    except (TypeError, ValueError, NotImplementedError, AttributeError, OverflowError):
+        # Left as generated: a dtype without rounding (some pyarrow timestamps), or a date at the
+        # edge of the nanosecond range (clip=False) that rounding would push out of it.
+        return dates
 
 
-def _warn_numbers_as_text(name, series: pd.Series) -> None:
+def _warn_learned_as_levels(name, series: pd.Series) -> None:
+    """Warn when a column that looks like a quantity (durations, numbers held as text) will be levels."""
     if pd.api.types.is_timedelta64_dtype(series):
         warnings.warn(
             f"Column {name!r} holds durations ({series.dtype}), which are learned as categorical levels "
@@ -295,7 +295,7 @@ class TableEncoder:
             series = data[name]
             kind = _infer_kind(series, name in forced)
             if kind == "categorical" and name not in forced:
-                _warn_numbers_as_text(name, series)
+                _warn_learned_as_levels(name, series)
             if kind == "numeric":
                 state = self._fit_numeric(name, series, rng)
             else:
@@ -828,8 +828,7 @@ def _restore_categorical_dtype(values, missing, state) -> pd.Series:
         # By codes: pd.Categorical(objects, categories=...) infers a dtype from the objects, which
         # pandas deprecates (a FutureWarning for pd.cut's Interval levels).
         position = {category: i for i, category in enumerate(state.categories)}
-        codes = out.map(position).fillna(-1).to_numpy(dtype=np.int64)
-        codes[missing] = -1
+        codes = out.map(position).fillna(-1).to_numpy(dtype=np.int64)  # a gap (None) maps to -1
         dtype = pd.CategoricalDtype(state.categories, ordered=state.ordered)
         return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
     dtype = state.dtype
