@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import numbers
 import os
 import sys
@@ -186,6 +187,28 @@ def _mixed_labels(labels: list) -> TypeError:
     return TypeError(
         f"y mixes label types ({', '.join(kinds)}); convert the labels to one type, for example with y.astype(str)."
     )
+
+
+def did_you_mean(value, choices) -> str:
+    """`` Did you mean X?`` naming the choice ``value`` was probably meant to be, or ``""``.
+
+    A choice equal to ``value`` but for case and surrounding spaces comes first
+    (Adult's labels read as ``" >50K"``, with a leading space); otherwise the
+    closest texts by :func:`difflib.get_close_matches`.
+    """
+    choices = list(choices)
+    text = str(value)
+    loose = text.strip().casefold()
+    same = [c for c in choices if str(c).strip().casefold() == loose and str(c) != text]
+    if same:
+        return f" Did you mean {same[0]!r}?"
+    by_text = {}
+    for c in choices:
+        by_text.setdefault(str(c), c)
+    close = difflib.get_close_matches(text, list(by_text), n=2, cutoff=0.75)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(repr(by_text[c]) for c in close) + "?"
 
 
 def check_n_samples(n_samples) -> int:

@@ -23,6 +23,7 @@ from ._validation import (
     check_n_samples,
     check_table,
     check_target,
+    did_you_mean,
     seed_from,
 )
 from .checkpoint import Checkpointer
@@ -579,7 +580,10 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         groups = list(self.condition_columns or ())
         for column in groups:
             if column not in self.encoder_.columns_:
-                raise ValueError(f"condition_columns names {column!r}, which is not a column the model was fitted on.")
+                raise ValueError(
+                    f"condition_columns names {column!r}, which is not a column the model was fitted on."
+                    + did_you_mean(column, self.encoder_.columns_)
+                )
             if self.encoder_.state_of(column).kind != "categorical":
                 raise ValueError(
                     f"condition_columns names {column!r}, a numeric column; conditions are only supported on "
@@ -595,7 +599,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must hold positive int widths, got {widths!r}.")
         for column in self.condition_columns or ():
             if column not in frame.columns:
-                raise ValueError(f"condition_columns names {column!r}, which is not a column of X.")
+                raise ValueError(
+                    f"condition_columns names {column!r}, which is not a column of X." + did_you_mean(column, frame.columns)
+                )
 
     def _network_params(self) -> dict:
         return {
@@ -743,11 +749,14 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         lookup = {_hashable(c): i for i, c in enumerate(known)}
         # Look up each distinct label once, then broadcast (no loop over rows).
         inverse, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
-        codes = np.array([lookup.get(_hashable(u), -1) for u in uniques], dtype=np.int64)[inverse]
+        per_label = np.array([lookup.get(_hashable(u), -1) for u in uniques], dtype=np.int64)
+        codes = per_label[inverse]
         if (codes < 0).any():
-            unknown = sorted({repr(v) for v, c in zip(labels, codes) if c < 0})[:5]
+            unknown = [u for u, c in zip(uniques, per_label) if c < 0]
+            shown = sorted(map(repr, unknown))[:5]
             raise ValueError(
-                f"Unknown class {', '.join(unknown)}; the model was fitted on classes {known}."
+                f"Unknown class {', '.join(shown)}; the model was fitted on classes {known}."
+                + did_you_mean(unknown[0], known)
             )
         return codes
 
@@ -768,7 +777,10 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         fixed = {}
         for column, value in conditions.items():
             if column not in self.encoder_.columns_:
-                raise ValueError(f"conditions names {column!r}, which is not a column the model was fitted on.")
+                raise ValueError(
+                    f"conditions names {column!r}, which is not a column the model was fitted on."
+                    + did_you_mean(column, self.encoder_.columns_)
+                )
             if column not in lay.columns:
                 raise ValueError(
                     f"Column {column!r} is numeric; conditions are only supported on categorical columns."

@@ -22,6 +22,8 @@ import sys
 import time
 import warnings
 
+from ._validation import did_you_mean
+
 __all__ = ["main", "build_parser", "read_table", "write_table"]
 
 PROG = "ganaugment"
@@ -155,7 +157,7 @@ def read_table(path: str, *, parse_dates=None, sep=None):
             if missing:
                 raise UsageError(
                     f"--parse-dates names {', '.join(map(repr, missing))}, which is not a column of {path!r}; "
-                    f"its columns are {list(frame.columns)}"
+                    f"its columns are {list(frame.columns)}." + did_you_mean(missing[0], frame.columns)
                 )
             for column in parse_dates or ():
                 frame[column] = pd.to_datetime(frame[column])
@@ -497,7 +499,10 @@ def _split_target(frame, target, path):
     if target is None:
         return frame, None
     if target not in frame.columns:
-        raise UsageError(f"--target {target!r} is not a column of {path!r}; its columns are {list(frame.columns)}")
+        raise UsageError(
+            f"--target {target!r} is not a column of {path!r}; its columns are {list(frame.columns)}."
+            + did_you_mean(target, frame.columns)
+        )
     return frame.drop(columns=[target]), frame[target]
 
 
@@ -535,7 +540,7 @@ def _match_label(value: str, candidates, what: str):
         if str(candidate).lower() == value.lower():
             return candidate
     shown = ", ".join(map(str, candidates[:10]))
-    raise UsageError(f"{what} {value!r} is unknown; known values include {shown}")
+    raise UsageError(f"{what} {value!r} is unknown; known values include {shown}." + did_you_mean(value, candidates))
 
 
 def _cmd_sample(args):
@@ -578,7 +583,10 @@ def _cmd_sample(args):
             raise UsageError(f"--condition expects COL=VALUE, got {item!r}")
         columns = {str(c): c for c in model.encoder_.columns_}
         if column not in columns:
-            raise UsageError(f"--condition names {column!r}, which is not a column of the model; columns: {list(columns)}")
+            raise UsageError(
+                f"--condition names {column!r}, which is not a column of the model; columns: {list(columns)}."
+                + did_you_mean(column, columns)
+            )
         state = model.encoder_.state_of(columns[column])
         if state.kind != "categorical":
             raise UsageError(f"--condition: column {column!r} is numeric; conditions work on categorical columns only")
@@ -657,7 +665,9 @@ def _cmd_report(args):
     if args.target is not None:
         for path, table in ((args.real, real), (args.synthetic, synthetic), (args.holdout, holdout)):
             if table is not None and args.target not in table.columns:
-                raise UsageError(f"--target {args.target!r} is not a column of {path!r}")
+                raise UsageError(
+                    f"--target {args.target!r} is not a column of {path!r}." + did_you_mean(args.target, table.columns)
+                )
     report = evaluate(real, synthetic, holdout=holdout, target=args.target)
     report.save(args.output)
     print(report.summary())

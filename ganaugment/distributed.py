@@ -46,7 +46,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ._torch import make_generator
-from ._validation import as_frame, check_table, check_target, seed_from
+from ._validation import as_frame, check_table, check_target, did_you_mean, seed_from
 from .tabular.encoder import TableEncoder, _infer_kind
 from .tabular.model import TabularGAN
 from .training import train_gan
@@ -483,7 +483,7 @@ def _check_parse_dates(parse_dates, columns, path: str) -> None:
     if missing:
         raise ValueError(
             f"parse_dates names {', '.join(map(repr, missing))}, which is not a column of {path!r}; name one of "
-            f"its columns {list(columns)}."
+            f"its columns {list(columns)}." + did_you_mean(missing[0], columns)
         )
 
 
@@ -590,6 +590,7 @@ def _read_input(args, rank: int, world: int, output_error):
     if args.target not in frame.columns:
         raise ValueError(
             f"--target {args.target!r} is not a column of {args.data!r}; name one of its columns {list(frame.columns)}."
+            + did_you_mean(args.target, frame.columns)
         )
     return frame.drop(columns=[args.target]), frame[args.target], columns
 

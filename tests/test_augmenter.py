@@ -69,6 +69,20 @@ def test_conditions_combined_with_classes(fitted):
     assert (ys == "rare").sum() == 40 and (ys == "common").sum() == 60
 
 
+def test_a_near_miss_names_what_was_probably_meant(fitted):
+    # Case and surrounding spaces (Adult's labels read as " >50K") and typos get a suggestion;
+    # a name far from every choice gets none.
+    with pytest.raises(ValueError, match=r"Unknown class ' Rare '.*Did you mean 'rare'\?"):
+        fitted.sample(10, y=" Rare ")
+    with pytest.raises(ValueError, match=r"'jobb'.*not a column.*Did you mean 'job'\?"):
+        fitted.sample(5, conditions={"jobb": "nurse"})
+    with pytest.raises(ValueError, match=r"'Nurse' never occurs.*Did you mean 'nurse'\?"):
+        fitted.sample(5, conditions={"job": "Nurse"})
+    with pytest.raises(ValueError, match="not a column") as excinfo:
+        fitted.sample(5, conditions={"planet": "mars"})
+    assert "Did you mean" not in str(excinfo.value)
+
+
 def test_bad_sample_requests_are_named(fitted):
     with pytest.raises(ValueError, match="Unknown class 'nope'"):
         fitted.sample(10, y="nope")

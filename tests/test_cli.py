@@ -119,6 +119,7 @@ def test_sample_to_stdout(model_file, capsys):
         (["fit", "{w}/missing.csv", "-o", "{w}/m.gan"], "file not found"),
         (["fit", "{w}/data.xlsx", "-o", "{w}/m.gan"], "extension"),
         (["fit", "{table}", "-o", "{w}/m.gan", "--target", "nope"], "'nope' is not a column"),
+        (["fit", "{table}", "-o", "{w}/m.gan", "--target", "Region"], "Did you mean 'region'"),
         (["fit", "{table}", "-o", "{w}/m.gan", "--epochs", "0", "--quiet"], "epochs"),
         (["sample", "{model}", "-n", "5", "--class", "maybe"], "class 'maybe' is unknown"),
         (["sample", "{model}", "-n", "5", "--condition", "region"], "COL=VALUE"),

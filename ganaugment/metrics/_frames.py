@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .._validation import column_kind
+from .._validation import column_kind, did_you_mean
 
 __all__ = [
     "check_tables", "check_class_target", "column_kind", "match_kinds", "model_frames", "DistanceEncoder", "subsample", "row_keys",
@@ -98,7 +98,10 @@ def check_tables(real, synthetic, holdout=None, target=None):
         tables[name] = frame[list(real.columns)]
     if target is not None:
         if target not in real.columns:
-            raise ValueError(f"target={target!r} is not a column of real; columns are {list(real.columns)}.")
+            raise ValueError(
+                f"target={target!r} is not a column of real; columns are {list(real.columns)}."
+                + did_you_mean(target, real.columns)
+            )
         if holdout is None:
             raise ValueError(
                 "target was given without holdout: machine-learning efficacy trains on the synthetic and "

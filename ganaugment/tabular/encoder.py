@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
-from .._validation import caller_stacklevel, column_kind
+from .._validation import caller_stacklevel, column_kind, did_you_mean
 from ..persistence import ModelFileError, persistable
 
 __all__ = ["Span", "TableEncoder", "EncodedRows"]
@@ -514,9 +514,10 @@ class TableEncoder:
         code = self._lookup(state).get(_level_key(value))
         if code is not None:
             return code
-        shown = [v for v in state.levels if v not in (_MISSING, _OTHER)][:10]
+        known = [v for v in state.levels if v not in (_MISSING, _OTHER)]
         raise ValueError(
-            f"Value {value!r} never occurs in column {column!r}; known values include {shown}."
+            f"Value {value!r} never occurs in column {column!r}; known values include {known[:10]}."
+            + did_you_mean(value, known)
         )
 
     # ------------------------------------------------------------ transform
