@@ -156,10 +156,18 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
         raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
     if len(y) != n_rows:
         raise ValueError(f"X has {n_rows} rows but y has {len(y)} labels.")
-    if pd.isna(pd.Series(y, dtype=object)).any():
-        raise ValueError("y contains missing values (NaN/None); drop those rows or fill the labels.")
+    refuse_missing_labels(y)
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise ValueError("y contains infinite values.")
+    numbers = y if y.dtype.kind == "f" else None
+    if y.dtype == object and pd.api.types.infer_dtype(y, skipna=False) == "floating":
+        numbers = y.astype(np.float64)
+    if numbers is not None and (np.mod(numbers, 1.0) != 0.0).any():
+        example = float(numbers[np.mod(numbers, 1.0) != 0.0][0])
+        raise ValueError(
+            f"y holds continuous numbers (e.g. {example!r}); the GAN conditions on class labels. "
+            "Bin them first (for example with pd.cut), or keep the numbers as a column of X."
+        )
     try:
         classes, codes = np.unique(y, return_inverse=True)
     except TypeError:
@@ -171,6 +179,17 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
             f"{min_classes} classes. Fit without y to learn one class."
         )
     return classes, codes.astype(np.int64)
+
+
+def refuse_missing_labels(y) -> None:
+    """A missing label (NaN, None, pd.NA, NaT) is refused by name, before any sort of the labels trips on it."""
+    if pd.isna(pd.Series(np.asarray(y, dtype=object).ravel(), dtype=object)).any():
+        raise ValueError("y contains missing values (NaN/None); drop those rows or fill the labels.")
+
+
+def scalar_label(y):
+    """A 0-d array given as one class (``np.squeeze(y[:1])``) unwrapped to its scalar."""
+    return y[()] if isinstance(y, np.ndarray) and y.ndim == 0 else y
 
 
 def refuse_column_name_as_y(y, call: str) -> None:

@@ -24,6 +24,7 @@ from ._validation import (
     check_table,
     check_target,
     did_you_mean,
+    scalar_label,
     seed_from,
 )
 from .checkpoint import Checkpointer
@@ -721,6 +722,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         )
 
     def _resolve_sample_request(self, n_samples, y):
+        y = scalar_label(y)
         if y is None:
             return check_n_samples(n_samples), None
         if self.classes_ is None:

@@ -596,7 +596,11 @@ def _cmd_sample(args):
         kwargs["conditions"] = conditions
     names = [str(c) for c in model.encoder_.columns_]
     if model.classes_ is not None:
-        kwargs["target"] = info["metadata"].get("target") or "class"
+        # A model saved from Python may not name its class column: take the first free name.
+        kwargs["target"] = info["metadata"].get("target") or next(
+            name for name in ("class", "label", "target", *(f"class_{i}" for i in range(len(names) + 1)))
+            if name not in names
+        )
         order = info["metadata"].get("columns")
         if order and set(order) == set(names + [kwargs["target"]]):
             kwargs["columns"] = list(order)  # the class column back where the training table had it

@@ -38,7 +38,14 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
-from ._validation import caller_stacklevel, check_table, column_kind, refuse_column_name_as_y, seed_from
+from ._validation import (
+    caller_stacklevel,
+    check_table,
+    column_kind,
+    refuse_column_name_as_y,
+    refuse_missing_labels,
+    seed_from,
+)
 from .checkpoint import data_digest
 from .augmenter import GANAugmenter
 from .metrics._frames import _numbers, fit_threads, model_frames
@@ -253,6 +260,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         name given as ``y`` before imbalanced-learn's checks.
         """
         refuse_column_name_as_y(y, "fit_resample")
+        refuse_missing_labels(y)
         return super().fit_resample(X, y, **params)
 
     def _check_X_y(self, X, y, accept_sparse=None):

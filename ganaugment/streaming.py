@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ._validation import check_class_counts, check_n_samples
+from ._validation import check_class_counts, check_n_samples, scalar_label
 from .persistence import atomic_write
 from .tabular.encoder import _MISSING, _OTHER
 
@@ -129,6 +129,7 @@ def _chunk_requests(estimator, n_samples, y, chunk_size):
     Validation happens here, eagerly, so a bad request fails before the
     destination file is touched.
     """
+    y = scalar_label(y)
     if y is None or np.ndim(y) == 0 or isinstance(y, dict):
         if y is not None and estimator.classes_ is None:
             raise ValueError("y was given to sample_to_file(), but the model was fitted without y.")

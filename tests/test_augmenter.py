@@ -69,6 +69,13 @@ def test_conditions_combined_with_classes(fitted):
     assert (ys == "rare").sum() == 40 and (ys == "common").sum() == 60
 
 
+def test_a_zero_dimensional_array_is_one_class(fitted, tmp_path):
+    label = np.squeeze(np.array(["rare"]))  # what np.squeeze(y[:1]) gives
+    assert (fitted.sample(3, y=label)[1] == "rare").all()
+    rows = pd.read_csv(fitted.sample_to_file(tmp_path / "rare.csv", 3, y=label, target="label"))
+    assert (rows["label"] == "rare").all() and len(rows) == 3
+
+
 def test_a_near_miss_names_what_was_probably_meant(fitted):
     # Case and surrounding spaces (Adult's labels read as " >50K") and typos get a suggestion;
     # a name far from every choice gets none.

@@ -292,3 +292,15 @@ def test_python_dash_m_runs_the_cli_and_importing_it_does_not():
     probe = "import sys; sys.argv = ['mkdocs', 'build']; import ganaugment.__main__; print('imported')"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
     assert result.returncode == 0 and "imported" in result.stdout, result.stderr
+
+
+def test_sample_names_the_class_column_of_a_python_model_without_a_clash(tmp_path, capsys):
+    # A model saved from Python names no class column; "class" is taken by the table here.
+    X = make_customers(120, random_state=2).rename(columns={"region": "class"})
+    y = np.arange(len(X)) % 2
+    path = tmp_path / "m.gan"
+    GANAugmenter(random_state=0, **FAST).fit(X, y).save(path)
+    code, out, err = run(["sample", path, "-n", 4, "--quiet"], capsys)
+    assert code == 0, err
+    header = out.splitlines()[0].split(",")
+    assert header.count("class") == 1 and "label" in header and len(out.splitlines()) == 5

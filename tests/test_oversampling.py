@@ -281,6 +281,21 @@ def test_a_column_name_as_y_shows_the_call_to_make(mixed_frame):
             method(mixed_frame, "city")
 
 
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array(["p"] * 150 + ["q"] * 49 + [None], dtype=object),
+        pd.Series(["p"] * 150 + ["q"] * 49 + [None]).astype("category"),
+        pd.Series(["p"] * 150 + ["q"] * 49 + [pd.NA], dtype="string"),
+    ],
+)
+def test_missing_labels_are_named(y):
+    # imbalanced-learn itself trips on sorting them ("'<' not supported ...").
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    with pytest.raises(ValueError, match=r"y contains missing values \(NaN/None\)"):
+        sampler().fit_resample(X, y)
+
+
 def test_warnings_in_a_pipeline_name_the_users_line():
     X, y = blobs([100, 6])  # class 1 falls back: no GAN to train
     pipe = make_pipeline(sampler(), LogisticRegression())

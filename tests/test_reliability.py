@@ -81,6 +81,8 @@ def test_two_rows_are_enough(table):
         (np.where(np.arange(200) == 7, np.inf, np.arange(200) % 2), ValueError, "infinite"),
         (np.array([1, "a"] * 100, dtype=object), TypeError, r"y mixes label types \(int, str\)"),
         (np.zeros((200, 2)), ValueError, "1-dimensional"),
+        (np.linspace(0, 1, 200), ValueError, r"y holds continuous numbers \(e.g. 0.005"),
+        (pd.Series(np.linspace(0, 1, 200), dtype=object), ValueError, "continuous numbers"),
     ],
 )
 def test_bad_targets_are_named_before_training(table, y, error, match, on_epoch):
