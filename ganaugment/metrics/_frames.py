@@ -111,7 +111,15 @@ def check_tables(real, synthetic, holdout=None, target=None):
         if real.shape[1] < 2:
             raise ValueError("target needs at least one feature column beside it.")
         check_class_target(real[target], target)
+    tables = {name: _widen_half_floats(frame) for name, frame in tables.items()}
     return tables["real"], tables["synthetic"], tables.get("holdout")
+
+
+def _widen_half_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its float16 columns as float32: SDMetrics gives a float16 column no score, so
+    it silently dropped out of the quality score (a shifted column scored 0.96 instead of 0.49)."""
+    half = [name for name, dtype in frame.dtypes.items() if dtype == np.float16]
+    return frame.astype(dict.fromkeys(half, np.float32)) if half else frame
 
 
 def check_class_target(values: pd.Series, target) -> None:
@@ -234,7 +242,7 @@ def model_frames(frames: list, columns) -> list:
     categorical columns become ``category`` columns sharing one set of levels
     across all frames, or ordinal codes when a column has too many levels.
     """
-    out = [pd.DataFrame(index=range(len(f))) for f in frames]
+    out = [{} for _ in frames]  # columns gathered first: a frame grown column by column warns past 100
     for name in columns:
         kind = column_kind(frames[0][name])
         if kind != "categorical":
@@ -257,7 +265,7 @@ def model_frames(frames: list, columns) -> list:
                 o[str(name)] = codes
             else:
                 o[str(name)] = cat
-    return out
+    return [pd.DataFrame(o, index=range(len(f))) for o, f in zip(out, frames)]
 
 
 class DistanceEncoder:

@@ -291,3 +291,16 @@ def test_exact_copies_are_found_whatever_the_dtype_or_sign_of_zero():
         report = evaluate(real, copies, holdout=real)
     assert report.scores["dcr_synthetic_median"] == 0.0
     assert report.scores["exact_copy_share"] == 1.0
+
+
+def test_half_precision_columns_are_scored_like_single_precision_ones():
+    # SDMetrics gives a float16 column no score: the shifted column dropped out and the quality rose.
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"a": rng.normal(size=200), "k": rng.normal(size=200).astype(np.float16)})
+    synthetic = pd.DataFrame({"a": rng.normal(size=200), "k": (rng.normal(size=200) + 5).astype(np.float16)})
+    widened = {"k": np.float32}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FidelityWarning)
+        half = evaluate(real, synthetic)
+    single = evaluate(real.astype(widened), synthetic.astype(widened))
+    assert half.quality_score == pytest.approx(single.quality_score) and half.quality_score < 0.6
