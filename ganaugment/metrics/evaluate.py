@@ -32,6 +32,9 @@ NO_PRIVACY_NOTE = (
 )
 
 
+# Values near the float64 limit overflow in means and variances (SDMetrics', the classifiers'): the
+# scores come out as NaN or are handled, and numpy's RuntimeWarnings would only be noise to the user.
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model=None,
              random_state=0, max_rows=20000) -> FidelityReport:
     """Measure how faithful, useful and private a synthetic table is.

@@ -58,7 +58,13 @@ def _numeric_panel(ax, real: pd.Series, synthetic: pd.Series):
     if s.size:
         lo, hi = min(lo, np.quantile(s, 0.005)), max(hi, np.quantile(s, 0.995))
     if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
+        pad = max(0.5, abs(lo) * 1e-3)  # 0.5 alone vanishes next to a constant 1e300
+        lo, hi = lo - pad, hi + pad
+    with np.errstate(over="ignore"):
+        span = hi - lo
+    if not np.isfinite(span):
+        ax.text(0.5, 0.5, "range too wide to plot", ha="center", transform=ax.transAxes)
+        return
     bins = np.linspace(lo, hi, 31)
     ax.hist(np.clip(r, lo, hi), bins=bins, density=True, alpha=0.55, color=REAL_COLOR, label="real")
     if s.size:

@@ -261,6 +261,7 @@ class FidelityReport:
         return f"FidelityReport(kind={self.kind!r}, {shown})"
 
     # ------------------------------------------------------------- HTML
+    @np.errstate(over="ignore", invalid="ignore", divide="ignore")  # the plots' statistics, as in evaluate()
     def to_html(self) -> str:
         """The report as one self-contained HTML document (figures as base64 PNG)."""
         parts = [

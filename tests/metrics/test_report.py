@@ -3,6 +3,7 @@ import os
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ganaugment import FidelityReport, evaluate
@@ -88,3 +89,18 @@ def test_a_first_column_without_values_leaves_no_legend_warning():
         figure = column_distributions(real, real)
     legends = [ax.get_legend() for ax in figure.axes]
     assert legends[0] is None and legends[1] is not None
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's overflow warnings would be noise to the user
+@pytest.mark.parametrize(
+    "column",
+    [np.tile([-1e308, 1e308], 100), np.full(200, 1e300)],
+    ids=["wider-than-float64", "constant-huge"],
+)
+def test_columns_at_the_float_limits_do_not_break_the_plots(tmp_path, column):
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"a": rng.normal(size=200), "k": column})
+    synthetic = pd.DataFrame({"a": rng.normal(size=200), "k": column[::-1].copy()})
+    path = tmp_path / "report.html"
+    evaluate(real, synthetic).save(path)
+    assert path.read_text(encoding="utf-8").rstrip().endswith("</html>")
