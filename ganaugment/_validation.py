@@ -68,6 +68,13 @@ def as_frame(X, *, estimator, reset: bool):
         if X.columns.duplicated().any():
             dupes = X.columns[X.columns.duplicated()].unique().tolist()
             raise ValueError(f"X has duplicate column names {dupes}; rename them so each column is unique.")
+        if X.columns.isna().any():
+            # NaN is not equal to itself: such a model saved but could not be loaded back.
+            unnamed = [i for i, missing in enumerate(X.columns.isna()) if missing]
+            raise ValueError(
+                f"X has a column named NaN/None (position {unnamed[0]}); name every column, for example "
+                "X.columns = [str(c) for c in X.columns]."
+            )
         frame, kind = X, "frame"
     else:
         array = as_array(X)

@@ -563,3 +563,11 @@ def test_image_fits_take_checkpoints_and_still_refuse_table_only_parameters(tmp_
     assert not (tmp_path / CHECKPOINT_NAME).exists()
     GANAugmenter(epochs=1, kind="image", checkpoint_dir=tmp_path, random_state=0).fit(images)
     assert read_model_info(tmp_path / CHECKPOINT_NAME)["metadata"]["epoch"] == 1
+
+
+def test_a_column_named_nan_is_refused_before_training(table, on_epoch):
+    # pandas turns the names [1, None] into [1.0, nan]; such a model saved but could not be loaded.
+    on_epoch(lambda problem, epoch: pytest.fail("training started"))
+    X = table.iloc[:, :2].set_axis([1, None], axis=1)
+    with pytest.raises(ValueError, match=r"column named NaN/None \(position 1\)"):
+        GANAugmenter(**ONE).fit(X)
