@@ -183,3 +183,16 @@ def test_one_extreme_value_does_not_blow_up_the_rest_of_the_column():
     assert ordinary.center == pytest.approx(frame["ordinary"].mean()) and ordinary.scale == pytest.approx(
         frame["ordinary"].std(ddof=0)
     )
+
+
+@pytest.mark.parametrize("base, warns", [(2**62, True), (2**40, False), (-(2**62), True)])
+def test_integers_too_large_for_float64_to_tell_apart_warn(base, warns):
+    ids = np.random.default_rng(0).integers(0, 1000, 300)
+    frame = pd.DataFrame({"k": np.int64(base) + ids})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        TableEncoder(random_state=0).fit(frame)
+    messages = [str(w.message) for w in caught if "float64" in str(w.message)]
+    assert len(messages) == int(warns)
+    if warns:
+        assert f"X['k'] - {int(frame['k'].min())}" in messages[0]

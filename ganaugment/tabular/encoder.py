@@ -196,6 +196,21 @@ def _warn_learned_as_levels(name, series: pd.Series) -> None:
         )
 
 
+def _warn_coarse_integers(name, low: int, high: int) -> None:
+    """Warn when an integer column's values are too large for float64, which the GAN learns in, to
+    tell apart (2**62 plus ids up to 1000: float64 steps by 1024 there, so every generated value was
+    the column's minimum or maximum)."""
+    step = float(np.spacing(float(max(abs(low), abs(high)))))
+    if step > 1 and high - low < 1000 * step:
+        warnings.warn(
+            f"Column {name!r} holds integers from {low} to {high}: at that size float64, which the GAN "
+            f"learns numbers in, steps by {step:.0f}, so generated values fall on a few of them. Subtract "
+            f"a base value first (X[{name!r}] - {low}) and add it back to the generated rows.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+
+
 # A text column whose values all read as numbers is learned as categorical, as
 # its dtype says; past this many distinct values it more likely holds a quantity
 # read as text (a CSV column with a stray "n/a" fixed by hand), and fit warns.
@@ -330,6 +345,8 @@ class TableEncoder:
             state.integer_bounds = [int(exact.min()), int(exact.max())]
             if state.is_datetime:
                 state.time_step = _time_step(present)
+            else:
+                _warn_coarse_integers(name, *state.integer_bounds)
         # Statistics of the values divided by their largest magnitude: values near
         # the float64 limit would overflow a plain mean and standard deviation.
         magnitude = float(np.abs(observed).max()) or 1.0
