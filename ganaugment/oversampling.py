@@ -150,9 +150,11 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         :class:`SmallClassFallbackWarning`.
     fallback : {{"smote", "random"}}, default="smote"
         Sampler for classes below ``min_class_size``. ``"smote"`` uses SMOTE
-        when every column is numeric without missing values and the class
-        has at least two rows, and random oversampling (copies of real rows)
-        otherwise; ``"random"`` always copies real rows.
+        when every column is numeric, and SMOTENC when a table mixes numeric
+        and categorical or boolean columns, provided there is no missing value
+        or date column and the class has at least two rows; random
+        oversampling (copies of real rows) otherwise, a table of categorical
+        columns only included; ``"random"`` always copies real rows.
     random_state : int, RandomState instance or None, default=None
         Seeds the GAN (when its own ``random_state`` is None), the candidate
         draws and the fallback. Same seed, data and CPU: identical output.
@@ -410,6 +412,12 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
 
     def _fallback_rows(self, X, y, c, n, n_real, rng):
         members = np.flatnonzero(y == c)
+        if self.fallback == "smote" and n_real >= 2 and isinstance(X, pd.DataFrame):
+            mixed = _mixed_smote(X, y, c, n_real, n, rng)
+            if mixed is not None:
+                rows, how = mixed
+                self._warn_fallback(c, n_real, n, how)
+                return rows
         numeric = not isinstance(X, pd.DataFrame) or all(
             pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d) for d in X.dtypes
         )
@@ -421,13 +429,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
             and np.issubdtype(np.asarray(values).dtype, np.number)
             and not pd.isna(np.asarray(values, dtype=np.float64)).any()
         )
-        how = "SMOTE" if use_smote else "random oversampling (copies of real rows)"
-        warnings.warn(
-            f"Class {_plain(c)!r} has {n_real} rows, fewer than min_class_size={self.min_class_size}: "
-            f"its {n} synthetic rows come from {how} instead of the GAN.",
-            SmallClassFallbackWarning,
-            stacklevel=caller_stacklevel(),
-        )
+        self._warn_fallback(c, n_real, n, "SMOTE" if use_smote else "random oversampling (copies of real rows)")
         if use_smote:
             smote = SMOTE(
                 sampling_strategy={c: n_real + n},
@@ -442,6 +444,14 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
             return np.round(new) if np.issubdtype(X.dtype, np.integer) else new
         picks = members[rng.integers(n_real, size=n)]
         return _take(X, picks)
+
+    def _warn_fallback(self, c, n_real, n, how):
+        warnings.warn(
+            f"Class {_plain(c)!r} has {n_real} rows, fewer than min_class_size={self.min_class_size}: "
+            f"its {n} synthetic rows come from {how} instead of the GAN.",
+            SmallClassFallbackWarning,
+            stacklevel=caller_stacklevel(),
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -505,6 +515,35 @@ def _numeric_frame(values: np.ndarray, dtypes: pd.Series) -> pd.DataFrame:
         if pd.api.types.is_integer_dtype(dtype):
             frame[name] = np.round(frame[name])
     return frame.astype(dtypes.to_dict())
+
+
+def _mixed_smote(X: pd.DataFrame, y, c, n_real: int, n: int, rng):
+    """``(rows, "SMOTENC")`` for class ``c`` of a table of numeric and categorical or boolean
+    columns, or None where SMOTENC does not apply: an all-numeric table (plain SMOTE's), a missing
+    value or a date column. A table of levels only gets copies of real rows: SMOTEN gives each
+    column the neighbours' most frequent level, and on a handful of rows that is nearly one row."""
+    from imblearn.over_sampling import SMOTENC
+
+    kinds = [column_kind(X[name]) for name in X.columns]
+    if set(kinds) != {"numeric", "categorical"} or X.isna().to_numpy().any():
+        return None
+    levels = [i for i, kind in enumerate(kinds) if kind == "categorical"]
+    sampler = SMOTENC(
+        categorical_features=levels,
+        sampling_strategy={c: n_real + n},
+        k_neighbors=min(5, n_real - 1),
+        random_state=int(rng.integers(2**31 - 1)),
+    )
+    # Levels as plain objects and numbers as floats: integer columns are rounded below, not truncated.
+    plain = pd.DataFrame(
+        {name: X[name].astype(object if kind == "categorical" else np.float64) for name, kind in zip(X.columns, kinds)}
+    )
+    new, _ = sampler.fit_resample(plain, y)
+    new = new.iloc[len(y):].reset_index(drop=True)
+    for name, dtype in X.dtypes.items():
+        if kinds[X.columns.get_loc(name)] == "numeric" and pd.api.types.is_integer_dtype(dtype):
+            new[name] = np.round(new[name].astype(np.float64))
+    return new.astype(X.dtypes.to_dict()), "SMOTENC"
 
 
 def _plausibility_matrix(X_real, X_other):

@@ -318,6 +318,26 @@ def test_tiny_class_with_categories_falls_back_to_copies(mixed_frame):
     assert s.estimator_ is None  # nothing left for the GAN to learn
 
 
+def test_tiny_class_of_numbers_and_levels_falls_back_to_smotenc():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({
+        "age": rng.integers(18, 70, 200),
+        "income": rng.normal(50, 10, 200),
+        "job": pd.Categorical(rng.choice(["clerk", "nurse", "chef"], 200)),
+        "member": rng.random(200) < 0.5,
+    })
+    y = np.array(["big"] * 194 + ["tiny"] * 6)
+    with pytest.warns(SmallClassFallbackWarning, match="from SMOTENC instead of the GAN"):
+        X_res, y_res = sampler().fit_resample(X, y)
+    new, tiny = X_res.iloc[200:], X.iloc[194:]
+    assert len(new) == 188 and (y_res[200:] == "tiny").all()
+    assert X_res.dtypes.to_dict() == X.dtypes.to_dict()
+    assert new["job"].isin(tiny["job"]).all() and new["member"].isin(tiny["member"]).all()
+    assert new["age"].between(tiny["age"].min(), tiny["age"].max()).all()
+    assert new["income"].between(tiny["income"].min(), tiny["income"].max()).all()
+    assert not new["income"].isin(tiny["income"]).all()  # interpolated, not copied
+
+
 @pytest.mark.parametrize("n_minority", [10, 30])
 def test_small_minority_class_uses_the_gan(n_minority):
     X, y = blobs([150, n_minority], n_features=2)
