@@ -195,9 +195,25 @@ def _mode_for(target: str) -> int:
     try:
         return os.stat(target).st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_process_umask()
+
+
+def _process_umask() -> int:
+    """The process's umask, read without changing it where the system shows it (Linux).
+
+    ``os.umask`` can only be read by setting it, for the whole process: a file another thread
+    created in between would get mode 0o666.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0)  # elsewhere: set and restore at once
+    os.umask(umask)
+    return umask
 
 
 def _fsync_folder(folder: str) -> None:

@@ -425,6 +425,21 @@ def test_saving_keeps_the_permissions_and_links_of_the_target(fitted, tmp_path):
         os.umask(umask)
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the umask from /proc")
+def test_saving_leaves_the_process_umask_alone(fitted, tmp_path, monkeypatch):
+    # Reading the umask with os.umask sets it for the whole process: a file another thread created
+    # meanwhile got mode 0o666.
+    umask = os.umask(0o027)
+    try:
+        calls = []
+        monkeypatch.setattr(os, "umask", lambda mask: calls.append(mask) or 0o027)
+        fitted.save(tmp_path / "new.gan")
+        assert calls == [] and os.stat(tmp_path / "new.gan").st_mode & 0o777 == 0o640
+    finally:
+        monkeypatch.undo()
+        os.umask(umask)
+
+
 def test_saving_to_a_long_name_or_a_folder(fitted, tmp_path):
     long_name = tmp_path / ("x" * 245 + ".gan")  # 249 characters, under the usual 255 limit
     fitted.save(long_name)
