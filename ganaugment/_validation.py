@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import numbers
 import os
 import sys
@@ -31,6 +32,24 @@ def caller_stacklevel() -> int:
     while frame.f_back is not None and frame.f_code.co_filename.startswith(folders):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def without_overflow_warnings(function):
+    """``function`` run with numpy's overflow, invalid-value and division warnings off.
+
+    Statistics of values near the float64 limit overflow; the results are
+    handled, so numpy's RuntimeWarnings would only be noise. Unlike
+    ``np.errstate`` used as a decorator, this wrapper is a ganaugment frame,
+    so :func:`caller_stacklevel` still points the function's own warnings at
+    the user's line.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def as_array(X, name: str = "X") -> np.ndarray:

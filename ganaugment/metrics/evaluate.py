@@ -8,7 +8,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from .._validation import caller_stacklevel
+from .._validation import caller_stacklevel, without_overflow_warnings
 from . import _sdmetrics
 from ._frames import _labels, _numbers, check_random_state_int, check_tables, column_kind, match_kinds, subsample
 from .detection import detection_auc
@@ -32,9 +32,7 @@ NO_PRIVACY_NOTE = (
 )
 
 
-# Values near the float64 limit overflow in means and variances (SDMetrics', the classifiers'): the
-# scores come out as NaN or are handled, and numpy's RuntimeWarnings would only be noise to the user.
-@np.errstate(over="ignore", invalid="ignore", divide="ignore")
+@without_overflow_warnings  # values near the float64 limit overflow in SDMetrics' and the classifiers' statistics
 def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model=None,
              random_state=0, max_rows=20000) -> FidelityReport:
     """Measure how faithful, useful and private a synthetic table is.

@@ -18,6 +18,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from .._validation import without_overflow_warnings
 from ..persistence import atomic_write, persistable
 
 __all__ = ["FidelityReport"]
@@ -261,7 +262,7 @@ class FidelityReport:
         return f"FidelityReport(kind={self.kind!r}, {shown})"
 
     # ------------------------------------------------------------- HTML
-    @np.errstate(over="ignore", invalid="ignore", divide="ignore")  # the plots' statistics, as in evaluate()
+    @without_overflow_warnings  # the plots' statistics, as in evaluate()
     def to_html(self) -> str:
         """The report as one self-contained HTML document (figures as base64 PNG)."""
         parts = [

@@ -204,9 +204,10 @@ def test_notes_on_copies_and_on_a_holdout_inside_real():
     assert copied.detection_auc < 0.3  # each row's twin on the other side of every fold
     assert any("far below 0.5" in note and "copies" in note for note in copied.notes)
     assert any(note.startswith("Privacy was not scored") for note in copied.notes)
-    with pytest.warns(FidelityWarning, match=r"100% of the holdout rows are also rows of real"):
+    with pytest.warns(FidelityWarning, match=r"100% of the holdout rows are also rows of real") as caught:
         inside = evaluate(pd.concat([real, fresh], ignore_index=True), fresh, holdout=fresh, random_state=0)
     assert inside.scores["holdout_copy_share"] == 1.0
+    assert {w.filename for w in caught} == {__file__}  # the warning names the caller's line
     with warnings.catch_warnings():
         warnings.simplefilter("error", FidelityWarning)
         clean = evaluate(real, make_table(300, 2), holdout=fresh, random_state=0)
