@@ -186,7 +186,7 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise ValueError("y contains infinite values.")
     numbers = y if y.dtype.kind == "f" else None
-    if y.dtype == object and pd.api.types.infer_dtype(y, skipna=False) == "floating":
+    if y.dtype == object and pd.api.types.infer_dtype(y, skipna=False) in ("floating", "mixed-integer-float"):
         numbers = y.astype(np.float64)
     if numbers is not None and (np.mod(numbers, 1.0) != 0.0).any():
         example = float(numbers[np.mod(numbers, 1.0) != 0.0][0])

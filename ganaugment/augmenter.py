@@ -754,10 +754,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         per_label = np.array([lookup.get(_hashable(u), -1) for u in uniques], dtype=np.int64)
         codes = per_label[inverse]
         if (codes < 0).any():
-            unknown = [u for u, c in zip(uniques, per_label) if c < 0]
-            shown = sorted(map(repr, unknown))[:5]
+            unknown = sorted((u for u, c in zip(uniques, per_label) if c < 0), key=repr)
             raise ValueError(
-                f"Unknown class {', '.join(shown)}; the model was fitted on classes {known}."
+                f"Unknown class {', '.join(map(repr, unknown[:5]))}; the model was fitted on classes {known}."
                 + did_you_mean(unknown[0], known)
             )
         return codes

@@ -15,8 +15,8 @@ cross-validation loop:
   those whose nearest real neighbours mostly belong to other classes, or
   that lie outside the support of their own class (see :func:`_knn_acceptance`);
 * a documented fallback for classes too small for a GAN (``min_class_size``):
-  their rows come from SMOTE, or from random oversampling where SMOTE cannot
-  apply, with a warning.
+  their rows come from SMOTE (SMOTENC for numbers and levels together), or
+  from random oversampling where neither applies, with a warning.
 """
 
 from __future__ import annotations
@@ -270,7 +270,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
             raise TypeError("GANOverSampler does not accept sparse matrices; pass a dense array or a DataFrame.")
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         # The checks the GAN makes are made here too, up front: a class below
-        # min_class_size never reaches the GAN, and its fallback copies rows.
+        # min_class_size never reaches the GAN, and its fallback interpolates or copies rows.
         if not isinstance(X, pd.DataFrame) and np.ndim(X) > 2:
             # Images stacked as (n, H, W), (n, H, W, C) or (n, C, H, W): the GAN reads them as they are.
             X = check_array(X, dtype=None, allow_nd=True, ensure_all_finite=False)
@@ -528,20 +528,26 @@ def _mixed_smote(X: pd.DataFrame, y, c, n_real: int, n: int, rng):
     if set(kinds) != {"numeric", "categorical"} or X.isna().to_numpy().any():
         return None
     levels = [i for i, kind in enumerate(kinds) if kind == "categorical"]
+    # Levels go in as codes (a column may mix ints and text, which SMOTENC's encoder refuses) and
+    # numbers as floats (integer columns are rounded below, not truncated).
+    plain, uniques = {}, {}
+    for name, kind in zip(X.columns, kinds):
+        if kind == "categorical":
+            plain[name], uniques[name] = pd.factorize(X[name])
+        else:
+            plain[name] = X[name].astype(np.float64)
     sampler = SMOTENC(
         categorical_features=levels,
         sampling_strategy={c: n_real + n},
         k_neighbors=min(5, n_real - 1),
         random_state=int(rng.integers(2**31 - 1)),
     )
-    # Levels as plain objects and numbers as floats: integer columns are rounded below, not truncated.
-    plain = pd.DataFrame(
-        {name: X[name].astype(object if kind == "categorical" else np.float64) for name, kind in zip(X.columns, kinds)}
-    )
-    new, _ = sampler.fit_resample(plain, y)
+    new, _ = sampler.fit_resample(pd.DataFrame(plain), y)
     new = new.iloc[len(y):].reset_index(drop=True)
     for name, dtype in X.dtypes.items():
-        if kinds[X.columns.get_loc(name)] == "numeric" and pd.api.types.is_integer_dtype(dtype):
+        if name in uniques:
+            new[name] = uniques[name].take(new[name].to_numpy(dtype=np.int64))
+        elif pd.api.types.is_integer_dtype(dtype):
             new[name] = np.round(new[name].astype(np.float64))
     return new.astype(X.dtypes.to_dict()), "SMOTENC"
 

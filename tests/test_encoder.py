@@ -185,9 +185,12 @@ def test_one_extreme_value_does_not_blow_up_the_rest_of_the_column():
     )
 
 
-@pytest.mark.parametrize("base, warns", [(2**62, True), (2**40, False), (-(2**62), True)])
-def test_integers_too_large_for_float64_to_tell_apart_warn(base, warns):
-    ids = np.random.default_rng(0).integers(0, 1000, 300)
+@pytest.mark.parametrize(
+    "base, spread, warns", [(2**62, 1000, True), (2**40, 1000, False), (-(2**62), 1000, True), (2**62, 1, False)]
+)
+def test_integers_too_large_for_float64_to_tell_apart_warn(base, spread, warns):
+    # A constant (spread 1) comes back exactly: decoding clips to the exact bounds.
+    ids = np.random.default_rng(0).integers(0, spread, 300)
     frame = pd.DataFrame({"k": np.int64(base) + ids})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

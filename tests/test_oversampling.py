@@ -338,6 +338,16 @@ def test_tiny_class_of_numbers_and_levels_falls_back_to_smotenc():
     assert not new["income"].isin(tiny["income"]).all()  # interpolated, not copied
 
 
+def test_smotenc_fallback_takes_levels_of_mixed_types():
+    # SMOTENC's encoder refuses a column mixing ints and text; the GAN accepts it, and so must the fallback.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=60), "code": pd.Series([1, "a", 2] * 20, dtype=object)})
+    y = np.array(["big"] * 54 + ["tiny"] * 6)
+    with pytest.warns(SmallClassFallbackWarning, match="SMOTENC"):
+        X_res, _ = sampler(sampling_strategy="minority").fit_resample(X, y)
+    assert len(X_res) == 108 and X_res["code"].iloc[60:].isin([1, "a", 2]).all()
+
+
 @pytest.mark.parametrize("n_minority", [10, 30])
 def test_small_minority_class_uses_the_gan(n_minority):
     X, y = blobs([150, n_minority], n_features=2)

@@ -83,6 +83,7 @@ def test_two_rows_are_enough(table):
         (np.zeros((200, 2)), ValueError, "1-dimensional"),
         (np.linspace(0, 1, 200), ValueError, r"y holds continuous numbers \(e.g. 0.005"),
         (pd.Series(np.linspace(0, 1, 200), dtype=object), ValueError, "continuous numbers"),
+        (np.array([1, 2.5, 3] * 66 + [1, 2], dtype=object), ValueError, r"continuous numbers \(e.g. 2.5\)"),
     ],
 )
 def test_bad_targets_are_named_before_training(table, y, error, match, on_epoch):

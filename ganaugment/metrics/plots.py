@@ -59,7 +59,9 @@ def _numeric_panel(ax, real: pd.Series, synthetic: pd.Series):
         lo, hi = min(lo, np.quantile(s, 0.005)), max(hi, np.quantile(s, 0.995))
     if hi <= lo:
         pad = max(0.5, abs(lo) * 1e-3)  # 0.5 alone vanishes next to a constant 1e300
-        lo, hi = lo - pad, hi + pad
+        largest = np.finfo(np.float64).max
+        with np.errstate(over="ignore"):
+            lo, hi = max(lo - pad, -largest), min(hi + pad, largest)
     with np.errstate(over="ignore"):
         span = hi - lo
     if not np.isfinite(span):

@@ -201,7 +201,7 @@ def _warn_coarse_integers(name, low: int, high: int) -> None:
     tell apart (2**62 plus ids up to 1000: float64 steps by 1024 there, so every generated value was
     the column's minimum or maximum)."""
     step = float(np.spacing(float(max(abs(low), abs(high)))))
-    if step > 1 and high - low < 1000 * step:
+    if high > low and step > 1 and high - low < 1000 * step:  # a constant comes back exactly
         warnings.warn(
             f"Column {name!r} holds integers from {low} to {high}: at that size float64, which the GAN "
             f"learns numbers in, steps by {step:.0f}, so generated values fall on a few of them. Subtract "
