@@ -304,6 +304,6 @@ def column_kind(series: pd.Series) -> str:
         return "categorical"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
-    if pd.api.types.is_numeric_dtype(series):
-        return "numeric"
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
+        return "numeric"  # durations too: the encoder learns them in nanoseconds, the metrics in seconds
     return "categorical"

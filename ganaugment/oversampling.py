@@ -525,7 +525,8 @@ def _mixed_smote(X: pd.DataFrame, y, c, n_real: int, n: int, rng):
     from imblearn.over_sampling import SMOTENC
 
     kinds = [column_kind(X[name]) for name in X.columns]
-    if set(kinds) != {"numeric", "categorical"} or X.isna().to_numpy().any():
+    durations = any(pd.api.types.is_timedelta64_dtype(d) for d in X.dtypes)
+    if set(kinds) != {"numeric", "categorical"} or durations or X.isna().to_numpy().any():
         return None
     levels = [i for i, kind in enumerate(kinds) if kind == "categorical"]
     # Levels go in as codes (a column may mix ints and text, which SMOTENC's encoder refuses) and

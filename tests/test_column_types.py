@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganaugment import GANAugmenter, TableEncoder
+from ganaugment import GANAugmenter, TableEncoder, evaluate
 
 from .conftest import FAST
 
@@ -96,13 +96,28 @@ def test_reordered_integer_column_names_are_named_as_reordered():
         model.transform(X[[1, 0]])
 
 
-def test_durations_warn_that_they_are_learned_as_levels():
-    frame = pd.DataFrame({"td": pd.to_timedelta(np.arange(30), unit="s")})
-    with pytest.warns(UserWarning, match=r"Column 'td' holds durations .*\.dt\.total_seconds\(\)"):
-        TableEncoder().fit(frame)
+def test_durations_are_learned_as_numbers_in_their_step(tmp_path):
+    # They used to be learned as levels, with a warning: generated values could only repeat them.
+    rng = np.random.default_rng(0)
+    minutes = pd.Series(pd.to_timedelta(rng.integers(1, 600, 300), unit="min"))
+    minutes[::11] = pd.NaT
+    X = pd.DataFrame({"wait": minutes, "x": rng.normal(size=300)})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        TableEncoder(categorical_features=["td"]).fit(frame)
+        model = GANAugmenter(random_state=0, **FAST).fit(X)
+    state = model.encoder_.state_of("wait")
+    assert state.kind == "numeric" and state.is_duration and state.time_step == "min"
+    rows = model.sample(400)["wait"]
+    assert rows.dtype == "timedelta64[ns]" and rows.isna().any()
+    present = rows.dropna()
+    assert present.between(minutes.min(), minutes.max()).all()
+    assert (present % pd.Timedelta(minutes=1) == pd.Timedelta(0)).all() and present.nunique() > 30
+    path = model.save(tmp_path / "m.gan")
+    assert GANAugmenter.load(path).sample(5)["wait"].dtype == "timedelta64[ns]"
+    report = evaluate(X, model.sample(300))  # scored as seconds
+    assert 0 < report.quality_score <= 1 and "wait" in set(report.tables["columns"]["column"])
+    with pytest.raises(ValueError, match="'wait' held durations at fit"):
+        model.transform(X.assign(wait=rng.normal(size=300)))
 
 
 def test_metric_frames_under_pandas_string_inference():

@@ -111,15 +111,22 @@ def check_tables(real, synthetic, holdout=None, target=None):
         if real.shape[1] < 2:
             raise ValueError("target needs at least one feature column beside it.")
         check_class_target(real[target], target)
-    tables = {name: _widen_half_floats(frame) for name, frame in tables.items()}
+    tables = {name: _scorable(frame) for name, frame in tables.items()}
     return tables["real"], tables["synthetic"], tables.get("holdout")
 
 
-def _widen_half_floats(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its float16 columns as float32: SDMetrics gives a float16 column no score, so
-    it silently dropped out of the quality score (a shifted column scored 0.96 instead of 0.49)."""
+def _scorable(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with columns SDMetrics cannot score made scorable: float16 as float32 (SDMetrics gave
+    a float16 column no score, so a shifted column dropped out and the quality rose from 0.49 to
+    0.96), and durations as float seconds."""
     half = [name for name, dtype in frame.dtypes.items() if dtype == np.float16]
-    return frame.astype(dict.fromkeys(half, np.float32)) if half else frame
+    durations = [name for name, dtype in frame.dtypes.items() if pd.api.types.is_timedelta64_dtype(dtype)]
+    if not half and not durations:
+        return frame
+    frame = frame.astype(dict.fromkeys(half, np.float32))
+    for name in durations:
+        frame[name] = _numbers(frame[name])
+    return frame
 
 
 def check_class_target(values: pd.Series, target) -> None:
@@ -136,6 +143,10 @@ def check_class_target(values: pd.Series, target) -> None:
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_timedelta64_dtype(series):
+        values = series.to_numpy(dtype="timedelta64[ns]").astype(np.int64) / 1e9  # seconds
+        values[series.isna().to_numpy()] = np.nan
+        return values
     if pd.api.types.is_datetime64_any_dtype(series):
         values = series.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
         values[series.isna().to_numpy()] = np.nan

@@ -94,6 +94,7 @@ class _ColumnState:
     # numeric
     is_integer: bool = False
     is_datetime: bool = False
+    is_duration: bool = False  # timedelta64: learned as nanoseconds, like dates
     datetime_unit: str | None = None
     minimum: float = 0.0
     # Exact bounds of integer and datetime columns (float64 rounds beyond 2**53).
@@ -173,17 +174,7 @@ def _round_dates(dates: pd.Series, step: str) -> pd.Series:
 
 
 def _warn_learned_as_levels(name, series: pd.Series) -> None:
-    """Warn when a column that looks like a quantity (durations, numbers held as text) will be levels."""
-    if pd.api.types.is_timedelta64_dtype(series):
-        warnings.warn(
-            f"Column {name!r} holds durations ({series.dtype}), which are learned as categorical levels "
-            f"({series.nunique()} of them): generated values can only repeat them. To learn them as numbers, "
-            f"convert them first (X[{name!r}] = X[{name!r}].dt.total_seconds()); to keep them as levels, name "
-            "the column in categorical_features.",
-            UserWarning,
-            stacklevel=caller_stacklevel(),
-        )
-        return
+    """Warn when a column that looks like a quantity (numbers held as text) will be levels."""
     levels = _distinct_numbers_as_text(series)
     if levels:
         warnings.warn(
@@ -322,6 +313,7 @@ class TableEncoder:
     def _fit_numeric(self, name, series, rng) -> _ColumnState:
         state = _ColumnState(name=name, kind="numeric", dtype=str(series.dtype))
         state.is_datetime = pd.api.types.is_datetime64_any_dtype(series)
+        state.is_duration = pd.api.types.is_timedelta64_dtype(series)
         values = self._numeric_values(series, state)
         missing = np.isnan(values)
         state.has_missing = bool(missing.any())
@@ -333,7 +325,7 @@ class TableEncoder:
             raise ValueError(
                 f"Column {name!r} contains infinite values; replace or drop them before fitting."
             )
-        state.is_integer = bool(state.is_datetime or pd.api.types.is_integer_dtype(series))
+        state.is_integer = bool(state.is_datetime or state.is_duration or pd.api.types.is_integer_dtype(series))
         state.minimum = float(observed.min())
         state.maximum = float(observed.max())
         if not state.is_integer and pd.api.types.is_float_dtype(series):
@@ -341,10 +333,14 @@ class TableEncoder:
             state.decimals = _decimal_places(observed, np.finfo(float_type))
         if state.is_integer:
             present = series.dropna()
-            exact = present.to_numpy(dtype="datetime64[ns]").astype("int64") if state.is_datetime else present
+            exact = present
+            if state.is_datetime or state.is_duration:
+                exact = present.to_numpy(dtype="datetime64[ns]" if state.is_datetime else "timedelta64[ns]").astype("int64")
             state.integer_bounds = [int(exact.min()), int(exact.max())]
             if state.is_datetime:
                 state.time_step = _time_step(present)
+            elif state.is_duration:
+                state.time_step = _time_step(pd.Series(exact.astype("datetime64[ns]")))  # whole minutes, seconds, ...
             else:
                 _warn_coarse_integers(name, *state.integer_bounds)
         # Statistics of the values divided by their largest magnitude: values near
@@ -401,6 +397,11 @@ class TableEncoder:
                         "encoded in. Convert it first (to years as numbers, say, or to text)."
                     ) from None
             values = series.to_numpy(dtype="datetime64[ns]")
+            out = values.astype("int64").astype(np.float64)
+            out[np.isnat(values)] = np.nan
+            return out
+        if state.is_duration:
+            values = series.to_numpy(dtype="timedelta64[ns]")
             out = values.astype("int64").astype(np.float64)
             out[np.isnat(values)] = np.nan
             return out
@@ -601,10 +602,11 @@ class TableEncoder:
                     self.category_codes(series.dropna(), state)
                 continue
             is_dates = pd.api.types.is_datetime64_any_dtype(series)
-            if series.isna().all() or (is_dates and state.is_datetime):
+            is_durations = pd.api.types.is_timedelta64_dtype(series)
+            if series.isna().all() or (is_dates and state.is_datetime) or (is_durations and state.is_duration):
                 continue
-            if is_dates or state.is_datetime:
-                held = "dates" if state.is_datetime else "numbers"
+            if is_dates or state.is_datetime or is_durations or state.is_duration:
+                held = "dates" if state.is_datetime else "durations" if state.is_duration else "numbers"
                 raise ValueError(f"Column {state.name!r} held {held} at fit; it now has dtype {series.dtype}.")
             try:
                 pd.to_numeric(series, errors="raise")
@@ -823,6 +825,12 @@ def _restore_numeric_dtype(values, missing, state, bounds=None) -> pd.Series:
             # local clock, then restore the unit (a datetime64[ms, UTC] column stays in ms).
             local = pd.to_datetime(out, utc=True).dt.tz_convert(dtype.split(", ")[-1].rstrip("]"))
             return (_round_dates(local, step) if step else local).astype(dtype)
+    if state.is_duration:
+        # The smallest int64 is NaT for durations too.
+        ints = np.maximum(_as_integers(values, "int64", bounds), np.iinfo(np.int64).min + 1)
+        out = pd.Series(ints.astype("timedelta64[ns]"))
+        out[missing] = pd.NaT
+        return (out.dt.round(state.time_step) if state.time_step else out).astype(dtype)
     if state.is_integer:
         ints = _as_integers(values, dtype, bounds)
         if missing.any():
