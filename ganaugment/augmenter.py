@@ -601,7 +601,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         for column in self.condition_columns or ():
             if column not in frame.columns:
                 raise ValueError(
-                    f"condition_columns names {column!r}, which is not a column of X." + did_you_mean(column, frame.columns)
+                    f"condition_columns names {column!r}, which is not a column of X."
+                    + did_you_mean(column, frame.columns)
                 )
 
     def _network_params(self) -> dict:

@@ -335,7 +335,8 @@ class TableEncoder:
             present = series.dropna()
             exact = present
             if state.is_datetime or state.is_duration:
-                exact = present.to_numpy(dtype="datetime64[ns]" if state.is_datetime else "timedelta64[ns]").astype("int64")
+                ticks = "datetime64[ns]" if state.is_datetime else "timedelta64[ns]"
+                exact = present.to_numpy(dtype=ticks).astype("int64")
             state.integer_bounds = [int(exact.min()), int(exact.max())]
             if state.is_datetime:
                 state.time_step = _time_step(present)
