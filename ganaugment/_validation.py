@@ -294,6 +294,22 @@ def seed_from(random_state) -> int:
     raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
 
 
+def is_duration(dtype) -> bool:
+    """Whether ``dtype`` holds durations: numpy ``timedelta64`` or a pyarrow ``duration``."""
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return True
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    return arrow is not None and str(arrow).startswith("duration")
+
+
+def as_numpy_durations(series: pd.Series) -> pd.Series:
+    """A duration column as numpy ``timedelta64`` (pyarrow durations converted in their own unit)."""
+    arrow = getattr(series.dtype, "pyarrow_dtype", None)
+    if arrow is not None and str(arrow).startswith("duration"):
+        return series.astype(f"timedelta64[{arrow.unit}]")
+    return series
+
+
 def column_kind(series: pd.Series) -> str:
     """``"numeric"``, ``"datetime"`` or ``"categorical"`` (booleans are categorical).
 
@@ -304,6 +320,6 @@ def column_kind(series: pd.Series) -> str:
         return "categorical"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
+    if pd.api.types.is_numeric_dtype(series) or is_duration(series.dtype):
         return "numeric"  # durations too: the encoder learns them in nanoseconds, the metrics in seconds
     return "categorical"

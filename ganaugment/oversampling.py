@@ -42,6 +42,7 @@ from ._validation import (
     caller_stacklevel,
     check_table,
     column_kind,
+    is_duration,
     refuse_column_name_as_y,
     refuse_missing_labels,
     seed_from,
@@ -525,7 +526,7 @@ def _mixed_smote(X: pd.DataFrame, y, c, n_real: int, n: int, rng):
     from imblearn.over_sampling import SMOTENC
 
     kinds = [column_kind(X[name]) for name in X.columns]
-    durations = any(pd.api.types.is_timedelta64_dtype(d) for d in X.dtypes)
+    durations = any(is_duration(d) for d in X.dtypes)
     if set(kinds) != {"numeric", "categorical"} or durations or X.isna().to_numpy().any():
         return None
     levels = [i for i, kind in enumerate(kinds) if kind == "categorical"]

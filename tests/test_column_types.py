@@ -159,3 +159,26 @@ def test_dates_as_classes_can_be_asked_for():
         assert (pd.to_datetime(classes) == pd.Timestamp("2021-01-01")).all()
     with pytest.raises(ValueError, match=r"Unknown class Timestamp\('2022-01-01.*fitted on classes \[Timestamp"):
         model.sample(2, y=pd.Timestamp("2022-01-01"))
+
+
+def test_durations_beyond_nanoseconds_are_refused_and_arrow_durations_are_numbers():
+    rng = np.random.default_rng(0)
+    long = pd.Series((rng.integers(110_000, 900_000, 50) * 86_400).astype("timedelta64[s]"))
+    with pytest.raises(ValueError, match=r"'td' holds durations beyond 106,751 days"):
+        TableEncoder().fit(pd.DataFrame({"td": long}))  # the nanosecond cast used to wrap around
+    arrow = pd.Series(pd.to_timedelta(rng.integers(1, 600, 200), unit="min")).astype("duration[s][pyarrow]")
+    X = pd.DataFrame({"td": arrow, "x": rng.normal(size=200)})
+    model = GANAugmenter(random_state=0, **FAST).fit(X)
+    assert model.encoder_.state_of("td").kind == "numeric"  # was learned as 200-odd levels
+    rows = model.sample(50)["td"]
+    assert str(rows.dtype) == "duration[s][pyarrow]" and rows.between(arrow.min(), arrow.max()).all()
+
+
+def test_durations_read_back_as_text_are_scored_as_durations():
+    import io
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"td": pd.to_timedelta(rng.integers(1, 600, 300), unit="min"), "x": rng.normal(size=300)})
+    text = pd.read_csv(io.StringIO(real.to_csv(index=False)))  # "0 days 08:30:00"
+    report = evaluate(real, text)
+    assert report.tables["columns"].set_index("column").loc["td", "score"] == pytest.approx(1.0)

@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .._validation import column_kind, did_you_mean
+from .._validation import as_numpy_durations, column_kind, did_you_mean, is_duration
 
 __all__ = [
     "check_tables", "check_class_target", "column_kind", "match_kinds", "model_frames", "DistanceEncoder", "subsample", "row_keys",
@@ -111,22 +111,33 @@ def check_tables(real, synthetic, holdout=None, target=None):
         if real.shape[1] < 2:
             raise ValueError("target needs at least one feature column beside it.")
         check_class_target(real[target], target)
-    tables = {name: _scorable(frame) for name, frame in tables.items()}
+    tables = {name: _scorable(frame, real.dtypes) for name, frame in tables.items()}
     return tables["real"], tables["synthetic"], tables.get("holdout")
 
 
-def _scorable(frame: pd.DataFrame) -> pd.DataFrame:
+def _scorable(frame: pd.DataFrame, durations_of: pd.Series) -> pd.DataFrame:
     """``frame`` with columns SDMetrics cannot score made scorable: float16 as float32 (SDMetrics gave
     a float16 column no score, so a shifted column dropped out and the quality rose from 0.49 to
-    0.96), and durations as float seconds."""
+    0.96), and the real table's duration columns as float seconds in every table."""
     half = [name for name, dtype in frame.dtypes.items() if dtype == np.float16]
-    durations = [name for name, dtype in frame.dtypes.items() if pd.api.types.is_timedelta64_dtype(dtype)]
+    durations = [name for name in frame.columns if is_duration(durations_of[name])]
     if not half and not durations:
         return frame
     frame = frame.astype(dict.fromkeys(half, np.float32))
     for name in durations:
-        frame[name] = _numbers(frame[name])
+        frame[name] = _seconds(frame[name])
     return frame
+
+
+def _seconds(series: pd.Series) -> pd.Series:
+    """A duration column as float seconds; durations held as text ("0 days 08:30:00", a CSV round
+    trip) are read as durations, and text that is not one is left for match_kinds to count."""
+    if is_duration(series.dtype):
+        return pd.Series(_numbers(series), index=series.index)
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return series
+    parsed = pd.to_timedelta(series.astype(object).where(series.notna(), None), errors="coerce")
+    return series.astype(object).where(parsed.isna() | series.isna(), parsed.dt.total_seconds())
 
 
 def check_class_target(values: pd.Series, target) -> None:
@@ -143,10 +154,9 @@ def check_class_target(values: pd.Series, target) -> None:
 
 
 def _numbers(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_timedelta64_dtype(series):
-        values = series.to_numpy(dtype="timedelta64[ns]").astype(np.int64) / 1e9  # seconds
-        values[series.isna().to_numpy()] = np.nan
-        return values
+    if is_duration(series.dtype):
+        seconds = as_numpy_durations(series).dt.total_seconds()  # no nanosecond overflow
+        return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
     if pd.api.types.is_datetime64_any_dtype(series):
         values = series.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
         values[series.isna().to_numpy()] = np.nan

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
-from .._validation import caller_stacklevel, column_kind, did_you_mean
+from .._validation import as_numpy_durations, caller_stacklevel, column_kind, did_you_mean, is_duration
 from ..persistence import ModelFileError, persistable
 
 __all__ = ["Span", "TableEncoder", "EncodedRows"]
@@ -313,7 +313,7 @@ class TableEncoder:
     def _fit_numeric(self, name, series, rng) -> _ColumnState:
         state = _ColumnState(name=name, kind="numeric", dtype=str(series.dtype))
         state.is_datetime = pd.api.types.is_datetime64_any_dtype(series)
-        state.is_duration = pd.api.types.is_timedelta64_dtype(series)
+        state.is_duration = is_duration(series.dtype)
         values = self._numeric_values(series, state)
         missing = np.isnan(values)
         state.has_missing = bool(missing.any())
@@ -334,9 +334,10 @@ class TableEncoder:
         if state.is_integer:
             present = series.dropna()
             exact = present
-            if state.is_datetime or state.is_duration:
-                ticks = "datetime64[ns]" if state.is_datetime else "timedelta64[ns]"
-                exact = present.to_numpy(dtype=ticks).astype("int64")
+            if state.is_datetime:
+                exact = present.to_numpy(dtype="datetime64[ns]").astype("int64")
+            elif state.is_duration:
+                exact = as_numpy_durations(present).dt.as_unit("ns").to_numpy(dtype="timedelta64[ns]").astype("int64")
             state.integer_bounds = [int(exact.min()), int(exact.max())]
             if state.is_datetime:
                 state.time_step = _time_step(present)
@@ -402,6 +403,13 @@ class TableEncoder:
             out[np.isnat(values)] = np.nan
             return out
         if state.is_duration:
+            try:  # a [s] or [ms] column can hold durations that nanoseconds cannot: the cast would wrap around
+                series = as_numpy_durations(series).dt.as_unit("ns")
+            except (pd.errors.OutOfBoundsTimedelta, OverflowError):
+                raise ValueError(
+                    f"Column {state.name!r} holds durations beyond {pd.Timedelta.max.days:,} days, the range of the "
+                    "nanoseconds that durations are encoded in. Convert it first (to days as numbers, say)."
+                ) from None
             values = series.to_numpy(dtype="timedelta64[ns]")
             out = values.astype("int64").astype(np.float64)
             out[np.isnat(values)] = np.nan
@@ -603,7 +611,7 @@ class TableEncoder:
                     self.category_codes(series.dropna(), state)
                 continue
             is_dates = pd.api.types.is_datetime64_any_dtype(series)
-            is_durations = pd.api.types.is_timedelta64_dtype(series)
+            is_durations = is_duration(series.dtype)
             if series.isna().all() or (is_dates and state.is_datetime) or (is_durations and state.is_duration):
                 continue
             if is_dates or state.is_datetime or is_durations or state.is_duration:
@@ -831,7 +839,12 @@ def _restore_numeric_dtype(values, missing, state, bounds=None) -> pd.Series:
         ints = np.maximum(_as_integers(values, "int64", bounds), np.iinfo(np.int64).min + 1)
         out = pd.Series(ints.astype("timedelta64[ns]"))
         out[missing] = pd.NaT
-        return (out.dt.round(state.time_step) if state.time_step else out).astype(dtype)
+        if state.time_step:
+            try:
+                out = out.dt.round(state.time_step)
+            except (OverflowError, ValueError):  # next to the nanosecond limit (clip=False): left unrounded
+                pass
+        return out.astype(dtype)
     if state.is_integer:
         ints = _as_integers(values, dtype, bounds)
         if missing.any():
