@@ -388,29 +388,22 @@ class TableEncoder:
 
     @staticmethod
     def _numeric_values(series: pd.Series, state: _ColumnState) -> np.ndarray:
-        if state.is_datetime:
+        if state.is_datetime or state.is_duration:
+            series = as_numpy_durations(series) if state.is_duration else series
             if hasattr(series.dt, "as_unit"):
-                try:  # a [s] or [ms] column can hold dates that nanoseconds cannot: the cast would wrap around
+                try:  # a [s] or [ms] column can hold values that nanoseconds cannot: the cast would wrap around
                     series = series.dt.as_unit("ns")
-                except (pd.errors.OutOfBoundsDatetime, OverflowError):
-                    raise ValueError(
-                        f"Column {state.name!r} holds dates outside {pd.Timestamp.min.date()} to "
-                        f"{pd.Timestamp.max.date()}, the range of the nanosecond timestamps that dates are "
-                        "encoded in. Convert it first (to years as numbers, say, or to text)."
-                    ) from None
-            values = series.to_numpy(dtype="datetime64[ns]")
-            out = values.astype("int64").astype(np.float64)
-            out[np.isnat(values)] = np.nan
-            return out
-        if state.is_duration:
-            try:  # a [s] or [ms] column can hold durations that nanoseconds cannot: the cast would wrap around
-                series = as_numpy_durations(series).dt.as_unit("ns")
-            except (pd.errors.OutOfBoundsTimedelta, OverflowError):
-                raise ValueError(
-                    f"Column {state.name!r} holds durations beyond {pd.Timedelta.max.days:,} days, the range of the "
-                    "nanoseconds that durations are encoded in. Convert it first (to days as numbers, say)."
-                ) from None
-            values = series.to_numpy(dtype="timedelta64[ns]")
+                except (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError):
+                    held = (
+                        f"dates outside {pd.Timestamp.min.date()} to {pd.Timestamp.max.date()}, the range of the "
+                        "nanosecond timestamps that dates are encoded in. Convert it first (to years as numbers, "
+                        "say, or to text)."
+                        if state.is_datetime
+                        else f"durations beyond {pd.Timedelta.max.days:,} days, the range of the nanoseconds that "
+                        "durations are encoded in. Convert it first (to days as numbers, say)."
+                    )
+                    raise ValueError(f"Column {state.name!r} holds {held}") from None
+            values = series.to_numpy(dtype="datetime64[ns]" if state.is_datetime else "timedelta64[ns]")
             out = values.astype("int64").astype(np.float64)
             out[np.isnat(values)] = np.nan
             return out
