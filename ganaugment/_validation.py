@@ -183,13 +183,13 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
     if len(y) != n_rows:
         raise ValueError(f"X has {n_rows} rows but y has {len(y)} labels.")
     refuse_missing_labels(y)
-    if y.dtype.kind == "f" and not np.isfinite(y).all():
-        raise ValueError("y contains infinite values.")
     numbers = y if y.dtype.kind == "f" else None
     if y.dtype == object and pd.api.types.infer_dtype(y, skipna=False) in ("floating", "mixed-integer-float"):
         numbers = y.astype(np.float64)
-    if numbers is not None and (np.mod(numbers, 1.0) != 0.0).any():
-        example = float(numbers[np.mod(numbers, 1.0) != 0.0][0])
+    if numbers is not None and not np.isfinite(numbers).all():
+        raise ValueError("y contains infinite values.")
+    example = None if numbers is None else first_fraction(numbers)
+    if example is not None:
         raise ValueError(
             f"y holds continuous numbers (e.g. {example!r}); the GAN conditions on class labels. "
             "Bin them first (for example with pd.cut), or keep the numbers as a column of X."
@@ -205,6 +205,12 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
             f"{min_classes} classes. Fit without y to learn one class."
         )
     return classes, codes.astype(np.int64)
+
+
+def first_fraction(numbers: np.ndarray) -> float | None:
+    """The first finite number in ``numbers`` that is not whole (a sign of a continuous target), or None."""
+    fractional = numbers[np.isfinite(numbers) & (np.mod(numbers, 1.0) != 0.0)]
+    return float(fractional[0]) if fractional.size else None
 
 
 def refuse_missing_labels(y) -> None:

@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .._validation import as_numpy_durations, column_kind, did_you_mean, is_duration
+from .._validation import as_numpy_durations, column_kind, did_you_mean, first_fraction, is_duration
 
 __all__ = [
     "check_tables", "check_class_target", "column_kind", "match_kinds", "model_frames", "DistanceEncoder", "subsample", "row_keys",
@@ -144,11 +144,10 @@ def check_class_target(values: pd.Series, target) -> None:
     """Refuse a target of fractional numbers: efficacy trains classifiers."""
     if not pd.api.types.is_float_dtype(values):
         return
-    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    fractional = numbers[np.isfinite(numbers) & (np.mod(numbers, 1.0) != 0.0)]
-    if fractional.size:
+    example = first_fraction(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    if example is not None:
         raise ValueError(
-            f"target column {target!r} holds continuous numbers (e.g. {float(fractional[0])!r}); efficacy "
+            f"target column {target!r} holds continuous numbers (e.g. {example!r}); efficacy "
             "scores classifiers, so the target must hold classes. Bin it first, or pick a class column."
         )
 
