@@ -311,9 +311,7 @@ def is_duration(dtype) -> bool:
 def as_numpy_durations(series: pd.Series) -> pd.Series:
     """A duration column as numpy ``timedelta64`` (pyarrow durations converted in their own unit)."""
     arrow = getattr(series.dtype, "pyarrow_dtype", None)
-    if arrow is not None and str(arrow).startswith("duration"):
-        return series.astype(f"timedelta64[{arrow.unit}]")
-    return series
+    return series.astype(f"timedelta64[{arrow.unit}]") if arrow is not None and is_duration(series.dtype) else series
 
 
 def column_kind(series: pd.Series) -> str:

@@ -163,14 +163,17 @@ def _time_step(present: pd.Series) -> str | None:
     return None
 
 
-def _round_dates(dates: pd.Series, step: str) -> pd.Series:
-    """``dates`` rounded to ``step`` on the wall clock; a local time that a clock change skips moves forward."""
+def _round_times(times: pd.Series, step: str) -> pd.Series:
+    """Dates or durations rounded to ``step``; dates on the wall clock, where a local time that a
+    clock change skips moves forward."""
     try:
-        return dates.dt.round(step, ambiguous=np.zeros(len(dates), dtype=bool), nonexistent="shift_forward")
+        if is_duration(times.dtype):
+            return times.dt.round(step)
+        return times.dt.round(step, ambiguous=np.zeros(len(times), dtype=bool), nonexistent="shift_forward")
     except (TypeError, ValueError, NotImplementedError, AttributeError, OverflowError):
-        # Left as generated: a dtype without rounding (some pyarrow timestamps), or a date at the
+        # Left as generated: a dtype without rounding (some pyarrow timestamps), or a value at the
         # edge of the nanosecond range (clip=False) that rounding would push out of it.
-        return dates
+        return times
 
 
 def _warn_learned_as_levels(name, series: pd.Series) -> None:
@@ -333,11 +336,7 @@ class TableEncoder:
             state.decimals = _decimal_places(observed, np.finfo(float_type))
         if state.is_integer:
             present = series.dropna()
-            exact = present
-            if state.is_datetime:
-                exact = present.to_numpy(dtype="datetime64[ns]").astype("int64")
-            elif state.is_duration:
-                exact = as_numpy_durations(present).dt.as_unit("ns").to_numpy(dtype="timedelta64[ns]").astype("int64")
+            exact = self._ticks(present, state).astype("int64") if state.is_datetime or state.is_duration else present
             state.integer_bounds = [int(exact.min()), int(exact.max())]
             if state.is_datetime:
                 state.time_step = _time_step(present)
@@ -386,28 +385,33 @@ class TableEncoder:
         state.means, state.stds, state.weights = means, stds, weights
         return state
 
-    @staticmethod
-    def _numeric_values(series: pd.Series, state: _ColumnState) -> np.ndarray:
+    @classmethod
+    def _numeric_values(cls, series: pd.Series, state: _ColumnState) -> np.ndarray:
         if state.is_datetime or state.is_duration:
-            series = as_numpy_durations(series) if state.is_duration else series
-            if hasattr(series.dt, "as_unit"):
-                try:  # a [s] or [ms] column can hold values that nanoseconds cannot: the cast would wrap around
-                    series = series.dt.as_unit("ns")
-                except (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError):
-                    held = (
-                        f"dates outside {pd.Timestamp.min.date()} to {pd.Timestamp.max.date()}, the range of the "
-                        "nanosecond timestamps that dates are encoded in. Convert it first (to years as numbers, "
-                        "say, or to text)."
-                        if state.is_datetime
-                        else f"durations beyond {pd.Timedelta.max.days:,} days, the range of the nanoseconds that "
-                        "durations are encoded in. Convert it first (to days as numbers, say)."
-                    )
-                    raise ValueError(f"Column {state.name!r} holds {held}") from None
-            values = series.to_numpy(dtype="datetime64[ns]" if state.is_datetime else "timedelta64[ns]")
+            values = cls._ticks(series, state)
             out = values.astype("int64").astype(np.float64)
             out[np.isnat(values)] = np.nan
             return out
         return pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+
+    @staticmethod
+    def _ticks(series: pd.Series, state: _ColumnState) -> np.ndarray:
+        """A date or duration column as numpy nanoseconds (``datetime64[ns]`` / ``timedelta64[ns]``)."""
+        series = as_numpy_durations(series) if state.is_duration else series
+        if hasattr(series.dt, "as_unit"):
+            try:  # a [s] or [ms] column can hold values that nanoseconds cannot: the cast would wrap around
+                series = series.dt.as_unit("ns")
+            except (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta, OverflowError):
+                held = (
+                    f"dates outside {pd.Timestamp.min.date()} to {pd.Timestamp.max.date()}, the range of the "
+                    "nanosecond timestamps that dates are encoded in. Convert it first (to years as numbers, "
+                    "say, or to text)."
+                    if state.is_datetime
+                    else f"durations beyond {pd.Timedelta.max.days:,} days, the range of the nanoseconds that "
+                    "durations are encoded in. Convert it first (to days as numbers, say)."
+                )
+                raise ValueError(f"Column {state.name!r} holds {held}") from None
+        return series.to_numpy(dtype="datetime64[ns]" if state.is_datetime else "timedelta64[ns]")
 
     def _fit_categorical(self, name, series) -> _ColumnState:
         state = _ColumnState(name=name, kind="categorical", dtype=str(series.dtype))
@@ -814,30 +818,19 @@ def _to_python(value):
 
 def _restore_numeric_dtype(values, missing, state, bounds=None) -> pd.Series:
     dtype = state.dtype
-    if state.is_datetime:
-        # The smallest int64 is numpy's NaT: a date clipped to it would read as missing.
+    if state.is_datetime or state.is_duration:
+        # The smallest int64 is numpy's NaT: a value clipped to it would read as missing.
         ints = np.maximum(_as_integers(values, "int64", bounds), np.iinfo(np.int64).min + 1)
-        out = pd.Series(ints.astype("datetime64[ns]"))
+        out = pd.Series(ints.astype("datetime64[ns]" if state.is_datetime else "timedelta64[ns]"))
         out[missing] = pd.NaT
         step = state.time_step
         try:
-            return (_round_dates(out, step) if step else out).astype(dtype)
+            return (_round_times(out, step) if step else out).astype(dtype)
         except (TypeError, ValueError):
             # Time-zone aware columns: localise back from UTC nanoseconds, round on the
             # local clock, then restore the unit (a datetime64[ms, UTC] column stays in ms).
             local = pd.to_datetime(out, utc=True).dt.tz_convert(dtype.split(", ")[-1].rstrip("]"))
-            return (_round_dates(local, step) if step else local).astype(dtype)
-    if state.is_duration:
-        # The smallest int64 is NaT for durations too.
-        ints = np.maximum(_as_integers(values, "int64", bounds), np.iinfo(np.int64).min + 1)
-        out = pd.Series(ints.astype("timedelta64[ns]"))
-        out[missing] = pd.NaT
-        if state.time_step:
-            try:
-                out = out.dt.round(state.time_step)
-            except (OverflowError, ValueError):  # next to the nanosecond limit (clip=False): left unrounded
-                pass
-        return out.astype(dtype)
+            return (_round_times(local, step) if step else local).astype(dtype)
     if state.is_integer:
         ints = _as_integers(values, dtype, bounds)
         if missing.any():
