@@ -510,7 +510,7 @@ def _like_frame(part, real: pd.DataFrame) -> pd.DataFrame:
 
 
 def _numeric_frame(values: np.ndarray, dtypes: pd.Series) -> pd.DataFrame:
-    """SMOTE rows back into the input schema; integer columns are rounded, not truncated."""
+    """SMOTE or SMOTENC rows back into the input schema; integer columns are rounded, not truncated."""
     frame = pd.DataFrame(values, columns=dtypes.index)
     for name, dtype in dtypes.items():
         if pd.api.types.is_integer_dtype(dtype):
@@ -546,12 +546,9 @@ def _mixed_smote(X: pd.DataFrame, y, c, n_real: int, n: int, rng):
     )
     new, _ = sampler.fit_resample(pd.DataFrame(plain), y)
     new = new.iloc[len(y):].reset_index(drop=True)
-    for name, dtype in X.dtypes.items():
-        if name in uniques:
-            new[name] = uniques[name].take(new[name].to_numpy(dtype=np.int64))
-        elif pd.api.types.is_integer_dtype(dtype):
-            new[name] = np.round(new[name].astype(np.float64))
-    return new.astype(X.dtypes.to_dict()), "SMOTENC"
+    for name, levels in uniques.items():
+        new[name] = levels.take(new[name].to_numpy(dtype=np.int64))
+    return _numeric_frame(new, X.dtypes), "SMOTENC"
 
 
 def _plausibility_matrix(X_real, X_other):
