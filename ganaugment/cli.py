@@ -549,7 +549,7 @@ def _cmd_sample(args):
     from . import GANAugmenter
     from .persistence import read_model_info
     from .streaming import sample_frames, table_format, write_delimited, write_samples
-    from .tabular.encoder import _MISSING, _OTHER
+    from .tabular.encoder import known_levels
 
     _check_output(args.output, table=True, inputs=(args.model,))
     info = read_model_info(args.model)
@@ -590,7 +590,7 @@ def _cmd_sample(args):
         state = model.encoder_.state_of(columns[column])
         if state.kind != "categorical":
             raise UsageError(f"--condition: column {column!r} is numeric; conditions work on categorical columns only")
-        levels = [v for v in list(state.levels) + list(state.pooled_levels) if v not in (_MISSING, _OTHER)]
+        levels = known_levels(state)
         conditions[columns[column]] = _match_label(value, levels, f"value of {column!r}")
     if conditions:
         kwargs["conditions"] = conditions

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ._validation import check_class_counts, check_n_samples, scalar_label
 from .persistence import atomic_write
-from .tabular.encoder import _MISSING, _OTHER
+from .tabular.encoder import known_levels
 
 __all__ = ["write_samples", "sample_frames", "write_delimited", "table_format"]
 
@@ -211,7 +211,7 @@ def _arrow_schema(frame, estimator):
     for i, field in enumerate(schema):
         if pa.types.is_null(field.type) and field.name in estimator.encoder_.columns_:
             state = estimator.encoder_.state_of(field.name)
-            known = [v for v in list(state.levels) + list(state.pooled_levels) if v not in (_MISSING, _OTHER)]
+            known = known_levels(state)
             typed = pa.array(pd.Series(known, dtype=object)).type if known else pa.string()
             schema = schema.set(i, pa.field(field.name, typed))
     return schema

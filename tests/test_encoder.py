@@ -94,6 +94,21 @@ def test_high_cardinality_column_is_pooled_without_new_levels():
     assert out["id"].nunique() > 49
 
 
+@pytest.mark.parametrize("max_categories", [None, 3])
+def test_levels_reading_like_the_internal_placeholders_stay_apart_from_missing_values(max_categories):
+    # The missing-value and pooled slots are found by position: a level with their text is data.
+    values = ["a", "b", "__ganaugment_missing__", "__ganaugment_other__", None] * 40
+    frame = pd.DataFrame({"c": pd.Series(values, dtype=object)})
+    enc, back = roundtrip(frame, max_categories=max_categories)
+    assert back["c"].isna().equals(frame["c"].isna())
+    if max_categories is None:  # nothing pooled: every level comes back as itself
+        present = frame["c"].notna()
+        pd.testing.assert_series_equal(back["c"][present], frame["c"][present])
+    else:  # pooled levels come back as some pooled level, never as a missing value
+        assert set(back["c"].dropna()) <= {"a", "b", "__ganaugment_missing__", "__ganaugment_other__"}
+    assert enc.level_index("c", "__ganaugment_missing__") != enc.level_index("c", None)
+
+
 def test_unseen_category_at_transform_is_named():
     enc = TableEncoder(random_state=0).fit(pd.DataFrame({"c": ["a", "b", "a"]}))
     with pytest.raises(ValueError, match="never seen at fit.*'z'"):

@@ -27,13 +27,16 @@ from sklearn.mixture import GaussianMixture
 from .._validation import as_numpy_durations, caller_stacklevel, column_kind, did_you_mean, is_duration
 from ..persistence import ModelFileError, persistable
 
-__all__ = ["Span", "TableEncoder", "EncodedRows"]
+__all__ = ["Span", "TableEncoder", "EncodedRows", "known_levels"]
 
-# Sentinel used inside the encoder for a missing categorical value. It is a
-# plain string that cannot collide with user data because user levels are
-# kept as Python objects in ``levels`` and compared by position, not by name.
+# Placeholders in a categorical column's ``levels`` for the missing-value slot
+# (always last) and the slot of the pooled rare levels (just before it). They
+# are stored as text so that model files hold plain values, and recognised by
+# position only (see _marker_slots): a user level may hold the same text.
 _MISSING = "__ganaugment_missing__"
 _OTHER = "__ganaugment_other__"
+# Lookup key of a missing value: an object that no user value equals.
+_MISSING_KEY = object()
 
 
 @dataclass(frozen=True)
@@ -547,7 +550,7 @@ class TableEncoder:
         code = self._lookup(state).get(_level_key(value))
         if code is not None:
             return code
-        known = [v for v in state.levels if v not in (_MISSING, _OTHER)]
+        known = known_levels(state)
         raise ValueError(
             f"Value {value!r} never occurs in column {column!r}; known values include {known[:10]}."
             + did_you_mean(value, known)
@@ -692,7 +695,7 @@ class TableEncoder:
         values = series.astype(object).to_numpy()
         # Map the distinct values once, then broadcast: no Python loop over rows.
         inverse, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-        table = np.array([lookup.get(_level_key(u), -1) for u in uniques] + [lookup.get(_MISSING, -1)])
+        table = np.array([lookup.get(_level_key(u), -1) for u in uniques] + [lookup.get(_MISSING_KEY, -1)])
         codes = table[inverse]  # inverse == -1 (missing) picks the last entry
         bad = codes < 0
         if bad.any():
@@ -703,14 +706,11 @@ class TableEncoder:
     @staticmethod
     def _lookup(state) -> dict:
         """Map from a level key to its slot; pooled levels map to the pooled slot."""
-        lookup = {}
-        for i, level in enumerate(state.levels):
-            lookup[level if level in (_MISSING, _OTHER) else _level_key(level)] = i
-        if state.pooled_levels:
-            other = state.levels.index(_OTHER)
-            for level in state.pooled_levels:
-                lookup[_level_key(level)] = other
-        lookup.pop(_OTHER, None)
+        other, missing = _marker_slots(state)
+        lookup = {_level_key(level): i for i, level in enumerate(state.levels) if i not in (other, missing)}
+        lookup.update({_level_key(level): other for level in state.pooled_levels})
+        if missing is not None:
+            lookup[_MISSING_KEY] = missing
         return lookup
 
     # ------------------------------------------------------ inverse transform
@@ -764,16 +764,35 @@ class TableEncoder:
         levels = np.empty(len(state.levels), dtype=object)
         levels[:] = state.levels
         values = levels[codes]
-        if state.pooled_levels:
-            pooled = values == _OTHER
+        other, missing_slot = _marker_slots(state)
+        if other is not None:
+            pooled = codes == other
             n_pooled = int(pooled.sum())
             if n_pooled:
                 choice = rng.choice(len(state.pooled_levels), size=n_pooled, p=state.pooled_frequencies)
                 pool = np.empty(len(state.pooled_levels), dtype=object)
                 pool[:] = state.pooled_levels
                 values[pooled] = pool[choice]
-        missing = codes == state.levels.index(_MISSING) if state.has_missing else np.zeros(len(codes), bool)
+        missing = codes == missing_slot if missing_slot is not None else np.zeros(len(codes), bool)
         return _restore_categorical_dtype(values, missing, state)
+
+
+def _marker_slots(state) -> tuple[int | None, int | None]:
+    """Slots of a categorical column's pooled rare levels and of its missing values (None where absent).
+
+    Found by position, where :meth:`TableEncoder._categorical_levels` puts them, never by the
+    placeholder text: a level of the user's data may read ``"__ganaugment_missing__"``.
+    """
+    n = len(state.levels)
+    missing = n - 1 if state.has_missing else None
+    other = n - 1 - int(state.has_missing) if state.pooled_levels else None
+    return other, missing
+
+
+def known_levels(state) -> list:
+    """A categorical column's observed levels, most frequent first, then its pooled rare ones."""
+    other, missing = _marker_slots(state)
+    return [v for i, v in enumerate(state.levels) if i not in (other, missing)] + list(state.pooled_levels)
 
 
 # Width of a normal variable's central 98 % (its 1st to 99th percentile), in standard deviations.
@@ -795,7 +814,7 @@ def _standardise(values: np.ndarray, state: _ColumnState) -> np.ndarray:
 def _level_key(value):
     """Hashable key of a level; booleans are kept apart from the integers 0 and 1."""
     if _is_missing(value):
-        return _MISSING
+        return _MISSING_KEY
     value = _to_python(value)
     return ("bool", value) if isinstance(value, bool) else value
 
