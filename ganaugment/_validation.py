@@ -308,6 +308,25 @@ def is_duration(dtype) -> bool:
     return arrow is not None and str(arrow).startswith("duration")
 
 
+def is_dates(dtype) -> bool:
+    """Whether ``dtype`` holds dates: numpy ``datetime64`` (with a time zone or not), or a pyarrow
+    ``timestamp`` or ``date`` (which pandas' own ``is_datetime64_any_dtype`` does not count)."""
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return True
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    return arrow is not None and str(arrow).startswith(("timestamp", "date"))
+
+
+def as_numpy_dates(series: pd.Series) -> pd.Series:
+    """A date column as numpy ``datetime64``: pyarrow timestamps keep their unit and time zone,
+    pyarrow dates become whole-day timestamps in seconds."""
+    arrow = getattr(series.dtype, "pyarrow_dtype", None)
+    if arrow is None or not is_dates(series.dtype):
+        return series
+    unit, tz = getattr(arrow, "unit", "s"), getattr(arrow, "tz", None)
+    return series.astype(pd.DatetimeTZDtype(unit, tz) if tz else f"datetime64[{unit}]")
+
+
 def as_numpy_durations(series: pd.Series) -> pd.Series:
     """A duration column as numpy ``timedelta64`` (pyarrow durations converted in their own unit)."""
     arrow = getattr(series.dtype, "pyarrow_dtype", None)
@@ -322,7 +341,7 @@ def column_kind(series: pd.Series) -> str:
     """
     if pd.api.types.is_bool_dtype(series):
         return "categorical"
-    if pd.api.types.is_datetime64_any_dtype(series):
+    if is_dates(series.dtype):
         return "datetime"
     if pd.api.types.is_numeric_dtype(series) or is_duration(series.dtype):
         return "numeric"  # durations too: the encoder learns them in nanoseconds, the metrics in seconds

@@ -46,7 +46,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ._torch import make_generator
-from ._validation import as_frame, check_table, check_target, did_you_mean, seed_from
+from ._validation import as_frame, check_table, check_target, did_you_mean, is_dates, seed_from
 from .tabular.encoder import TableEncoder, _infer_kind
 from .tabular.model import TabularGAN
 from .training import train_gan
@@ -368,7 +368,7 @@ def _state_for(series):
     from .tabular.encoder import _ColumnState
 
     state = _ColumnState(name=series.name, kind="numeric", dtype=str(series.dtype))
-    state.is_datetime = pd.api.types.is_datetime64_any_dtype(series)
+    state.is_datetime = is_dates(series.dtype)
     return state
 
 

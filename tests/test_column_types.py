@@ -174,6 +174,31 @@ def test_durations_beyond_nanoseconds_are_refused_and_arrow_durations_are_number
     assert str(rows.dtype) == "duration[s][pyarrow]" and rows.between(arrow.min(), arrow.max()).all()
 
 
+def test_arrow_dates_are_learned_as_dates_and_come_back_in_their_dtype():
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    n = 200
+    days = pd.Series(pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D"))
+    # Local midnights across the March clock change: whole days on the Paris wall clock only.
+    paris = pd.Series(pd.date_range("2021-03-01", periods=n, tz="Europe/Paris"))
+    frame = pd.DataFrame({
+        "stamp": days.astype("timestamp[s][pyarrow]"),
+        "paris": paris.astype(pd.ArrowDtype(pa.timestamp("ms", tz="Europe/Paris"))),
+        "day": days.astype("date32[pyarrow]"),
+    })
+    encoder = TableEncoder(random_state=0).fit(frame)
+    # They used to be learned as some 200 levels each, and could never take a new value.
+    assert [(s.kind, s.is_datetime, s.time_step) for s in encoder.states_] == [("numeric", True, "D")] * 3
+    back = decode_noisy(encoder, frame)
+    assert (back.dtypes == frame.dtypes).all()
+    assert back["stamp"].between(frame["stamp"].min(), frame["stamp"].max()).all()
+    assert (back["paris"] == back["paris"].dt.floor("D")).all()
+    assert back["day"].nunique() > 50
+    report = evaluate(frame, back)
+    assert report.tables["columns"].set_index("column")["score"].gt(0.5).all()
+
+
 def test_durations_read_back_as_text_are_scored_as_durations():
     import io
 

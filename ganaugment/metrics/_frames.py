@@ -15,7 +15,15 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .._validation import as_numpy_durations, column_kind, did_you_mean, first_fraction, is_duration
+from .._validation import (
+    as_numpy_dates,
+    as_numpy_durations,
+    column_kind,
+    did_you_mean,
+    first_fraction,
+    is_dates,
+    is_duration,
+)
 
 __all__ = [
     "check_tables", "check_class_target", "column_kind", "match_kinds", "model_frames", "DistanceEncoder", "subsample", "row_keys",
@@ -118,12 +126,16 @@ def check_tables(real, synthetic, holdout=None, target=None):
 def _scorable(frame: pd.DataFrame, durations_of: pd.Series) -> pd.DataFrame:
     """``frame`` with columns SDMetrics cannot score made scorable: float16 as float32 (SDMetrics gave
     a float16 column no score, so a shifted column dropped out and the quality rose from 0.49 to
-    0.96), and the real table's duration columns as float seconds in every table."""
+    0.96), pyarrow dates as numpy ``datetime64`` (SDMetrics and pandas' date tests know only
+    those), and the real table's duration columns as float seconds in every table."""
     half = [name for name, dtype in frame.dtypes.items() if dtype == np.float16]
+    arrow_dates = [name for name, dtype in frame.dtypes.items() if is_dates(dtype) and hasattr(dtype, "pyarrow_dtype")]
     durations = [name for name in frame.columns if is_duration(durations_of[name])]
-    if not half and not durations:
+    if not half and not arrow_dates and not durations:
         return frame
     frame = frame.astype(dict.fromkeys(half, np.float32))
+    for name in arrow_dates:
+        frame[name] = as_numpy_dates(frame[name])
     for name in durations:
         frame[name] = _seconds(frame[name])
     return frame
@@ -156,7 +168,8 @@ def _numbers(series: pd.Series) -> np.ndarray:
     if is_duration(series.dtype):
         seconds = as_numpy_durations(series).dt.total_seconds()  # no nanosecond overflow
         return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
-    if pd.api.types.is_datetime64_any_dtype(series):
+    if is_dates(series.dtype):
+        series = as_numpy_dates(series)
         values = series.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
         values[series.isna().to_numpy()] = np.nan
         return values
@@ -169,7 +182,7 @@ def _as_datetimes(series: pd.Series, like: pd.Series) -> pd.Series:
     Values are read as UTC instants (naive ones as UTC wall times), so text
     with mixed UTC offsets reads too; a naive real column gets naive UTC times.
     """
-    if pd.api.types.is_datetime64_any_dtype(series) or (
+    if is_dates(series.dtype) or (
         pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     ):
         # Numbers are nanoseconds since the epoch, the inverse of _numbers.

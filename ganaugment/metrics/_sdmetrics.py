@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._validation import caller_stacklevel
+from .._validation import caller_stacklevel, is_dates
 from .gate import FidelityWarning
 
 __all__ = ["infer_metadata", "quality_and_diagnostic"]
@@ -42,7 +42,7 @@ def infer_metadata(frame: pd.DataFrame) -> dict:
         col = frame[name]
         if pd.api.types.is_bool_dtype(col):
             columns[str(name)] = {"sdtype": "boolean"}
-        elif pd.api.types.is_datetime64_any_dtype(col):
+        elif is_dates(col.dtype):
             columns[str(name)] = {"sdtype": "datetime"}
         elif pd.api.types.is_numeric_dtype(col):
             columns[str(name)] = {"sdtype": "numerical"}

@@ -24,7 +24,15 @@ import numpy as np
 import pandas as pd
 from sklearn.mixture import GaussianMixture
 
-from .._validation import as_numpy_durations, caller_stacklevel, column_kind, did_you_mean, is_duration
+from .._validation import (
+    as_numpy_dates,
+    as_numpy_durations,
+    caller_stacklevel,
+    column_kind,
+    did_you_mean,
+    is_dates,
+    is_duration,
+)
 from ..persistence import ModelFileError, persistable
 
 __all__ = ["Span", "TableEncoder", "EncodedRows", "known_levels"]
@@ -318,7 +326,7 @@ class TableEncoder:
 
     def _fit_numeric(self, name, series, rng) -> _ColumnState:
         state = _ColumnState(name=name, kind="numeric", dtype=str(series.dtype))
-        state.is_datetime = pd.api.types.is_datetime64_any_dtype(series)
+        state.is_datetime = is_dates(series.dtype)
         state.is_duration = is_duration(series.dtype)
         values = self._numeric_values(series, state)
         missing = np.isnan(values)
@@ -342,7 +350,7 @@ class TableEncoder:
             exact = self._ticks(present, state).astype("int64") if state.is_datetime or state.is_duration else present
             state.integer_bounds = [int(exact.min()), int(exact.max())]
             if state.is_datetime:
-                state.time_step = _time_step(present)
+                state.time_step = _time_step(as_numpy_dates(present))
             elif state.is_duration:
                 state.time_step = _time_step(pd.Series(exact.astype("datetime64[ns]")))  # whole minutes, seconds, ...
             else:
@@ -400,7 +408,7 @@ class TableEncoder:
     @staticmethod
     def _ticks(series: pd.Series, state: _ColumnState) -> np.ndarray:
         """A date or duration column as numpy nanoseconds (``datetime64[ns]`` / ``timedelta64[ns]``)."""
-        series = as_numpy_durations(series) if state.is_duration else series
+        series = as_numpy_durations(series) if state.is_duration else as_numpy_dates(series)
         if hasattr(series.dt, "as_unit"):
             try:  # a [s] or [ms] column can hold values that nanoseconds cannot: the cast would wrap around
                 series = series.dt.as_unit("ns")
@@ -610,11 +618,10 @@ class TableEncoder:
                 if state.name in levels_of:
                     self.category_codes(series.dropna(), state)
                 continue
-            is_dates = pd.api.types.is_datetime64_any_dtype(series)
-            is_durations = is_duration(series.dtype)
-            if series.isna().all() or (is_dates and state.is_datetime) or (is_durations and state.is_duration):
+            dates, durations = is_dates(series.dtype), is_duration(series.dtype)
+            if series.isna().all() or (dates and state.is_datetime) or (durations and state.is_duration):
                 continue
-            if is_dates or state.is_datetime or is_durations or state.is_duration:
+            if dates or state.is_datetime or durations or state.is_duration:
                 held = "dates" if state.is_datetime else "durations" if state.is_duration else "numbers"
                 raise ValueError(f"Column {state.name!r} held {held} at fit; it now has dtype {series.dtype}.")
             try:
@@ -843,13 +850,12 @@ def _restore_numeric_dtype(values, missing, state, bounds=None) -> pd.Series:
         out = pd.Series(ints.astype("datetime64[ns]" if state.is_datetime else "timedelta64[ns]"))
         out[missing] = pd.NaT
         step = state.time_step
-        try:
-            return (_round_times(out, step) if step else out).astype(dtype)
-        except (TypeError, ValueError):
-            # Time-zone aware columns: localise back from UTC nanoseconds, round on the
-            # local clock, then restore the unit (a datetime64[ms, UTC] column stays in ms).
-            local = pd.to_datetime(out, utc=True).dt.tz_convert(dtype.split(", ")[-1].rstrip("]"))
-            return (_round_times(local, step) if step else local).astype(dtype)
+        tz = _time_zone(dtype) if state.is_datetime else None
+        if tz is not None:
+            # Time-zone aware columns: localise back from UTC nanoseconds and round on the local
+            # clock, then restore the unit (a datetime64[ms, UTC] column stays in ms).
+            out = out.dt.tz_localize("UTC").dt.tz_convert(tz)
+        return (_round_times(out, step) if step else out).astype(dtype)
     if state.is_integer:
         ints = _as_integers(values, dtype, bounds)
         if missing.any():
@@ -865,6 +871,15 @@ def _restore_numeric_dtype(values, missing, state, bounds=None) -> pd.Series:
     values = values.copy()
     values[missing] = np.nan
     return pd.Series(values).astype(dtype)
+
+
+def _time_zone(dtype: str):
+    """The time zone of a date dtype (numpy or pyarrow), or None for naive dates."""
+    try:
+        resolved = pd.api.types.pandas_dtype(dtype)
+    except (TypeError, ValueError):
+        return None
+    return getattr(resolved, "tz", None) or getattr(getattr(resolved, "pyarrow_dtype", None), "tz", None)
 
 
 def _as_integers(values: np.ndarray, dtype: str, bounds=None) -> np.ndarray:
