@@ -14,7 +14,7 @@ from ._frames import _labels, _numbers, check_random_state_int, check_tables, co
 from .detection import detection_auc
 from .efficacy import ml_efficacy
 from .gate import FidelityWarning
-from .privacy import privacy_scores
+from .privacy import exact_copy_share, privacy_scores
 from .report import FidelityReport
 
 __all__ = ["evaluate"]
@@ -27,8 +27,8 @@ COPY_LIKE_AUC = 0.3
 # Share of holdout rows found in real past which the privacy baseline is in doubt.
 HOLDOUT_OVERLAP = 0.5
 NO_PRIVACY_NOTE = (
-    "Privacy was not scored (distances to the closest record, exact copies): it needs holdout=, real rows the "
-    "generator never saw, as the baseline."
+    "Distances to the closest record were not measured, and exact copies have no baseline: both need holdout=, "
+    "real rows the generator never saw (a table whose real rows often repeat gives copies by chance)."
 )
 
 
@@ -76,9 +76,9 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         ``column_pair_trends`` (SDMetrics, exactly as its reports compute
         them, except that a column whose synthetic values are all missing
         scores 0 where SDMetrics would leave it out), ``detection_auc`` and
-        ``detection_score``; with ``holdout``,
+        ``detection_score``, ``exact_copy_share``; with ``holdout``,
         ``dcr_synthetic_median``, ``dcr_holdout_median``, ``dcr_closer_share``,
-        ``exact_copy_share``, ``holdout_copy_share``; with ``target``,
+        ``holdout_copy_share``; with ``target``,
         ``efficacy_{real,synthetic,augmented}_{f1,auc}``. The table
         ``report.columns`` compares every column.
 
@@ -137,7 +137,7 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         report.notes.append(
             f"The detection AUC ({auc:.3f}) is far below 0.5: its errors are systematic, as when synthetic rows "
             "are copies of real rows (each row's twin sits on the other side of every fold). Check the exact "
-            "copies and distances to the closest record, which need holdout=."
+            "copies, and the distances to the closest record, which need holdout=."
         )
 
     if holdout is not None:
@@ -147,6 +147,8 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         report.add_scores(privacy, section="privacy")
         report.notes.extend(_privacy_notes(privacy, report.details["dcr_holdout"], real, synthetic, holdout, max_rows))
     else:
+        # Counted over every row, no baseline needed to see a generator that hands out its training rows.
+        report.add_scores({"exact_copy_share": exact_copy_share(real, synthetic)}, section="privacy")
         report.notes.append(NO_PRIVACY_NOTE)
     if target is not None:
         eff = ml_efficacy(real, synthetic, holdout, target, random_state=seeds[2])

@@ -244,6 +244,8 @@ class FidelityReport:
                 f"{s('dcr_holdout_median'):.4f}; closer than holdout 5% {s('dcr_closer_share'):.3f}; "
                 f"exact copies {s('exact_copy_share'):.2%} (holdout {s('holdout_copy_share'):.2%})"
             )
+        elif "exact_copy_share" in self.scores:
+            lines.append(f"  privacy: exact copies of real rows {s('exact_copy_share'):.2%} (no holdout: no baseline)")
         shown = {"quality_score", "column_shapes", "column_pair_trends", "diagnostic_score", "detection_auc",
                  "detection_score", "dcr_synthetic_median", "dcr_holdout_median", "dcr_closer_share",
                  "exact_copy_share", "holdout_copy_share"}

@@ -7,6 +7,7 @@ import pytest
 from ganaugment import FidelityReport, FidelityWarning, evaluate
 from ganaugment.metrics._frames import DistanceEncoder
 from ganaugment.metrics._sdmetrics import infer_metadata
+from ganaugment.metrics.evaluate import NO_PRIVACY_NOTE
 
 
 def make_table(n, seed, shift=0.0):
@@ -62,6 +63,14 @@ def test_detection_separates_shifted_tables_only(tables):
     far = evaluate(real, shifted)
     assert far.detection_auc > 0.95
     assert far["detection_score"] == pytest.approx(1 - 2 * (far.detection_auc - 0.5))
+
+
+def test_exact_copies_are_counted_without_a_holdout(tables):
+    real, fresh, _ = tables
+    copied = evaluate(real, real.sample(300, random_state=0))
+    assert copied.privacy == {"exact_copy_share": 1.0}  # no distances: they need the holdout's baseline
+    assert "exact copies of real rows 100.00% (no holdout" in copied.summary()
+    assert evaluate(real, fresh).privacy["exact_copy_share"] < 0.05
 
 
 def test_privacy_flags_copied_rows(tables):
@@ -169,7 +178,7 @@ def test_report_is_a_fidelity_report_with_the_table_scores(tables):
     real, synthetic, _ = tables
     report = evaluate(real, synthetic)
     assert isinstance(report, FidelityReport)
-    assert report.privacy == {} and report.efficacy == {}
+    assert report.privacy == {"exact_copy_share": 0.0} and report.efficacy == {}  # distances need a holdout
     assert set(report.to_frame().index) >= {"quality_score", "diagnostic_score", "detection_auc"}
     assert len(report.summary().splitlines()) <= 6
 
@@ -203,7 +212,7 @@ def test_notes_on_copies_and_on_a_holdout_inside_real():
     copied = evaluate(real, real.copy(), random_state=0)
     assert copied.detection_auc < 0.3  # each row's twin on the other side of every fold
     assert any("far below 0.5" in note and "copies" in note for note in copied.notes)
-    assert any(note.startswith("Privacy was not scored") for note in copied.notes)
+    assert copied.privacy["exact_copy_share"] == 1.0 and NO_PRIVACY_NOTE in copied.notes
     with pytest.warns(FidelityWarning, match=r"100% of the holdout rows are also rows of real") as caught:
         inside = evaluate(pd.concat([real, fresh], ignore_index=True), fresh, holdout=fresh, random_state=0)
     assert inside.scores["holdout_copy_share"] == 1.0

@@ -14,6 +14,7 @@ import ganaugment.training as training_module
 from ganaugment import FidelityWarning, GANAugmenter, LowFidelityError
 from ganaugment.metrics._frames import row_keys
 from ganaugment.metrics.diagnostics import ModeCollapseWarning
+from ganaugment.metrics.evaluate import NO_PRIVACY_NOTE
 from ganaugment.metrics.gate import holdout_split
 
 from ..conftest import FAST, fit_quietly
@@ -72,8 +73,9 @@ def test_gate_lets_a_trained_model_through(table):
     assert "80 real rows" in model.fidelity_report_.summary()
     assert "class" in model.fidelity_report_.columns["column"].tolist()
     assert "Training curves" in model.fidelity_report_.figure_titles
-    # No note that privacy needs a holdout: the gate has no training rows to check copies against.
-    assert not any(note.startswith("Privacy was not scored") for note in model.fidelity_report_.notes)
+    # No copies and no note that privacy needs a holdout: the gate has no training rows to check copies against.
+    assert NO_PRIVACY_NOTE not in model.fidelity_report_.notes
+    assert model.fidelity_report_.privacy == {}
     Xs, ys = model.sample(50)
     assert len(Xs) == 50 and len(ys) == 50
     # The stored report holds drawn figures, not rows, and the model still pickles.
