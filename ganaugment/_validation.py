@@ -207,6 +207,59 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
     return classes, codes.astype(np.int64)
 
 
+def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=None) -> np.ndarray | None:
+    """Row weights scaled to a mean of 1, or None when there are none or all are equal.
+
+    Refuses, by name, weights of the wrong shape or length, missing, infinite or negative
+    weights, all-zero weights, and a class whose rows all weigh zero (the GAN could not learn it).
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+        return None  # one weight for every row: the unweighted fit
+    try:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight must hold numbers, one per row of X.") from None
+    if weights.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-dimensional, got shape {weights.shape}.")
+    if len(weights) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but sample_weight has {len(weights)} weights.")
+    if np.isnan(weights).any():
+        raise ValueError(f"sample_weight has {int(np.isnan(weights).sum())} missing (NaN) weights.")
+    if not np.isfinite(weights).all():
+        raise ValueError("sample_weight contains infinite values.")
+    if (weights < 0).any():
+        raise ValueError(f"sample_weight must be >= 0; the smallest weight is {weights.min():g}.")
+    if weights.max() == 0:
+        raise ValueError("sample_weight is zero for every row: there is nothing to learn.")
+    if class_codes is not None:
+        mass = np.bincount(class_codes, weights=weights, minlength=len(classes))
+        if (mass == 0).any():
+            empty = [_plain_label(c) for c in np.asarray(classes)[mass == 0]]
+            raise ValueError(
+                f"Every row of class {empty[0]!r} has weight 0" + (f" (and of {empty[1:]})" if len(empty) > 1 else "")
+                + ": the GAN could not learn it. Drop those rows and their class, or give them weight."
+            )
+    if (weights == weights[0]).all():
+        return None
+    return weights / weights.mean()
+
+
+def kept_weights(weights, kept: np.ndarray, class_codes=None, classes=None) -> np.ndarray | None:
+    """The row weights of the rows a fit keeps after the fidelity gate's hold-out, checked again."""
+    if weights is None:
+        return None
+    try:
+        return check_sample_weight(weights[kept], len(kept), class_codes, classes)
+    except ValueError as exc:
+        raise ValueError(f"After the fidelity gate's hold-out (validation_fraction): {exc}") from None
+
+
+def _plain_label(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def first_fraction(numbers: np.ndarray) -> float | None:
     """The first finite number in ``numbers`` that is not whole (a sign of a continuous target), or None."""
     fractional = numbers[np.isfinite(numbers) & (np.mod(numbers, 1.0) != 0.0)]

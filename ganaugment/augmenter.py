@@ -21,9 +21,11 @@ from ._validation import (
     caller_stacklevel,
     check_class_counts,
     check_n_samples,
+    check_sample_weight,
     check_table,
     check_target,
     did_you_mean,
+    kept_weights,
     scalar_label,
     seed_from,
 )
@@ -340,7 +342,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the GAN on ``X`` (conditioned on the class ``y`` when given).
 
         Parameters
@@ -352,6 +354,15 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             ``image_shape``.
         y : array-like of shape (n_samples,), default=None
             Class labels to condition on.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights (survey or design weights, say): the
+            GAN learns the weighted distribution. Training draws each row
+            with probability proportional to its weight (a row of weight 0 is
+            never drawn), and generated classes and levels follow the
+            weighted frequencies. The encoder's column statistics (value
+            modes, level lists) and the fidelity gate's comparison with its
+            held-out rows are unweighted. Equal weights give exactly the
+            unweighted fit.
 
         Returns
         -------
@@ -366,16 +377,16 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         """
         before = dict(self.__dict__)
         try:
-            return self._fit(X, y)
+            return self._fit(X, y, sample_weight)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, sample_weight):
         if self.kind == "image" or (self.kind == "auto" and looks_like_images(X, self.image_shape)):
             self.kind_ = "image"
-            _images.fit_images(self, X, y)
+            _images.fit_images(self, X, y, sample_weight)
             return self
         if self.image_shape is not None:
             raise ValueError("image_shape was given with kind='table'; drop it or use kind='image'.")
@@ -384,8 +395,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             del self.codec_  # a table refit of an image model: nothing may describe the old images
         frame, self._input_kind = self._prepare_fit_input(X)
         classes, class_codes = (None, None) if y is None else check_target(y, len(frame), estimator=self)
+        weights = check_sample_weight(sample_weight, len(frame), class_codes, classes)
         self._validate_hyperparameters(frame)
-        checkpointer, resumed = self._open_checkpoint(frame, y)
+        checkpointer, resumed = self._open_checkpoint(frame, y, weights)
         if resumed is not None:
             self._refuse_checkpoint_beyond(checkpointer, TABLE_EPOCHS if self.epochs is None else int(self.epochs))
         self.classes_ = classes
@@ -400,6 +412,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             validation = (frame.iloc[held].reset_index(drop=True), None if y is None else class_codes[held])
             frame = frame.iloc[kept].reset_index(drop=True)
             class_codes = None if y is None else class_codes[kept]
+            weights = kept_weights(weights, kept, class_codes, classes)
         self.device_ = resolve_device(self.device)
         started = time.perf_counter()
         encoder = self._make_encoder(frame, rng)
@@ -416,7 +429,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         # Training draws from the model's own torch generator, never from rng,
         # so this is the generator an uninterrupted fit ends with too.
         self._sample_rng = np.random.default_rng(int(rng.integers(2**63 - 1)))
-        self.model_.set_training_data(encoded, class_codes)
+        self.model_.set_training_data(encoded, class_codes, weights)
         batch = self._effective_batch_size(len(frame))
         config = self._training_config(
             epochs=TABLE_EPOCHS if self.epochs is None else int(self.epochs),
@@ -449,16 +462,16 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         settings.update(overrides)
         return TrainingConfig(**settings)
 
-    def _open_checkpoint(self, data, y):
+    def _open_checkpoint(self, data, y, weights=None):
         """``(Checkpointer, checkpointed estimator)``; both None without checkpoint_dir.
 
         ``data`` is the table (a DataFrame) or the images as given (an array),
-        fingerprinted with ``y``. The caller checks the checkpoint's epoch
-        against its epoch count with :meth:`_refuse_checkpoint_beyond`.
+        fingerprinted with ``y`` and the row ``weights``. The caller checks the
+        checkpoint's epoch against its epoch count with :meth:`_refuse_checkpoint_beyond`.
         """
         if self.checkpoint_dir is None:
             return None, None
-        checkpointer = Checkpointer(self, self.checkpoint_dir, self.checkpoint_every, data, y)
+        checkpointer = Checkpointer(self, self.checkpoint_dir, self.checkpoint_every, data, y, weights)
         found = checkpointer.resume(self.device)
         if found is None:
             return checkpointer, None

@@ -51,7 +51,7 @@ class Checkpointer:
         The class labels, fingerprinted with the table.
     """
 
-    def __init__(self, estimator, directory, every: int, data: pd.DataFrame, y=None):
+    def __init__(self, estimator, directory, every: int, data: pd.DataFrame, y=None, weights=None):
         directory = os.fspath(directory)
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise ValueError(f"checkpoint_dir={directory!r} is a file; pass a folder (it is created when missing).")
@@ -60,7 +60,7 @@ class Checkpointer:
         self.directory = directory
         self.path = os.path.join(directory, CHECKPOINT_NAME)
         self.every = int(every)
-        self.fingerprint = {"data": data_digest(data, y), "params": _param_tokens(estimator)}
+        self.fingerprint = {"data": data_digest(data, y, weights), "params": _param_tokens(estimator)}
         self.seed = None
         self.optimizer_states = None
         self.saved_epoch = None
@@ -96,7 +96,7 @@ class Checkpointer:
         )
         if saved.get("data") != self.fingerprint["data"]:
             raise ValueError(
-                f"checkpoint_dir {self.directory!r} holds a checkpoint of a fit on other data (X or y differ). {fix}"
+                f"checkpoint_dir {self.directory!r} holds a checkpoint of a fit on other data (X, y or sample_weight differ). {fix}"
             )
         old, new = saved.get("params", {}), self.fingerprint["params"]
         changed = sorted(k for k in set(old) | set(new) if old.get(k, "<unset>") != new.get(k, "<unset>"))
@@ -125,9 +125,9 @@ class Checkpointer:
         self.saved_epoch = int(epoch)
 
 
-def data_digest(data, y) -> str:
+def data_digest(data, y, weights=None) -> str:
     """SHA-256 of the column names, dtypes and values of the table, or of an image array's
-    shape, dtype and bytes (and of y)."""
+    shape, dtype and bytes (and of y, and of the row weights when there are any)."""
     digest = hashlib.sha256()
     if isinstance(data, np.ndarray):
         array = np.ascontiguousarray(data)
@@ -149,6 +149,9 @@ def data_digest(data, y) -> str:
         labels = pd.Series(np.asarray(y).ravel(), dtype=object)
         digest.update(repr(sorted({repr(v) for v in labels.unique()})).encode())
         digest.update(pd.util.hash_pandas_object(labels.astype(str), index=False).to_numpy().tobytes())
+    if weights is not None:
+        digest.update(b"weights")
+        digest.update(np.ascontiguousarray(weights, dtype=np.float64).tobytes())
     return digest.hexdigest()
 
 

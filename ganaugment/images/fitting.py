@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from .._torch import resolve_device
-from .._validation import check_target, seed_from
+from .._validation import check_sample_weight, check_target, kept_weights, seed_from
 from ..metrics.gate import gate_holdout, run_image_gate
 from ..training import train_resumable
 from .codec import ImageCodec
@@ -119,7 +119,7 @@ def image_schedule(estimator, n_images: int, epochs) -> tuple:
     return batch, steps_per_epoch, epochs
 
 
-def fit_images(estimator, X, y) -> None:
+def fit_images(estimator, X, y, sample_weight=None) -> None:
     """Fit ``estimator``'s image GAN on ``X`` (optionally conditioned on ``y``).
 
     The steps are those of the table fit: open the checkpoint (resuming from
@@ -134,8 +134,9 @@ def fit_images(estimator, X, y) -> None:
     if len(images) < 2:
         raise ValueError(f"Found n_samples = {len(images)}: a GAN needs at least 2 images to learn a distribution.")
     classes, class_codes = (None, None) if y is None else check_target(y, len(images), estimator=estimator)
+    weights = check_sample_weight(sample_weight, len(images), class_codes, classes)
     raw = ImageCodec._as_array(X)  # the images as given: fingerprinted, and what the gate compares
-    checkpointer, resumed = estimator._open_checkpoint(raw, y)
+    checkpointer, resumed = estimator._open_checkpoint(raw, y, weights)
     for name in TABLE_FITTED:
         if hasattr(estimator, name):
             delattr(estimator, name)
@@ -154,6 +155,7 @@ def fit_images(estimator, X, y) -> None:
         validation = (raw[held], None if class_codes is None else class_codes[held])
         raw, images = raw[kept], images[kept]
         class_codes = None if class_codes is None else class_codes[kept]
+        weights = kept_weights(weights, kept, class_codes, classes)
     estimator.device_ = resolve_device(estimator.device)
     n_classes = 0 if classes is None else len(classes)
     params = {
@@ -190,7 +192,7 @@ def fit_images(estimator, X, y) -> None:
         betas=(0.5, 0.999),
     )
     estimator.history_ = [] if resumed is None else list(resumed.history_)
-    model.set_training_data(images, class_codes)
+    model.set_training_data(images, class_codes, weights)
     train_resumable(model, config, estimator.history_, checkpointer, resumed is not None, seed)
     estimator.fit_seconds_ = time.perf_counter() - started
     _check_image_fit(estimator, raw, class_codes, validation, check_rng)

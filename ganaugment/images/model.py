@@ -110,6 +110,7 @@ class ImageGAN:
         self._cutout = (round(h * cutout), round(w * cutout))
         self._data = None
         self._classes = None
+        self._cum_weight = None
         self.class_frequencies = None  # training share of every class, kept after training
 
     def to_state(self) -> dict:
@@ -143,22 +144,30 @@ class ImageGAN:
         return model
 
     # ------------------------------------------------------------- data
-    def set_training_data(self, images: np.ndarray, class_codes: np.ndarray | None) -> None:
+    def set_training_data(self, images: np.ndarray, class_codes: np.ndarray | None, weights=None) -> None:
+        """Move the images to the device; ``weights`` (or None) make training draw each image with
+        probability proportional to its weight, and weigh the class frequencies that sampling follows."""
         self._data = torch.as_tensor(images, dtype=torch.float32, device=self.device)
         if class_codes is not None:
-            counts = np.bincount(class_codes, minlength=self.n_classes).astype(np.float64)
+            counts = np.bincount(class_codes, weights=weights, minlength=self.n_classes).astype(np.float64)
             self.class_frequencies = counts / counts.sum()
         self._classes = None if class_codes is None else torch.as_tensor(class_codes, dtype=torch.long, device=self.device)
+        self._cum_weight = None if weights is None else torch.as_tensor(np.cumsum(weights), device=self.device)
         self._pair_distance = _pair_distance(images, class_codes)
 
     def release_training_data(self) -> None:
         """Drop the training tensors so a fitted model holds no real images."""
         self._data = None
         self._classes = None
+        self._cum_weight = None
 
     # --------------------------------------------------- trainer protocol
     def draw(self, batch_size: int) -> _Batch:
-        rows = torch.randint(len(self._data), (batch_size,), generator=self.torch_rng, device=self.device)
+        if self._cum_weight is None:
+            rows = torch.randint(len(self._data), (batch_size,), generator=self.torch_rng, device=self.device)
+        else:
+            u = torch.rand(batch_size, generator=self.torch_rng, device=self.device, dtype=torch.float64)
+            rows = torch.searchsorted(self._cum_weight, u * self._cum_weight[-1], right=True).clamp_(max=len(self._data) - 1)
         classes = None if self._classes is None else self._classes[rows]
         return _Batch(self._data[rows], classes)
 

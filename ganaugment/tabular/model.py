@@ -201,11 +201,14 @@ class TabularGAN:
         self._slot_segment = torch.as_tensor(slot_segment, device=dev)
 
     # ------------------------------------------------------------- data
-    def set_training_data(self, encoded, class_codes: np.ndarray | None) -> None:
+    def set_training_data(self, encoded, class_codes: np.ndarray | None, weights: np.ndarray | None = None) -> None:
         """Move the encoded table to the device and index it for training-by-sampling.
 
         ``encoded`` is :class:`EncodedRows` (compact: what the device holds)
-        or the dense matrix of :meth:`TableEncoder.transform`.
+        or the dense matrix of :meth:`TableEncoder.transform`. ``weights``
+        (row weights with a mean of 1, or None) make training draw each row
+        with probability proportional to its weight, and weigh the level and
+        class frequencies that sampling and calibration follow.
         """
         if not isinstance(encoded, EncodedRows):
             encoded = self.encoder.compact(np.asarray(encoded, dtype=np.float32))
@@ -213,10 +216,13 @@ class TabularGAN:
         n = len(encoded)
         dev = self.device
         slots = lay.slot_codes(encoded, class_codes)
+        mass = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
         counts = np.zeros((max(lay.n_classes, 1), lay.n_slots), dtype=np.float64)
+        rows_in_slot = np.zeros(lay.n_slots, dtype=np.int64)
         row_class = class_codes if lay.has_class else np.zeros(n, dtype=np.int64)
         for j in range(slots.shape[1]):
-            np.add.at(counts, (row_class, slots[:, j]), 1.0)
+            np.add.at(counts, (row_class, slots[:, j]), mass)
+            rows_in_slot += np.bincount(slots[:, j], minlength=lay.n_slots)
         self.counts = counts
         # How often each level of every discrete span occurs, per class: the
         # target of calibrate().
@@ -225,7 +231,7 @@ class TabularGAN:
         level_counts = np.zeros((counts.shape[0], n_levels), dtype=np.float64)
         for k, offset in enumerate(np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)):
             flat = row_class * n_levels + offset + encoded.codes[:, k].astype(np.int64)
-            level_counts += np.bincount(flat, minlength=level_counts.size).reshape(level_counts.shape)
+            level_counts += np.bincount(flat, weights=mass, minlength=level_counts.size).reshape(level_counts.shape)
         self.level_counts = level_counts
         total = counts.sum(axis=0)
         # Rows sorted by slot, per choice column: rows holding slot s are
@@ -237,7 +243,7 @@ class TabularGAN:
         order_start = np.zeros(lay.n_slots, dtype=np.int64)
         for j in range(slots.shape[1]):
             lo, hi = lay.slot_offsets[j], lay.slot_offsets[j + 1]
-            within = np.concatenate([[0], np.cumsum(total[lo:hi])[:-1]]).astype(np.int64)
+            within = np.concatenate([[0], np.cumsum(rows_in_slot[lo:hi])[:-1]]).astype(np.int64)
             order_start[lo:hi] = j * n + within
         # Level probabilities inside each column, proportional to log(1 + count).
         n_cols = lay.n_choice_columns
@@ -253,7 +259,19 @@ class TabularGAN:
         self._n_rows = n
         self._order = torch.as_tensor(order, dtype=torch.long, device=dev)
         self._order_start = torch.as_tensor(order_start, device=dev)
-        self._slot_count = torch.as_tensor(total, dtype=torch.float32, device=dev)
+        self._slot_count = torch.as_tensor(rows_in_slot, dtype=torch.float32, device=dev)
+        # Weighted draws: a row is found by its cumulative weight, along the rows in slot order (or in
+        # table order when there is no choice column); None keeps the uniform draw.
+        self._cum_weight = self._slot_base = self._slot_weight = None
+        if weights is not None:
+            along = order if len(order) else np.arange(n)
+            cum = np.cumsum(mass[along])
+            self._cum_weight = torch.as_tensor(cum, dtype=torch.float64, device=dev)
+            before = np.concatenate([[0.0], cum])
+            self._slot_base = torch.as_tensor(before[order_start], dtype=torch.float64, device=dev)
+            self._slot_weight = torch.as_tensor(
+                before[order_start + rows_in_slot] - before[order_start], dtype=torch.float64, device=dev
+            )
         self._level_probs = torch.as_tensor(probs, dtype=torch.float32, device=dev)
         self._slot_offsets = torch.as_tensor(lay.slot_offsets, device=dev)
         self._row_class = torch.as_tensor(row_class, dtype=torch.long, device=dev)
@@ -261,7 +279,8 @@ class TabularGAN:
     def release_training_data(self) -> None:
         """Drop the training tensors so a fitted model holds no real rows."""
         self.level_counts = None
-        for name in ("_values", "_codes", "_order", "_order_start", "_slot_count", "_level_probs", "_slot_offsets", "_row_class"):
+        for name in ("_values", "_codes", "_order", "_order_start", "_slot_count", "_level_probs", "_slot_offsets",
+                     "_row_class", "_cum_weight", "_slot_base", "_slot_weight"):
             setattr(self, name, None)
 
     # --------------------------------------------------- trainer protocol
@@ -270,15 +289,27 @@ class TabularGAN:
         gen = self.torch_rng
         dev = self.device
         if lay.n_choice_columns == 0:
-            rows = torch.randint(self._n_rows, (batch_size,), generator=gen, device=dev)
+            if self._cum_weight is None:
+                rows = torch.randint(self._n_rows, (batch_size,), generator=gen, device=dev)
+            else:
+                u = torch.rand(batch_size, generator=gen, device=dev, dtype=torch.float64) * self._cum_weight[-1]
+                rows = torch.searchsorted(self._cum_weight, u, right=True).clamp_(max=self._n_rows - 1)
             cond = torch.zeros(batch_size, lay.cond_dim, device=dev)
             empty = torch.zeros(batch_size, dtype=torch.long, device=dev)
             return _Batch(self._rows(rows), cond, empty, empty)
         column = torch.randint(lay.n_choice_columns, (batch_size,), generator=gen, device=dev)
         level = torch.multinomial(self._level_probs[column], 1, generator=gen).squeeze(1)
         slot = self._slot_offsets[column] + level
-        offset = (torch.rand(batch_size, generator=gen, device=dev) * self._slot_count[slot]).long()
-        rows = self._order[self._order_start[slot] + offset]
+        if self._cum_weight is None:
+            offset = (torch.rand(batch_size, generator=gen, device=dev) * self._slot_count[slot]).long()
+            rows = self._order[self._order_start[slot] + offset]
+        else:
+            # The row whose cumulative weight first exceeds a uniform point of the slot's weight:
+            # rows of weight 0 are never drawn.
+            u = torch.rand(batch_size, generator=gen, device=dev, dtype=torch.float64)
+            at = torch.searchsorted(self._cum_weight, self._slot_base[slot] + u * self._slot_weight[slot], right=True)
+            first = self._order_start[slot]
+            rows = self._order[torch.minimum(torch.maximum(at, first), first + self._slot_count[slot].long() - 1)]
         cond = self._condition(slot, self._row_class[rows])
         return _Batch(self._rows(rows), cond, column, slot)
 
@@ -373,10 +404,10 @@ class TabularGAN:
         counts = self.counts
         # P(class | fixed values) is proportional to P(class) * prod_j P(value_j | class).
         class_size = self.class_sizes()
-        weight = class_size.astype(np.float64)
+        weight = class_size.copy()
         fixed_slots = sorted(fixed.values())  # one order of products, whatever the caller's
         for slot in fixed_slots:
-            weight = weight * counts[:, slot] / np.maximum(class_size, 1)
+            weight = weight * counts[:, slot] / np.maximum(class_size, 1e-12)
         if class_codes is None:
             class_codes = rng.choice(counts.shape[0], size=n_rows, p=weight / weight.sum())
         n_cat = len(lay.widths)
@@ -399,12 +430,13 @@ class TabularGAN:
         return slot, class_codes
 
     def class_sizes(self) -> np.ndarray:
-        """Training rows per class (one pseudo-class for a model without ``y``)."""
+        """Training rows per class, weighted when the fit had row weights (one pseudo-class for a
+        model without ``y``), as floats."""
         lay = self.layout
         if not lay.has_class:
-            return np.array([self.n_training_rows], dtype=np.int64)
+            return np.array([float(self.n_training_rows)])
         lo = lay.slot_offsets[len(lay.widths)]
-        return np.diag(self.counts[:, lo : lo + lay.n_classes]).astype(np.int64)
+        return np.diag(self.counts[:, lo : lo + lay.n_classes]).astype(np.float64)
 
     def calibrate(self, rng: np.random.Generator, n_rows: int = 20000, iterations: int = 8, limit: float = 4.0) -> None:
         """Fit per-class logit offsets so that generated levels follow the real frequencies.

@@ -1,0 +1,126 @@
+"""Row weights: the GAN learns the weighted distribution, and bad weights are refused by name."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from sklearn.pipeline import make_pipeline
+
+from ganaugment import GANAugmenter
+from ganaugment.checkpoint import data_digest
+
+from .conftest import FAST
+
+SMALL = dict(FAST, epochs=20, batch_size=200)
+
+
+def two_groups(n=1000, seed=0):
+    """Level "a" on 10 % of the rows with x near 5; level "b" on the rest with x near 0."""
+    rng = np.random.default_rng(seed)
+    c = rng.choice(["a", "b"], n, p=[0.1, 0.9])
+    x = np.where(c == "a", rng.normal(5, 1, n), rng.normal(0, 1, n))
+    return pd.DataFrame({"c": c, "x": x}), np.where(c == "a", 9.0, 1.0)  # weighted, "a" is half
+
+
+@pytest.mark.parametrize("columns", [["c", "x"], ["x"]])  # with a choice column, and numbers only
+def test_the_learned_distribution_follows_the_weights(columns):
+    X, w = two_groups()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = GANAugmenter(random_state=0, **SMALL).fit(X[columns]).sample(4000)
+        weighted = GANAugmenter(random_state=0, **SMALL).fit(X[columns], sample_weight=w).sample(4000)
+    high = (plain["x"] > 2.5).mean(), (weighted["x"] > 2.5).mean()
+    assert high[0] < 0.2 and 0.35 < high[1] < 0.65, high
+    if "c" in columns:
+        assert (plain["c"] == "a").mean() < 0.2 and 0.4 < (weighted["c"] == "a").mean() < 0.6
+
+
+def test_classes_are_generated_at_their_weighted_shares():
+    X, w = two_groups()
+    y = (X["c"] == "a").astype(int).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GANAugmenter(random_state=0, **FAST).fit(X[["x"]], y, sample_weight=w)
+    _, labels = model.sample(4000)
+    assert 0.45 < labels.mean() < 0.55  # 10 % of the rows, half of the weight
+
+
+def test_rows_of_weight_zero_are_never_drawn_for_training():
+    X, w = two_groups()
+    X["d"] = np.where(np.arange(len(X)) % 10 == 0, "z", "k")  # "z" only on rows of weight zero
+    w = np.where(X["d"] == "z", 0.0, w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GANAugmenter(random_state=0, **FAST).fit(X, sample_weight=w)
+    gan = model.model_
+    gan.set_training_data(model.encoder_.transform_compact(X, np.random.default_rng(0)), None, w / w.mean())
+    span = next(s for s in model.encoder_.spans_ if s.column == "d")
+    z = span.start + model.encoder_.level_index("d", "z")
+    batches = [gan.draw(500).real for _ in range(40)]
+    assert all(float(b[:, z].sum()) == 0.0 for b in batches)
+    assert (model.sample(2000)["d"] == "z").mean() < 0.01
+
+
+def test_equal_weights_give_the_unweighted_fit():
+    X, _ = two_groups(300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = GANAugmenter(random_state=0, **FAST).fit(X)
+        equal = GANAugmenter(random_state=0, **FAST).fit(X, sample_weight=np.full(len(X), 2.5))
+    pd.testing.assert_frame_equal(plain.sample(200), equal.sample(200))
+
+
+@pytest.mark.parametrize("weights, message", [
+    ([1.0, 2.0], r"X has 300 rows but sample_weight has 2 weights"),
+    (np.ones((300, 2)), r"sample_weight must be 1-dimensional, got shape \(300, 2\)"),
+    (np.r_[np.nan, np.ones(299)], r"sample_weight has 1 missing \(NaN\) weights"),
+    (np.r_[np.inf, np.ones(299)], r"sample_weight contains infinite values"),
+    (np.r_[-0.5, np.ones(299)], r"sample_weight must be >= 0; the smallest weight is -0.5"),
+    (np.zeros(300), r"sample_weight is zero for every row"),
+    (["x"] * 300, r"sample_weight must hold numbers"),
+])
+def test_bad_weights_are_refused_by_name(weights, message):
+    X, _ = two_groups(300)
+    with pytest.raises(ValueError, match=message):
+        GANAugmenter(**FAST).fit(X, sample_weight=weights)
+
+
+def test_a_class_of_weight_zero_is_refused_by_name():
+    X, _ = two_groups(300)
+    y = np.where(X["c"] == "a", "rare", "common")
+    with pytest.raises(ValueError, match=r"Every row of class 'rare' has weight 0"):
+        GANAugmenter(**FAST).fit(X[["x"]], y, sample_weight=np.where(y == "rare", 0.0, 1.0))
+
+
+def test_images_follow_the_weighted_class_shares():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 1, (60, 8, 8))
+    y = np.array([0] * 50 + [1] * 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GANAugmenter(epochs=1, random_state=0).fit(images, y, sample_weight=np.where(y == 1, 5.0, 1.0))
+    np.testing.assert_allclose(model.model_.class_frequencies, [0.5, 0.5])
+    _, labels = model.sample(400)
+    assert 0.4 < labels.mean() < 0.6
+
+
+def test_a_checkpoint_of_other_weights_is_not_resumed(tmp_path):
+    X, w = two_groups(200)
+    assert data_digest(X, None, w) != data_digest(X, None) != data_digest(X, None, w * 2 + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        GANAugmenter(random_state=0, checkpoint_dir=tmp_path, **FAST).fit(X, sample_weight=w)
+        with pytest.raises(ValueError, match=r"other data \(X, y or sample_weight differ\)"):
+            GANAugmenter(random_state=0, checkpoint_dir=tmp_path, **FAST).fit(X, sample_weight=w * 2 + 1)
+
+
+def test_weights_reach_the_gan_through_metadata_routing():
+    X, w = two_groups()
+    with sklearn.config_context(enable_metadata_routing=True):
+        gan = GANAugmenter(random_state=0, **SMALL).set_fit_request(sample_weight=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            make_pipeline(gan).fit(X, sample_weight=w)
+    assert 0.4 < (gan.sample(2000)["c"] == "a").mean() < 0.6
