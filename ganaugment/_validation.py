@@ -353,6 +353,11 @@ def seed_from(random_state) -> int:
     raise ValueError(f"random_state must be an int, a RandomState or None, got {random_state!r}.")
 
 
+def call_rng(random_state) -> np.random.Generator | None:
+    """The generator of one call seeded with ``random_state``, or None (the model's own stream) for None."""
+    return None if random_state is None else np.random.default_rng(seed_from(random_state))
+
+
 def is_duration(dtype) -> bool:
     """Whether ``dtype`` holds durations: numpy ``timedelta64`` or a pyarrow ``duration``."""
     if pd.api.types.is_timedelta64_dtype(dtype):

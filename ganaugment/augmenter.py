@@ -18,6 +18,7 @@ from ._torch import autocast_dtype, resolve_device
 from ._validation import (
     as_array,
     as_frame,
+    call_rng,
     caller_stacklevel,
     check_class_counts,
     check_n_samples,
@@ -641,7 +642,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         return max(self.pac, batch - batch % self.pac)
 
     # --------------------------------------------------------------- sample
-    def sample(self, n_samples=None, *, y=None, conditions=None):
+    def sample(self, n_samples=None, *, y=None, conditions=None, random_state=None):
         """Generate synthetic rows.
 
         Parameters
@@ -654,6 +655,12 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             Without it, classes follow the training frequencies.
         conditions : dict {column: value}, default=None
             Categorical column values that every generated row must hold.
+        random_state : int, RandomState instance or None, default=None
+            Seeds this call alone: the same value gives the same rows,
+            whatever was sampled before, and the model's own stream is left
+            where it was. None continues that stream, so successive calls
+            give new rows (a fitted or loaded model with a fixed
+            ``random_state`` still gives the same sequence of calls).
 
         Returns
         -------
@@ -664,6 +671,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         n_samples, class_codes = self._resolve_sample_request(n_samples, y)
+        rng = call_rng(random_state)
         if getattr(self, "kind_", "table") == "image":
             if conditions:
                 raise ValueError("conditions apply to table columns; an image model takes only y.")
@@ -671,21 +679,22 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
                 self._fallback_warning("sample() returns no images")
                 empty = self.codec_.inverse_transform(np.zeros((0, *self.codec_.shape_), dtype=np.float32))
                 return empty if self.classes_ is None else (empty, self.classes_[:0])
-            images, classes = _images.generate_images(self, n_samples, class_codes)
+            images, classes = _images.generate_images(self, n_samples, class_codes, rng)
             return images if self.classes_ is None else (images, self.classes_[classes])
         fixed = self._resolve_conditions(conditions, class_codes)
         if getattr(self, "_fallback", False):
             self._fallback_warning("sample() returns no rows")
             X_out = self._to_output(self.encoder_.empty_frame())
             return X_out if self.classes_ is None else (X_out, self.classes_[:0])
-        frame, classes = self._generate(n_samples, class_codes, fixed)
+        frame, classes = self._generate(n_samples, class_codes, fixed, rng=rng)
         X_out = self._to_output(frame)
         if self.classes_ is None:
             return X_out
         return X_out, self.classes_[classes]
 
     def sample_to_file(
-        self, path, n_samples=None, *, chunk_size=100_000, y=None, conditions=None, target="class", progress=None
+        self, path, n_samples=None, *, chunk_size=100_000, y=None, conditions=None, target="class", progress=None,
+        random_state=None,
     ):
         """Stream synthetic rows to a CSV or Parquet file, ``chunk_size`` rows at a time.
 
@@ -713,6 +722,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         progress : bool, default=None
             Show a progress bar of the rows written; ``None`` follows
             ``verbose``.
+        random_state : int, RandomState instance or None, default=None
+            As in :meth:`sample`: seeds this file alone, the same value
+            gives the same file.
 
         Returns
         -------
@@ -732,7 +744,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             raise ValueError("sample_to_file writes tables; this model learned images. Use sample() instead.")
         return write_samples(
             self, path, n_samples, chunk_size=chunk_size, y=y, conditions=conditions, target=target,
-            progress=bool(self.verbose) if progress is None else bool(progress),
+            progress=bool(self.verbose) if progress is None else bool(progress), rng=call_rng(random_state),
         )
 
     def _resolve_sample_request(self, n_samples, y):

@@ -549,6 +549,7 @@ def _cmd_sample(args):
     from . import GANAugmenter
     from .persistence import read_model_info
     from .streaming import sample_frames, table_format, write_delimited, write_samples
+    from ._validation import call_rng
     from .tabular.encoder import known_levels
 
     _check_output(args.output, table=True, inputs=(args.model,))
@@ -567,11 +568,7 @@ def _cmd_sample(args):
             f"{args.model!r} is an image model; the command line writes tables, so sample images from Python: "
             "GANAugmenter.load(path).sample(n)"
         )
-    if args.seed is not None:
-        import numpy as np
-
-        model._sample_rng = np.random.default_rng(args.seed)
-    kwargs = {}
+    kwargs = {"rng": call_rng(args.seed)}
     if args.klass is not None:
         if model.classes_ is None:
             raise UsageError("--class was given, but the model was fitted without --target")

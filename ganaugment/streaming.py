@@ -41,7 +41,8 @@ def table_format(path) -> tuple:
 
 
 def write_samples(
-    estimator, path, n_samples, *, chunk_size, y=None, conditions=None, target="class", progress=False, columns=None
+    estimator, path, n_samples, *, chunk_size, y=None, conditions=None, target="class", progress=False, columns=None,
+    rng=None,
 ) -> str:
     """Generate rows chunk by chunk and write them to ``path``.
 
@@ -57,7 +58,7 @@ def write_samples(
             raise ImportError("Writing Parquet needs pyarrow: pip install 'ganaugment[parquet]'.") from None
     frames = sample_frames(
         estimator, n_samples, chunk_size=chunk_size, y=y, conditions=conditions, target=target,
-        progress=progress, columns=columns,
+        progress=progress, columns=columns, rng=rng,
     )
     with atomic_write(path) as handle:
         if kind == "parquet":
@@ -72,7 +73,8 @@ def write_samples(
 
 
 def sample_frames(
-    estimator, n_samples, *, chunk_size, y=None, conditions=None, target="class", progress=False, columns=None
+    estimator, n_samples, *, chunk_size, y=None, conditions=None, target="class", progress=False, columns=None,
+    rng=None,
 ):
     """The synthetic rows of :func:`write_samples` as an iterator of DataFrames, one per chunk.
 
@@ -80,7 +82,8 @@ def sample_frames(
     bad one fails before anything is written. A model that the fidelity gate
     rejected (``on_low_quality="fallback"``) warns and gives one empty frame
     with the output's columns, as :meth:`~ganaugment.GANAugmenter.sample`
-    gives no rows. ``progress`` shows a bar of rows written (on stderr).
+    gives no rows. ``progress`` shows a bar of rows written (on stderr). ``rng``
+    (None: the model's own stream) seeds the rows.
     """
     if not isinstance(chunk_size, numbers.Integral) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}.")
@@ -110,7 +113,7 @@ def sample_frames(
             bar = tqdm(total=total, desc="sampling", unit="row")
         try:
             for n_rows, class_codes in chunks:
-                yield finish(*estimator._generate(n_rows, class_codes, fixed))
+                yield finish(*estimator._generate(n_rows, class_codes, fixed, rng=rng))
                 if bar is not None:
                     bar.update(n_rows)
         finally:

@@ -162,6 +162,25 @@ def test_successive_samples_differ(fitted):
     assert not fitted.sample(50, y="rare")[0].equals(fitted.sample(50, y="rare")[0])
 
 
+def test_a_seeded_sample_repeats_and_leaves_the_model_stream_alone(labelled, tmp_path):
+    X, y = labelled
+    model = GANAugmenter(random_state=0, **FAST).fit(X, y)
+    twin = pickle.loads(pickle.dumps(model))
+    first = model.sample(100, random_state=7)
+    pd.testing.assert_frame_equal(first[0], model.sample(100, random_state=7)[0])
+    np.testing.assert_array_equal(first[1], model.sample(100, random_state=7)[1])
+    assert not first[0].equals(model.sample(100, random_state=8)[0])
+    # The seeded calls took nothing from the model's own stream: it goes on as in a model that never made them.
+    pd.testing.assert_frame_equal(model.sample(50, y="rare")[0], twin.sample(50, y="rare")[0])
+    # Same seed, same file.
+    paths = [tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"]
+    for path, seed in zip(paths, (5, 5, 6)):
+        model.sample_to_file(path, 200, random_state=seed, chunk_size=64)
+    texts = [path.read_text() for path in paths]
+    assert texts[0] == texts[1] != texts[2]
+    pd.testing.assert_frame_equal(model.sample(50, y="rare")[0], twin.sample(50, y="rare")[0])
+
+
 def test_history_records_the_game(fitted):
     assert len(fitted.history_) == FAST["epochs"]
     for entry in fitted.history_:

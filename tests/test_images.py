@@ -240,6 +240,11 @@ def test_saved_image_model_samples_the_same(digits, tmp_path):
     got, got_labels = loaded.sample(y={1: 4, 2: 4})
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(got_labels, labels)
+    # A seeded call repeats, classes drawn included, and leaves the model's own stream where it was.
+    seeded = [loaded.sample(20, random_state=3) for _ in range(2)]
+    np.testing.assert_array_equal(seeded[0][0], seeded[1][0])
+    np.testing.assert_array_equal(seeded[0][1], seeded[1][1])
+    np.testing.assert_array_equal(loaded.sample(6)[0], gan.sample(6)[0])
 
 
 def test_discriminator_augmentation_treats_real_and_fake_alike_and_is_seeded():

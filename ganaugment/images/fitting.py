@@ -223,13 +223,14 @@ def _check_image_fit(estimator, train, train_codes, validation, rng) -> None:
     estimator._fallback = not passed and estimator.on_low_quality == "fallback"
 
 
-def generate_images(estimator, n_samples: int, class_codes):
+def generate_images(estimator, n_samples: int, class_codes, rng=None):
     """``(images in the input layout, class codes)`` for ``n_samples`` images.
 
     Without requested classes, classes are drawn with the training frequencies
-    (fixed when the model is unconditional: ``None``).
+    (fixed when the model is unconditional: ``None``). ``rng`` (None: the
+    model's own stream) seeds the draws.
     """
-    rng = estimator._sample_rng
+    rng = estimator._sample_rng if rng is None else rng
     model = estimator.model_
     if class_codes is None and model.n_classes:
         class_codes = rng.choice(model.n_classes, size=n_samples, p=model.class_frequencies)
