@@ -417,7 +417,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.device_ = resolve_device(self.device)
         started = time.perf_counter()
         encoder = self._make_encoder(frame, rng)
-        self.encoder_ = encoder.fit(frame) if resumed is None else resumed.encoder_
+        self.encoder_ = encoder.fit(frame, weights) if resumed is None else resumed.encoder_
         self._condition_groups()
         encoded = self.encoder_.transform_compact(frame, rng)
         self.encode_seconds_ = time.perf_counter() - started
@@ -442,7 +442,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         calibrate = (lambda: self.model_.calibrate(np.random.default_rng([seed, 2]))) if self.calibrate else None
         train_resumable(self.model_, config, self.history_, checkpointer, resumed is not None, seed, calibrate)
         self.fit_seconds_ = time.perf_counter() - started
-        self._check_fit(frame, validation, check_rng)
+        self._check_fit(frame, validation, check_rng, weights)
         return self
 
     def _training_config(self, *, epochs, steps_per_epoch, batch_size, description, **overrides):
@@ -492,12 +492,13 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         self.quality_score_, self.fidelity_report_, self.gate_passed_ = None, None, None
         self._fallback = False
 
-    def _check_fit(self, frame, validation, rng):
-        """Post-fit checks: mode collapse always, the fidelity gate when it is on."""
+    def _check_fit(self, frame, validation, rng, weights=None):
+        """Post-fit checks: mode collapse always (levels' shares weighted as in the fit), the fidelity
+        gate when it is on."""
         self._reset_gate()
         n_check = min(max(len(frame), CHECK_ROWS_MIN), CHECK_ROWS_MAX)
         synthetic, classes = self._generate(n_check, None, {}, rng=rng)
-        warn_mode_collapse(frame, synthetic)
+        warn_mode_collapse(frame, synthetic, weights=weights)
         if validation is None:
             return
         held, held_codes = validation
@@ -815,7 +816,10 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             j = lay.columns.index(column)
             level = self.encoder_.level_index(column, value)
             if counts[:, lay.slot_offsets[j] + level].sum() == 0:
-                raise ValueError(f"Value {value!r} never occurs in column {column!r}.")
+                raise ValueError(
+                    f"Value {value!r} of column {column!r} was never learned: every training row holding it had "
+                    "sample_weight 0."
+                )
             fixed[j] = (column, value, int(lay.slot_offsets[j] + level))
         if self.classes_ is None:
             return fixed
@@ -970,7 +974,31 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         """Fit, then return a synthetic twin of ``X`` (same rows count and schema)."""
         if not isinstance(X, pd.DataFrame) and np.ndim(as_array(X)) > 2:
             self._refuse_table_output_for_stacked_images()  # before training, not after it
+        self._refuse_unlearned_condition_values(X, fit_params.get("sample_weight"))
         return self.fit(X, y, **fit_params).transform(X, y)
+
+    def _refuse_unlearned_condition_values(self, X, sample_weight) -> None:
+        """Before training: a row of ``X`` whose ``condition_columns`` value only rows of weight 0 hold
+        could not get a synthetic twin after the fit (the model never learns that value)."""
+        if sample_weight is None or not self.condition_columns or not isinstance(X, pd.DataFrame):
+            return
+        try:
+            weights = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError):
+            return  # fit names the problem
+        if weights.shape != (len(X),):
+            return
+        for column in self.condition_columns:
+            if column not in X.columns:
+                return  # fit names the problem
+            mass = pd.Series(weights).groupby(X[column].to_numpy(), dropna=True).sum()
+            unlearned = mass.index[mass.to_numpy() == 0].tolist()
+            if unlearned:
+                raise ValueError(
+                    f"Column {column!r} (a condition column) holds {unlearned[0]!r} only in rows of sample_weight 0: "
+                    "the model would never learn it, so those rows of X could get no synthetic twin. Drop them "
+                    "from X, or fit, then transform the rows of positive weight."
+                )
 
     def _refuse_table_output_for_stacked_images(self) -> None:
         container = _get_output_config("transform", self)["dense"]

@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 
 from ganaugment import GANAugmenter
 from ganaugment.checkpoint import data_digest
+from ganaugment.metrics import ModeCollapseWarning
 
 from .conftest import FAST
 
@@ -51,9 +52,11 @@ def test_rows_of_weight_zero_are_never_drawn_for_training():
     X, w = two_groups()
     X["d"] = np.where(np.arange(len(X)) % 10 == 0, "z", "k")  # "z" only on rows of weight zero
     w = np.where(X["d"] == "z", 0.0, w)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         model = GANAugmenter(random_state=0, **FAST).fit(X, sample_weight=w)
+    # Leaving "z" out is what the weights ask for, not a collapse of the generator.
+    assert not [w for w in caught if issubclass(w.category, ModeCollapseWarning)]
     gan = model.model_
     gan.set_training_data(model.encoder_.transform_compact(X, np.random.default_rng(0)), None, w / w.mean())
     span = next(s for s in model.encoder_.spans_ if s.column == "d")
@@ -61,6 +64,28 @@ def test_rows_of_weight_zero_are_never_drawn_for_training():
     batches = [gan.draw(500).real for _ in range(40)]
     assert all(float(b[:, z].sum()) == 0.0 for b in batches)
     assert (model.sample(2000)["d"] == "z").mean() < 0.01
+    with pytest.raises(ValueError, match=r"Value 'z' of column 'd' was never learned: every training row holding it"):
+        model.sample(5, conditions={"d": "z"})
+    # transform conditions every row on its own "d": refused before any training.
+    gan = GANAugmenter(random_state=0, condition_columns=["d"], **FAST)
+    with pytest.raises(ValueError, match=r"Column 'd' \(a condition column\) holds 'z' only in rows of sample_weight 0"):
+        gan.fit_transform(X, sample_weight=w)
+    assert not hasattr(gan, "model_")
+
+
+def test_pooled_rare_levels_are_drawn_at_their_weighted_shares():
+    rng = np.random.default_rng(0)
+    n = 2000
+    c = rng.choice(["x", "y", "r1", "r2", "r3"], n, p=[0.5, 0.3, 0.1, 0.05, 0.05])
+    X = pd.DataFrame({"c": c, "v": rng.normal(size=n)})
+    w = np.select([c == "r1", c == "r3"], [0.0, 4.0], 1.0)  # r1, r2, r3 share the pooled slot
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GANAugmenter(random_state=0, max_categories=3, **SMALL).fit(X, sample_weight=w)
+    state = model.encoder_.state_of("c")
+    assert dict(zip(state.pooled_levels, state.pooled_frequencies)) == pytest.approx({"r1": 0, "r2": 0.2, "r3": 0.8}, abs=0.02)
+    share = model.sample(4000)["c"].value_counts(normalize=True)
+    assert "r1" not in share and share["r3"] > 2 * share["r2"]
 
 
 def test_equal_weights_give_the_unweighted_fit():

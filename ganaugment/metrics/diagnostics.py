@@ -22,14 +22,15 @@ class ModeCollapseWarning(RuntimeWarning):
 
 
 def never_generated(real: pd.DataFrame, synthetic: pd.DataFrame, *, columns=None,
-                    min_expected: float = 10.0) -> dict:
+                    min_expected: float = 10.0, weights=None) -> dict:
     """Levels of categorical columns that the synthetic table never holds.
 
     Only levels frequent enough to be expected at least ``min_expected`` times
     in a synthetic table of this size are reported, so that a rare level
     missing by chance is not mistaken for collapse (for a level expected 10
     times, the chance of never drawing it from a faithful generator is below
-    5e-5).
+    5e-5). With ``weights`` (the real rows' weights in the fit), a level's
+    share is its share of the total weight.
 
     Returns
     -------
@@ -41,9 +42,14 @@ def never_generated(real: pd.DataFrame, synthetic: pd.DataFrame, *, columns=None
     out = {}
     n = len(synthetic)
     for name in columns:
-        share = _labels(real[name]).dropna().value_counts(normalize=True)
-        # Shares relative to all rows, missing values included.
-        share = share * (1.0 - real[name].isna().mean())
+        if weights is None:
+            share = _labels(real[name]).dropna().value_counts(normalize=True)
+            # Shares relative to all rows, missing values included.
+            share = share * (1.0 - real[name].isna().mean())
+        else:
+            labels = _labels(real[name])
+            mass = pd.Series(np.asarray(weights, dtype=np.float64), index=real.index)
+            share = mass[labels.notna()].groupby(labels.dropna()).sum() / mass.sum()
         expected = share[share * n >= min_expected]
         produced = set(_labels(synthetic[name]).dropna())
         lost = [level for level in expected.index if level not in produced]
@@ -52,13 +58,14 @@ def never_generated(real: pd.DataFrame, synthetic: pd.DataFrame, *, columns=None
     return out
 
 
-def warn_mode_collapse(real: pd.DataFrame, synthetic: pd.DataFrame, *, columns=None, stacklevel: int | None = None) -> dict:
+def warn_mode_collapse(real: pd.DataFrame, synthetic: pd.DataFrame, *, columns=None, stacklevel: int | None = None,
+                       weights=None) -> dict:
     """Warn with :class:`ModeCollapseWarning` when :func:`never_generated` finds levels.
 
     The warning names the first caller outside ganaugment and scikit-learn,
     unless ``stacklevel`` (counted from the caller of this function) is given.
     """
-    missing = never_generated(real, synthetic, columns=columns)
+    missing = never_generated(real, synthetic, columns=columns, weights=weights)
     if missing:
         listing = "; ".join(
             f"{col!r}: {', '.join(map(repr, levels[:5]))}{' ...' if len(levels) > 5 else ''}"

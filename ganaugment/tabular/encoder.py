@@ -287,7 +287,13 @@ class TableEncoder:
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: pd.DataFrame) -> "TableEncoder":
+    def fit(self, data: pd.DataFrame, sample_weight=None) -> "TableEncoder":
+        """Learn every column's encoding from ``data``.
+
+        ``sample_weight`` (row weights, or None) weighs the frequencies with
+        which the pooled rare levels of a column are drawn; the levels, their
+        order and the value modes come from the rows as they are.
+        """
         if not isinstance(data, pd.DataFrame):
             raise TypeError(f"TableEncoder expects a pandas DataFrame, got {type(data).__name__}.")
         forced = set(self.categorical_features or ())
@@ -319,7 +325,7 @@ class TableEncoder:
             if kind == "numeric":
                 state = self._fit_numeric(name, series, rng)
             else:
-                state = self._fit_categorical(name, series)
+                state = self._fit_categorical(name, series, sample_weight)
             self.states_.append(state)
         self._build_spans()
         return self
@@ -424,7 +430,7 @@ class TableEncoder:
                 raise ValueError(f"Column {state.name!r} holds {held}") from None
         return series.to_numpy(dtype="datetime64[ns]" if state.is_datetime else "timedelta64[ns]")
 
-    def _fit_categorical(self, name, series) -> _ColumnState:
+    def _fit_categorical(self, name, series, weights=None) -> _ColumnState:
         state = _ColumnState(name=name, kind="categorical", dtype=str(series.dtype))
         if isinstance(series.dtype, pd.StringDtype) and series.dtype.na_value is pd.NA:
             state.dtype = f"string[{series.dtype.storage}]"  # str() says "string" for both storages
@@ -448,13 +454,18 @@ class TableEncoder:
                 "convert it to a single type (for example with .astype(str)) before fitting."
             )
         counts = observed.value_counts(sort=True, dropna=True)
-        return self._categorical_levels(state, counts, int(missing.sum()))
+        weighted = None
+        if weights is not None:
+            weighted = pd.Series(np.asarray(weights, dtype=np.float64)[~missing]).groupby(observed.to_numpy()).sum()
+        return self._categorical_levels(state, counts, int(missing.sum()), weighted)
 
-    def _categorical_levels(self, state, counts: pd.Series, n_missing: int) -> _ColumnState:
+    def _categorical_levels(self, state, counts: pd.Series, n_missing: int, weighted=None) -> _ColumnState:
         """Set ``state``'s levels from value counts, most frequent first.
 
         Split from :meth:`_fit_categorical` so that counts merged over the
         shards of a distributed fit give the same state as one full column.
+        ``weighted`` (each level's total row weight, or None) sets the draw
+        frequencies of the pooled levels.
         """
         name = state.name
         counts = counts[counts > 0]
@@ -464,7 +475,9 @@ class TableEncoder:
             keep = self.max_categories - 1
             state.pooled_levels = levels[keep:]
             pooled = freqs[keep:]
-            state.pooled_frequencies = (pooled / pooled.sum()).tolist()
+            mass = None if weighted is None else weighted.reindex(state.pooled_levels).fillna(0.0).to_numpy()
+            draw = pooled if mass is None or mass.sum() == 0 else mass  # a pool of weight 0 is never picked
+            state.pooled_frequencies = (draw / draw.sum()).tolist()
             levels = levels[:keep] + [_OTHER]
             freqs = np.concatenate([freqs[:keep], [pooled.sum()]])
         if state.has_missing:
