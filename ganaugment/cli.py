@@ -402,6 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("data", metavar="DATA", help="training table (.csv, .tsv or .parquet)")
     fit.add_argument("-o", "--output", required=True, metavar="MODEL", help="where to write the model (e.g. model.gan)")
     fit.add_argument("--target", metavar="COL", help="class column to condition on; 'sample --class' then picks classes")
+    fit.add_argument(
+        "--weights", metavar="COL",
+        help="column of row weights (survey or design weights): the model learns the weighted distribution, "
+        "and the column itself is not learned or generated",
+    )
     _add_reading_options(fit)
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     add_estimator_options(fit, GANAugmenter, title="GAN options")
@@ -506,22 +511,47 @@ def _split_target(frame, target, path):
     return frame.drop(columns=[target]), frame[target]
 
 
+def _split_weights(X, args):
+    """``(X without the --weights column, its values as numbers)``; ``(X, None)`` without --weights."""
+    name = args.weights
+    if name is None:
+        return X, None
+    import numpy as np
+    import pandas as pd
+
+    if name == args.target:
+        raise UsageError(f"--weights {name!r} is also the --target column; weights and classes are different columns.")
+    if name not in X.columns:
+        raise UsageError(
+            f"--weights {name!r} is not a column of {args.data!r}; its columns are {list(X.columns)}."
+            + did_you_mean(name, X.columns)
+        )
+    try:
+        weights = pd.to_numeric(X[name], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        examples = X[name][pd.to_numeric(X[name], errors="coerce").isna() & X[name].notna()].unique()[:3].tolist()
+        raise UsageError(f"--weights {name!r} must hold numbers; it holds {examples}.") from None
+    return X.drop(columns=[name]), weights
+
+
 def _cmd_fit(args):
     from . import GANAugmenter
 
     _check_output(args.output, inputs=(args.data,))
     frame = read_table(args.data, parse_dates=args.parse_dates, sep=args.sep)
     X, y = _split_target(frame, args.target, args.data)
+    X, weights = _split_weights(X, args)
     params = estimator_params(args)
     params["verbose"] = not args.quiet
     model = GANAugmenter(**params)
     started = time.perf_counter()
     with _ending_on_ctrl_c(args.output, model.checkpoint_dir):
-        model.fit(X, y)
+        model.fit(X, y, **({} if weights is None else {"sample_weight": weights}))
     seconds = time.perf_counter() - started
+    columns = [str(c) for c in frame.columns if c != args.weights]
     model.save(
         args.output,
-        metadata={"target": args.target, "columns": [str(c) for c in frame.columns], "data": os.path.basename(args.data)},
+        metadata={"target": args.target, "columns": columns, "data": os.path.basename(args.data), "weights": args.weights},
     )
     print(
         f"Trained on {len(X)} rows x {X.shape[1]} columns for {len(model.history_)} epochs in {seconds:.1f} s; "

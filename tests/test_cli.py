@@ -67,6 +67,33 @@ def test_fit_writes_a_loadable_model_with_the_options_given(model_file):
     assert info["metadata"]["target"] == "churned"
 
 
+def test_fit_with_a_weights_column_learns_the_weighted_table(workdir, capsys):
+    frame = make_customers(400, random_state=2)
+    frame["w"] = np.where(frame["region"] == "north", 5.0, 1.0)
+    path = workdir / "weighted.csv"
+    frame.to_csv(path, index=False)
+    out = workdir / "weighted.gan"
+    code, _, err = run(["fit", path, "-o", out, "--weights", "w", *FAST_FLAGS, "--epochs", 10], capsys)
+    assert code == 0, err
+    model = GANAugmenter.load(out)
+    assert "w" not in model.feature_names_in_  # a weight, not a column to learn
+    north = (frame["region"] == "north").mean()
+    weighted_north = 5 * north / (5 * north + 1 - north)
+    rows = model.sample(3000, random_state=0)
+    assert abs((rows["region"] == "north").mean() - weighted_north) < 0.1 < weighted_north - north
+    assert list(rows.columns) == [c for c in frame.columns if c != "w"]
+    frame["bad"] = "x"
+    frame.to_csv(path, index=False)
+    for flag, message in (("bad", "--weights 'bad' must hold numbers; it holds ['x']"),
+                          ("weight", "--weights 'weight' is not a column"),
+                          ("churned", "must hold numbers")):
+        code, _, err = run(["fit", path, "-o", workdir / "no.gan", "--weights", flag, *FAST_FLAGS], capsys)
+        assert code == 1 and message in err, err
+    code, _, err = run(["fit", path, "-o", workdir / "no.gan", "--weights", "w", "--target", "w", *FAST_FLAGS], capsys)
+    assert code == 1 and "also the --target column" in err
+    assert not (workdir / "no.gan").exists()
+
+
 def test_sample_with_class_and_conditions_to_parquet(model_file, workdir, capsys):
     out = workdir / "rows.parquet"
     code, _, err = run(
