@@ -216,7 +216,10 @@ def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=No
     if sample_weight is None:
         return None
     if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
-        return None  # one weight for every row: the unweighted fit
+        sample_weight = np.full(n_rows, sample_weight, dtype=np.float64)  # checked as one weight for every row
+    dtype = getattr(sample_weight, "dtype", None)
+    if dtype is not None and (is_dates(dtype) or is_duration(dtype)):
+        raise ValueError(f"sample_weight holds {'dates' if is_dates(dtype) else 'durations'} ({dtype}); weights are numbers.")
     try:
         weights = np.asarray(sample_weight, dtype=np.float64)
     except (TypeError, ValueError):
@@ -347,6 +350,8 @@ def seed_from(random_state) -> int:
     if random_state is None:
         return int(np.random.SeedSequence().entropy % (2**63 - 1))
     if isinstance(random_state, numbers.Integral):
+        if random_state < 0:
+            raise ValueError(f"random_state must be a non-negative int, a RandomState or None, got {random_state!r}.")
         return int(random_state)
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**31 - 1))

@@ -22,7 +22,7 @@ import sys
 import time
 import warnings
 
-from ._validation import did_you_mean
+from ._validation import did_you_mean, is_dates, is_duration
 
 __all__ = ["main", "build_parser", "read_table", "write_table"]
 
@@ -425,7 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--condition", action="append", default=[], metavar="COL=VALUE",
         help="every row holds VALUE in categorical column COL; repeat for several columns",
     )
-    sample.add_argument("--seed", type=int, metavar="INT", help="seed the sampling instead of using the stored generator state")
+    sample.add_argument("--seed", type=_seed, metavar="INT", help="seed the sampling instead of using the stored generator state")
     sample.add_argument("--device", default="auto", help="where to run the generator: auto, cpu or cuda (default: auto)")
     sample.add_argument(
         "--chunk-size", type=_positive_int, default=100_000, metavar="N",
@@ -489,14 +489,18 @@ def _column_list(text):
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def _positive_int(text):
+def _positive_int(text, smallest=1, what="a positive integer"):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < smallest:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
     return value
+
+
+def _seed(text):
+    return _positive_int(text, 0, "a non-negative integer")
 
 
 # -------------------------------------------------------------- commands
@@ -511,7 +515,7 @@ def _split_target(frame, target, path):
     return frame.drop(columns=[target]), frame[target]
 
 
-def _split_weights(X, args):
+def _split_weights(X, args, params):
     """``(X without the --weights column, its values as numbers)``; ``(X, None)`` without --weights."""
     name = args.weights
     if name is None:
@@ -526,11 +530,27 @@ def _split_weights(X, args):
             f"--weights {name!r} is not a column of {args.data!r}; its columns are {list(X.columns)}."
             + did_you_mean(name, X.columns)
         )
+    column = X[name]
+    if is_dates(column.dtype) or is_duration(column.dtype):
+        raise UsageError(f"--weights {name!r} holds {'dates' if is_dates(column.dtype) else 'durations'}; weights are numbers.")
     try:
-        weights = pd.to_numeric(X[name], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+        weights = pd.to_numeric(column, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):
-        examples = X[name][pd.to_numeric(X[name], errors="coerce").isna() & X[name].notna()].unique()[:3].tolist()
+        examples = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()].unique()[:3].tolist()
         raise UsageError(f"--weights {name!r} must hold numbers; it holds {examples}.") from None
+    bad = {"missing": np.isnan(weights), "infinite": np.isinf(weights), "negative": weights < 0}
+    for what, rows in bad.items():
+        if rows.any():
+            raise UsageError(
+                f"--weights {name!r} has {int(rows.sum())} {what} value(s) (first in data row {int(np.argmax(rows)) + 1}); "
+                "weights must be finite and non-negative."
+            )
+    for option in ("categorical_features", "condition_columns"):
+        if name in (params.get(option) or ()):
+            raise UsageError(
+                f"--weights {name!r} is also named in --{option.replace('_', '-')}; the weights column is not learned "
+                "as a column. Leave it out there."
+            )
     return X.drop(columns=[name]), weights
 
 
@@ -540,8 +560,8 @@ def _cmd_fit(args):
     _check_output(args.output, inputs=(args.data,))
     frame = read_table(args.data, parse_dates=args.parse_dates, sep=args.sep)
     X, y = _split_target(frame, args.target, args.data)
-    X, weights = _split_weights(X, args)
     params = estimator_params(args)
+    X, weights = _split_weights(X, args, params)
     params["verbose"] = not args.quiet
     model = GANAugmenter(**params)
     started = time.perf_counter()

@@ -170,6 +170,8 @@ def test_a_seeded_sample_repeats_and_leaves_the_model_stream_alone(labelled, tmp
     pd.testing.assert_frame_equal(first[0], model.sample(100, random_state=7)[0])
     np.testing.assert_array_equal(first[1], model.sample(100, random_state=7)[1])
     assert not first[0].equals(model.sample(100, random_state=8)[0])
+    with pytest.raises(ValueError, match=r"random_state must be a non-negative int, a RandomState or None, got -1"):
+        model.sample(5, random_state=-1)
     # The seeded calls took nothing from the model's own stream: it goes on as in a model that never made them.
     pd.testing.assert_frame_equal(model.sample(50, y="rare")[0], twin.sample(50, y="rare")[0])
     # Same seed, same file.

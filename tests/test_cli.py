@@ -91,6 +91,16 @@ def test_fit_with_a_weights_column_learns_the_weighted_table(workdir, capsys):
         assert code == 1 and message in err, err
     code, _, err = run(["fit", path, "-o", workdir / "no.gan", "--weights", "w", "--target", "w", *FAST_FLAGS], capsys)
     assert code == 1 and "also the --target column" in err
+    code, _, err = run(["fit", path, "-o", workdir / "no.gan", "--weights", "signup_date", "--parse-dates", "signup_date",
+                        *FAST_FLAGS], capsys)
+    assert code == 1 and "--weights 'signup_date' holds dates; weights are numbers" in err  # not nanoseconds
+    code, _, err = run(["fit", path, "-o", workdir / "no.gan", "--weights", "w", "--condition-columns", "region,w",
+                        *FAST_FLAGS], capsys)
+    assert code == 1 and "--weights 'w' is also named in --condition-columns" in err
+    frame["w"] = frame["w"].where(frame.index != 3, -2.0)
+    frame.to_csv(path, index=False)
+    code, _, err = run(["fit", path, "-o", workdir / "no.gan", "--weights", "w", *FAST_FLAGS], capsys)
+    assert code == 1 and "--weights 'w' has 1 negative value(s) (first in data row 4)" in err
     assert not (workdir / "no.gan").exists()
 
 
@@ -117,6 +127,9 @@ def test_sample_is_reproducible_and_seedable(model_file, workdir, capsys):
     assert texts[0] == texts[1]  # the stored generator state: same command, same rows
     assert texts[2] != texts[3]
     assert len(pd.read_csv(paths[0])) == 30
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["sample", str(model_file), "-n", "3", "--seed", "-1"])
+    assert stop.value.code == 2 and "expected a non-negative integer, got '-1'" in capsys.readouterr().err
 
 
 def test_sample_streams_in_chunks_with_the_same_rows_everywhere(model_file, workdir, capsys):

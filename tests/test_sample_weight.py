@@ -88,13 +88,14 @@ def test_pooled_rare_levels_are_drawn_at_their_weighted_shares():
     assert "r1" not in share and share["r3"] > 2 * share["r2"]
 
 
-def test_equal_weights_give_the_unweighted_fit():
+@pytest.mark.parametrize("equal", [np.full(300, 2.5), 2.5])
+def test_equal_weights_give_the_unweighted_fit(equal):
     X, _ = two_groups(300)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plain = GANAugmenter(random_state=0, **FAST).fit(X)
-        equal = GANAugmenter(random_state=0, **FAST).fit(X, sample_weight=np.full(len(X), 2.5))
-    pd.testing.assert_frame_equal(plain.sample(200), equal.sample(200))
+        weighted = GANAugmenter(random_state=0, **FAST).fit(X, sample_weight=equal)
+    pd.testing.assert_frame_equal(plain.sample(200), weighted.sample(200))
 
 
 @pytest.mark.parametrize("weights, message", [
@@ -105,6 +106,11 @@ def test_equal_weights_give_the_unweighted_fit():
     (np.r_[-0.5, np.ones(299)], r"sample_weight must be >= 0; the smallest weight is -0.5"),
     (np.zeros(300), r"sample_weight is zero for every row"),
     (["x"] * 300, r"sample_weight must hold numbers"),
+    (pd.Series(pd.date_range("2020-01-01", periods=300)), r"sample_weight holds dates \(datetime64\[ns\]\)"),
+    (pd.Series(pd.to_timedelta(np.arange(300), unit="s")), r"sample_weight holds durations"),
+    (0.0, r"sample_weight is zero for every row"),  # one number stands for every row, and is checked as such
+    (-1.0, r"sample_weight must be >= 0; the smallest weight is -1"),
+    (float("nan"), r"sample_weight has 300 missing \(NaN\) weights"),
 ])
 def test_bad_weights_are_refused_by_name(weights, message):
     X, _ = two_groups(300)
