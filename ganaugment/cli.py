@@ -515,7 +515,7 @@ def _split_target(frame, target, path):
     return frame.drop(columns=[target]), frame[target]
 
 
-def _split_weights(X, args, params):
+def _split_weights(X, args):
     """``(X without the --weights column, its values as numbers)``; ``(X, None)`` without --weights."""
     name = args.weights
     if name is None:
@@ -545,13 +545,20 @@ def _split_weights(X, args, params):
                 f"--weights {name!r} has {int(rows.sum())} {what} value(s) (first in data row {int(np.argmax(rows)) + 1}); "
                 "weights must be finite and non-negative."
             )
-    for option in ("categorical_features", "condition_columns"):
-        if name in (params.get(option) or ()):
-            raise UsageError(
-                f"--weights {name!r} is also named in --{option.replace('_', '-')}; the weights column is not learned "
-                "as a column. Leave it out there."
-            )
     return X.drop(columns=[name]), weights
+
+
+def _refuse_columns_not_learned(args, params) -> None:
+    """The --target and --weights columns are not columns of the table the GAN learns: naming one in
+    --categorical-features or --condition-columns gets this explanation, not "not a column of the data"."""
+    for flag, name in (("--target", args.target), ("--weights", getattr(args, "weights", None))):
+        for option in ("categorical_features", "condition_columns"):
+            if name is not None and name in (params.get(option) or ()):
+                role = "the class" if flag == "--target" else "the row weights"
+                raise UsageError(
+                    f"{flag} {name!r} is also named in --{option.replace('_', '-')}; it holds {role}, not a column "
+                    "the GAN learns. Leave it out there."
+                )
 
 
 def _cmd_fit(args):
@@ -561,7 +568,8 @@ def _cmd_fit(args):
     frame = read_table(args.data, parse_dates=args.parse_dates, sep=args.sep)
     X, y = _split_target(frame, args.target, args.data)
     params = estimator_params(args)
-    X, weights = _split_weights(X, args, params)
+    _refuse_columns_not_learned(args, params)
+    X, weights = _split_weights(X, args)
     params["verbose"] = not args.quiet
     model = GANAugmenter(**params)
     started = time.perf_counter()
@@ -679,6 +687,7 @@ def _cmd_oversample(args):
     frame = read_table(args.data, parse_dates=args.parse_dates, sep=args.sep)
     X, y = _split_target(frame, args.target, args.data)
     params = estimator_params(args)
+    _refuse_columns_not_learned(args, params)
     if not args.quiet:
         from . import GANAugmenter
 

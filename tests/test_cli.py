@@ -96,7 +96,10 @@ def test_fit_with_a_weights_column_learns_the_weighted_table(workdir, capsys):
     assert code == 1 and "--weights 'signup_date' holds dates; weights are numbers" in err  # not nanoseconds
     code, _, err = run(["fit", path, "-o", workdir / "no.gan", "--weights", "w", "--condition-columns", "region,w",
                         *FAST_FLAGS], capsys)
-    assert code == 1 and "--weights 'w' is also named in --condition-columns" in err
+    assert code == 1 and "--weights 'w' is also named in --condition-columns; it holds the row weights" in err
+    code, _, err = run(["fit", path, "-o", workdir / "no.gan", "--target", "churned", "--categorical-features",
+                        "churned", *FAST_FLAGS], capsys)
+    assert code == 1 and "--target 'churned' is also named in --categorical-features; it holds the class" in err
     frame["w"] = frame["w"].where(frame.index != 3, -2.0)
     frame.to_csv(path, index=False)
     code, _, err = run(["fit", path, "-o", workdir / "no.gan", "--weights", "w", *FAST_FLAGS], capsys)
