@@ -151,9 +151,12 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         :class:`SmallClassFallbackWarning`.
     fallback : {{"smote", "random"}}, default="smote"
         Sampler for classes below ``min_class_size``. ``"smote"`` uses SMOTE
-        when every column is numeric, and SMOTENC when a table mixes numeric
-        and categorical or boolean columns, provided there is no missing value
-        or date column and the class has at least two rows; random
+        when every column is numeric (where the class has missing values, a
+        new row misses the values of the row it starts from, and neighbours
+        are found with the gaps filled by the class's medians), and SMOTENC
+        when a table mixes numeric and categorical or boolean columns,
+        provided there is no missing value or date column; either needs at
+        least two rows in the class; random
         oversampling (copies of real rows) otherwise, a table of categorical
         columns only included; ``"random"`` always copies real rows.
     random_state : int, RandomState instance or None, default=None
@@ -422,23 +425,25 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         numeric = not isinstance(X, pd.DataFrame) or all(
             pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d) for d in X.dtypes
         )
-        values = X.to_numpy() if isinstance(X, pd.DataFrame) else _flat(X, dtype=None)
-        use_smote = (
-            self.fallback == "smote"
-            and n_real >= 2
-            and numeric
-            and np.issubdtype(np.asarray(values).dtype, np.number)
-            and not pd.isna(np.asarray(values, dtype=np.float64)).any()
-        )
-        self._warn_fallback(c, n_real, n, "SMOTE" if use_smote else "random oversampling (copies of real rows)")
-        if use_smote:
-            smote = SMOTE(
-                sampling_strategy={c: n_real + n},
-                k_neighbors=min(5, n_real - 1),
-                random_state=int(rng.integers(2**31 - 1)),
-            )
-            X_res, _ = smote.fit_resample(np.asarray(values, dtype=np.float64), y)
-            new = X_res[len(y):]
+        values = None  # the table as float64 numbers, where SMOTE applies
+        if self.fallback == "smote" and n_real >= 2 and numeric:
+            values = X.to_numpy(dtype=np.float64, na_value=np.nan) if isinstance(X, pd.DataFrame) else _flat(X, dtype=None)
+            values = values.astype(np.float64) if np.issubdtype(values.dtype, np.number) else None
+        gaps = values is not None and bool(np.isnan(values[members]).any())
+        how = "SMOTE" + (", each new row missing the values its starting row misses" if gaps else "")
+        self._warn_fallback(c, n_real, n, how if values is not None else "random oversampling (copies of real rows)")
+        if values is not None:
+            if gaps:
+                new = _smote_with_gaps(values[members], n, min(5, n_real - 1), rng)
+            else:
+                smote = SMOTE(
+                    sampling_strategy={c: n_real + n},
+                    k_neighbors=min(5, n_real - 1),
+                    random_state=int(rng.integers(2**31 - 1)),
+                )
+                # SMOTE reads only the rows of class c, which hold no gap; other classes' gaps are zeroed.
+                X_res, _ = smote.fit_resample(np.nan_to_num(values), y)
+                new = X_res[len(y):]
             if isinstance(X, pd.DataFrame):
                 return _numeric_frame(new, X.dtypes)
             new = new.reshape((-1,) + X.shape[1:])
@@ -516,6 +521,26 @@ def _numeric_frame(values: np.ndarray, dtypes: pd.Series) -> pd.DataFrame:
         if pd.api.types.is_integer_dtype(dtype):
             frame[name] = np.round(frame[name])
     return frame.astype(dtypes.to_dict())
+
+
+def _smote_with_gaps(rows: np.ndarray, n: int, k: int, rng) -> np.ndarray:
+    """``n`` SMOTE rows from the members ``rows`` of one class, some of whose values are missing.
+
+    Neighbours are found with every gap filled by its column's median among the members; a new
+    row starts from a random member and moves a random fraction of the way to one of its ``k``
+    nearest fellow members. Where the starting row has a gap, so does the new row (the class's
+    missing values keep their pattern); where only the neighbour has one, the starting value is kept.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no value among the members
+        medians = np.nan_to_num(np.nanmedian(rows, axis=0))
+    filled = np.where(np.isnan(rows), medians, rows)
+    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(filled).kneighbors(filled, return_distance=False)[:, 1:]
+    start = rng.integers(len(rows), size=n)
+    toward = neighbours[start, rng.integers(k, size=n)]
+    a, b = rows[start], rows[toward]
+    new = a + rng.random((n, 1)) * (b - a)
+    return np.where(np.isnan(b), a, new)  # NaN exactly where the starting row has one
 
 
 def _mixed_smote(X: pd.DataFrame, y, c, n_real: int, n: int, rng):

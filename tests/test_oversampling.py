@@ -338,6 +338,29 @@ def test_tiny_class_of_numbers_and_levels_falls_back_to_smotenc():
     assert not new["income"].isin(tiny["income"]).all()  # interpolated, not copied
 
 
+def test_tiny_class_of_numbers_with_gaps_falls_back_to_smote_keeping_its_gaps():
+    # Copies of real rows used to stand in as soon as a value was missing.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({
+        "a": rng.normal(size=200),
+        "b": rng.normal(50, 10, 200),
+        "c": pd.array(rng.integers(0, 5, 200), dtype="Int64"),
+    })
+    X.loc[[195, 197], "a"] = np.nan
+    X.loc[196, "c"] = pd.NA
+    X.loc[[3, 10], "b"] = np.nan  # a gap in the other class reaches nothing
+    y = np.array(["big"] * 194 + ["tiny"] * 6)
+    with pytest.warns(SmallClassFallbackWarning, match="from SMOTE, each new row missing the values its starting row"):
+        X_res, y_res = sampler().fit_resample(X, y)
+    new, tiny = X_res.iloc[200:], X.iloc[194:]
+    assert len(new) == 188 and X_res.dtypes.to_dict() == X.dtypes.to_dict()
+    assert new["b"].notna().all() and not new["b"].isin(tiny["b"]).all()  # interpolated, not copied
+    for column in ("a", "b"):
+        assert new[column].dropna().between(tiny[column].min(), tiny[column].max()).all()
+    # Each new row misses what its starting row misses: about a third of "a", a sixth of "c".
+    assert abs(new["a"].isna().mean() - 2 / 6) < 0.12 and abs(new["c"].isna().mean() - 1 / 6) < 0.1
+
+
 def test_smotenc_fallback_takes_levels_of_mixed_types():
     # SMOTENC's encoder refuses a column mixing ints and text; the GAN accepts it, and so must the fallback.
     rng = np.random.default_rng(0)
