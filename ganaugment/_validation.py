@@ -246,7 +246,8 @@ def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=No
             )
     if (weights == weights[0]).all():
         return None
-    return weights / weights.mean()
+    scaled = weights / weights.max()  # no overflow in the mean of weights near the float64 limit
+    return scaled / scaled.mean()
 
 
 def kept_weights(weights, kept: np.ndarray, class_codes=None, classes=None) -> np.ndarray | None:

@@ -98,6 +98,15 @@ def test_equal_weights_give_the_unweighted_fit(equal):
     pd.testing.assert_frame_equal(plain.sample(200), weighted.sample(200))
 
 
+def test_weights_near_the_float64_limit_are_scaled_without_overflow():
+    X, w = two_groups(300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        small = GANAugmenter(random_state=0, **FAST).fit(X, sample_weight=w)
+        huge = GANAugmenter(random_state=0, **FAST).fit(X, sample_weight=w * 1e306)  # their sum overflows
+    np.testing.assert_allclose(huge.model_.counts, small.model_.counts)
+
+
 @pytest.mark.parametrize("weights, message", [
     ([1.0, 2.0], r"X has 300 rows but sample_weight has 2 weights"),
     (np.ones((300, 2)), r"sample_weight must be 1-dimensional, got shape \(300, 2\)"),
