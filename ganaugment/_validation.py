@@ -239,7 +239,7 @@ def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=No
     if class_codes is not None:
         mass = np.bincount(class_codes, weights=weights, minlength=len(classes))
         if (mass == 0).any():
-            empty = [_plain_label(c) for c in np.asarray(classes)[mass == 0]]
+            empty = [plain_label(c) for c in np.asarray(classes)[mass == 0]]
             raise ValueError(
                 f"Every row of class {empty[0]!r} has weight 0" + (f" (and of {empty[1:]})" if len(empty) > 1 else "")
                 + ": the GAN could not learn it. Drop those rows and their class, or give them weight."
@@ -260,7 +260,8 @@ def kept_weights(weights, kept: np.ndarray, class_codes=None, classes=None) -> n
         raise ValueError(f"After the fidelity gate's hold-out (validation_fraction): {exc}") from None
 
 
-def _plain_label(value):
+def plain_label(value):
+    """A numpy scalar label as the Python value it holds (so messages show ``1``, not ``np.int64(1)``)."""
     return value.item() if isinstance(value, np.generic) else value
 
 

@@ -43,6 +43,7 @@ from ._validation import (
     check_table,
     column_kind,
     is_duration,
+    plain_label,
     refuse_column_name_as_y,
     refuse_missing_labels,
     seed_from,
@@ -453,7 +454,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
 
     def _warn_fallback(self, c, n_real, n, how):
         warnings.warn(
-            f"Class {_plain(c)!r} has {n_real} rows, fewer than min_class_size={self.min_class_size}: "
+            f"Class {plain_label(c)!r} has {n_real} rows, fewer than min_class_size={self.min_class_size}: "
             f"its {n} synthetic rows come from {how} instead of the GAN.",
             SmallClassFallbackWarning,
             stacklevel=caller_stacklevel(),
@@ -490,10 +491,6 @@ def keep_accepted(passed: np.ndarray, rank: np.ndarray, n: int) -> np.ndarray:
         best = rejected[np.argsort(-rank[rejected], kind="stable")][: n - keep.size]
         keep = np.sort(np.concatenate([keep, best]))
     return keep
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _dense(column: pd.Series) -> pd.Series:
