@@ -219,7 +219,8 @@ def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=No
         sample_weight = np.full(n_rows, sample_weight, dtype=np.float64)  # checked as one weight for every row
     dtype = getattr(sample_weight, "dtype", None)
     if dtype is not None and (is_dates(dtype) or is_duration(dtype)):
-        raise ValueError(f"sample_weight holds {'dates' if is_dates(dtype) else 'durations'} ({dtype}); weights are numbers.")
+        held = "dates" if is_dates(dtype) else "durations"
+        raise ValueError(f"sample_weight holds {held} ({dtype}); weights are numbers.")
     try:
         weights = np.asarray(sample_weight, dtype=np.float64)
     except (TypeError, ValueError):

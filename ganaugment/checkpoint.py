@@ -96,7 +96,8 @@ class Checkpointer:
         )
         if saved.get("data") != self.fingerprint["data"]:
             raise ValueError(
-                f"checkpoint_dir {self.directory!r} holds a checkpoint of a fit on other data (X, y or sample_weight differ). {fix}"
+                f"checkpoint_dir {self.directory!r} holds a checkpoint of a fit on other data "
+                f"(X, y or sample_weight differ). {fix}"
             )
         old, new = saved.get("params", {}), self.fingerprint["params"]
         changed = sorted(k for k in set(old) | set(new) if old.get(k, "<unset>") != new.get(k, "<unset>"))

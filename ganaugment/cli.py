@@ -532,7 +532,8 @@ def _split_weights(X, args):
         )
     column = X[name]
     if is_dates(column.dtype) or is_duration(column.dtype):
-        raise UsageError(f"--weights {name!r} holds {'dates' if is_dates(column.dtype) else 'durations'}; weights are numbers.")
+        held = "dates" if is_dates(column.dtype) else "durations"
+        raise UsageError(f"--weights {name!r} holds {held}; weights are numbers.")
     try:
         weights = pd.to_numeric(column, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError):
@@ -542,8 +543,8 @@ def _split_weights(X, args):
     for what, rows in bad.items():
         if rows.any():
             raise UsageError(
-                f"--weights {name!r} has {int(rows.sum())} {what} value(s) (first in data row {int(np.argmax(rows)) + 1}); "
-                "weights must be finite and non-negative."
+                f"--weights {name!r} has {int(rows.sum())} {what} value(s) (first in data row "
+                f"{int(np.argmax(rows)) + 1}); weights must be finite and non-negative."
             )
     return X.drop(columns=[name]), weights
 

@@ -167,7 +167,8 @@ class ImageGAN:
             rows = torch.randint(len(self._data), (batch_size,), generator=self.torch_rng, device=self.device)
         else:
             u = torch.rand(batch_size, generator=self.torch_rng, device=self.device, dtype=torch.float64)
-            rows = torch.searchsorted(self._cum_weight, u * self._cum_weight[-1], right=True).clamp_(max=len(self._data) - 1)
+            rows = torch.searchsorted(self._cum_weight, u * self._cum_weight[-1], right=True)
+            rows = rows.clamp_(max=len(self._data) - 1)
         classes = None if self._classes is None else self._classes[rows]
         return _Batch(self._data[rows], classes)
 

@@ -456,7 +456,8 @@ class TableEncoder:
         counts = observed.value_counts(sort=True, dropna=True)
         weighted = None
         if weights is not None:
-            weighted = pd.Series(np.asarray(weights, dtype=np.float64)[~missing]).groupby(observed.to_numpy()).sum()
+            mass = pd.Series(np.asarray(weights, dtype=np.float64)[~missing])
+            weighted = mass.groupby(observed.to_numpy(), sort=False).sum()
         return self._categorical_levels(state, counts, int(missing.sum()), weighted)
 
     def _categorical_levels(self, state, counts: pd.Series, n_missing: int, weighted=None) -> _ColumnState:
