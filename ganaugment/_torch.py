@@ -68,6 +68,16 @@ def make_generator(seed: int, device: torch.device) -> torch.Generator:
     return gen
 
 
+def draw_rows(n_rows: int, batch_size: int, gen: torch.Generator, device, cum_weight=None) -> torch.Tensor:
+    """``batch_size`` row indices below ``n_rows``: uniform, or, given ``cum_weight`` (the running sum
+    of the rows' weights, float64), each row with probability proportional to its weight (a row of
+    weight 0 is never drawn)."""
+    if cum_weight is None:
+        return torch.randint(n_rows, (batch_size,), generator=gen, device=device)
+    u = torch.rand(batch_size, generator=gen, device=device, dtype=torch.float64)
+    return torch.searchsorted(cum_weight, u * cum_weight[-1], right=True).clamp_(max=n_rows - 1)
+
+
 def build_module(factory, device: torch.device, generator: torch.Generator, init: str = "default") -> nn.Module:
     """Build ``factory()`` without touching global RNG, then initialise it.
 

@@ -38,7 +38,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._torch import build_module, make_generator
+from .._torch import build_module, draw_rows, make_generator
 from ..persistence import ModelFileError, persistable
 from .networks import ImageDiscriminator, ImageGenerator, plan
 
@@ -163,12 +163,7 @@ class ImageGAN:
 
     # --------------------------------------------------- trainer protocol
     def draw(self, batch_size: int) -> _Batch:
-        if self._cum_weight is None:
-            rows = torch.randint(len(self._data), (batch_size,), generator=self.torch_rng, device=self.device)
-        else:
-            u = torch.rand(batch_size, generator=self.torch_rng, device=self.device, dtype=torch.float64)
-            rows = torch.searchsorted(self._cum_weight, u * self._cum_weight[-1], right=True)
-            rows = rows.clamp_(max=len(self._data) - 1)
+        rows = draw_rows(len(self._data), batch_size, self.torch_rng, self.device, self._cum_weight)
         classes = None if self._classes is None else self._classes[rows]
         return _Batch(self._data[rows], classes)
 

@@ -42,14 +42,10 @@ def never_generated(real: pd.DataFrame, synthetic: pd.DataFrame, *, columns=None
     out = {}
     n = len(synthetic)
     for name in columns:
-        if weights is None:
-            share = _labels(real[name]).dropna().value_counts(normalize=True)
-            # Shares relative to all rows, missing values included.
-            share = share * (1.0 - real[name].isna().mean())
-        else:
-            labels = _labels(real[name])
-            mass = pd.Series(np.asarray(weights, dtype=np.float64), index=real.index)
-            share = mass[labels.notna()].groupby(labels.dropna()).sum() / mass.sum()
+        # Shares of all rows' weight (each row weighs 1 without weights), missing values included.
+        labels = _labels(real[name])
+        mass = pd.Series(1.0 if weights is None else np.asarray(weights, dtype=np.float64), index=real.index)
+        share = mass[labels.notna()].groupby(labels.dropna()).sum() / mass.sum()
         expected = share[share * n >= min_expected]
         produced = set(_labels(synthetic[name]).dropna())
         lost = [level for level in expected.index if level not in produced]

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .._torch import build_module, make_generator
+from .._torch import build_module, draw_rows, make_generator
 from ..persistence import ModelFileError, persistable
 from .encoder import EncodedRows, TableEncoder
 from .networks import TabularDiscriminator, TabularGenerator
@@ -289,11 +289,7 @@ class TabularGAN:
         gen = self.torch_rng
         dev = self.device
         if lay.n_choice_columns == 0:
-            if self._cum_weight is None:
-                rows = torch.randint(self._n_rows, (batch_size,), generator=gen, device=dev)
-            else:
-                u = torch.rand(batch_size, generator=gen, device=dev, dtype=torch.float64) * self._cum_weight[-1]
-                rows = torch.searchsorted(self._cum_weight, u, right=True).clamp_(max=self._n_rows - 1)
+            rows = draw_rows(self._n_rows, batch_size, gen, dev, self._cum_weight)
             cond = torch.zeros(batch_size, lay.cond_dim, device=dev)
             empty = torch.zeros(batch_size, dtype=torch.long, device=dev)
             return _Batch(self._rows(rows), cond, empty, empty)
