@@ -23,7 +23,19 @@ picks its rows from that pool, and the same two downstream models as in
   probability instead of the kNN rank;
 * ``avgrank_cK``: the best candidates by the sum of their percentile ranks under
   the two scores;
+* ``disc_cK``: the K x n candidates the trained discriminator scores highest
+  (each candidate judged inside fixed packs of real minority rows, see
+  :func:`discriminator_scores`);
+* ``clfdisc_cK``: the classifier filter's accepted candidates (Q = 0.7), the
+  discriminator's favourites first, filled up by classifier probability;
+* ``avgdisc_cK``: the best candidates by the sum of their percentile ranks under
+  the classifier and the discriminator;
 * ``smote``, ``random``, ``none``: the baselines on the same folds.
+
+The discriminator rules need pools drawn by this version of the ``pools``
+phase, which stores every candidate's discriminator score; older pools skip them.
+``score --datasets ...`` scores only those tables' pools, so that two score
+processes can share the work.
 
 Usage (each phase resumes where it stopped; files go to --work):
     python benchmarks/oversampling_filters.py pools --datasets ecoli yeast --gan-seeds 0 100
@@ -43,6 +55,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import torch
 from imblearn.over_sampling import RandomOverSampler
 from sklearn.metrics import average_precision_score, f1_score
 from sklearn.model_selection import StratifiedKFold
@@ -69,9 +82,51 @@ def _write_atomic(path: str, write) -> None:
     os.replace(path + ".tmp", path)
 
 
+def discriminator_scores(estimator, X_real, y_real, candidates, label, packs=4, seed=0):
+    """The fitted discriminator's mean logit for each candidate row of class ``label``.
+
+    The discriminator judges packs of ``pac`` rows (PacGAN), not single rows,
+    so each candidate is scored inside ``packs`` fixed packs of real rows of
+    its class: the same packs and positions for every candidate, so that the
+    scores rank candidates on the same footing. The real members of the class
+    are scored the same way, as a reference. Rows go through the fitted
+    encoder (modes drawn with ``seed``) and the condition names the class only,
+    as in training when the class is the picked column.
+    Returns ``(candidate_scores, member_scores)``.
+    """
+    model = estimator.model_
+    rng = np.random.default_rng(seed)
+    members = X_real[np.asarray(y_real) == label].reset_index(drop=True)
+    encode = lambda frame: torch.as_tensor(estimator.encoder_.transform(frame, rng))  # noqa: E731
+    real, cand = encode(members), encode(candidates.reset_index(drop=True))
+    pac = int(model.params["pac"])
+    code = int(np.searchsorted(estimator.classes_, label))
+    slot = model.layout.column_width + code
+    partners = [real[rng.choice(len(real), pac - 1, replace=len(real) < pac - 1)] for _ in range(packs)]
+    places = rng.integers(pac, size=packs)
+    model.discriminator.eval()
+
+    def score(rows):
+        out = torch.zeros(len(rows))
+        for start in range(0, len(rows), 2048):
+            block = rows[start:start + 2048]
+            n = len(block)
+            cond = model._condition(torch.full((n * pac,), slot), torch.full((n * pac,), code))
+            for others, place in zip(partners, places):
+                pack = torch.empty(n, pac, block.shape[1])
+                pack[:, :place] = others[:place]
+                pack[:, place] = block
+                pack[:, place + 1:] = others[place:]
+                with torch.no_grad():
+                    out[start:start + n] += model.discriminator(pack.reshape(n * pac, -1), cond)
+        return (out / packs).numpy()
+
+    return score(cand), score(real)
+
+
 def make_pools(args) -> None:
     os.makedirs(os.path.join(args.work, "pools"), exist_ok=True)
-    for name in args.datasets:
+    for name in args.datasets or bench.DATASETS:
         X, y = bench.load(name, args.data)
         cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=args.seed)
         for fold, (train, test) in enumerate(cv.split(X, y)):
@@ -87,7 +142,9 @@ def make_pools(args) -> None:
                     X_res, _ = sampler.fit_resample(X_tr, y_tr)
                 need = int(sampler.sampling_strategy_[1])
                 pool, _ = sampler.estimator_.sample(y={1: args.pool * need})
+                disc, disc_members = discriminator_scores(sampler.estimator_, X_tr, y_tr, pool, 1, seed=args.seed + fold)
                 record = {"train": train, "test": test, "need": need, "pool": pool,
+                          "disc": disc, "disc_members": disc_members,
                           "default": X_res.iloc[len(X_tr):].reset_index(drop=True),
                           "seconds": time.perf_counter() - started}
                 _write_atomic(path, lambda handle: pickle.dump(record, handle))
@@ -129,6 +186,17 @@ def rules(X_tr, y_tr, record, seed, ratios):
         chosen[f"knnclf_c{ratio}"] = first.iloc[keep_accepted(knn_passed[:n], clf_rank[:n], need)]
         both_ranks = percentile(knn_rank[:n]) + percentile(clf_rank[:n])
         chosen[f"avgrank_c{ratio}"] = first.iloc[np.sort(np.argsort(-both_ranks, kind="stable")[:need])]
+        if "disc" not in record:
+            continue
+        disc = record["disc"][:n]
+        chosen[f"disc_c{ratio}"] = first.iloc[np.sort(np.argsort(-disc, kind="stable")[:need])]
+        # The classifier's accepted candidates, the discriminator's favourites first.
+        passed = clf[0.7][0][:n]
+        order = np.concatenate([np.flatnonzero(passed)[np.argsort(-disc[passed], kind="stable")],
+                                np.flatnonzero(~passed)[np.argsort(-clf_rank[:n][~passed], kind="stable")]])
+        chosen[f"clfdisc_c{ratio}"] = first.iloc[np.sort(order[:need])]
+        disc_ranks = percentile(disc) + percentile(clf_rank[:n])
+        chosen[f"avgdisc_c{ratio}"] = first.iloc[np.sort(np.argsort(-disc_ranks, kind="stable")[:need])]
     return chosen
 
 
@@ -140,6 +208,8 @@ def score(args) -> None:
         if os.path.exists(out):
             continue
         name, fold, gan_seed = stem.rsplit("-", 2)
+        if args.datasets and name not in args.datasets:
+            continue
         X, y = bench.load(name, args.data)
         with open(path, "rb") as handle:
             record = pickle.load(handle)
@@ -175,7 +245,9 @@ def table(args) -> None:
         print(f"\n### {model_name}: minority F1, mean over folds and GAN seeds ({runs.to_dict()} runs)\n")
         print(cells.round(3).to_string())
         held = [d for d in bench.HELD_OUT if d in cells.index]
-        for label, part_cells in (("issue", cells.drop(index=held)), ("held-out", cells.loc[held])):
+        dev = [d for d in bench.DEV if d in cells.index]
+        groups = (("issue", cells.drop(index=held + dev)), ("held-out", cells.loc[held]), ("development", cells.loc[dev]))
+        for label, part_cells in groups:
             if part_cells.empty:
                 continue
             summary = pd.DataFrame({
@@ -189,7 +261,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("phase", choices=["pools", "score", "table"])
     parser.add_argument("--data", default=bench.DATA)
-    parser.add_argument("--datasets", nargs="+", default=bench.DATASETS, choices=bench.DATASETS + bench.HELD_OUT)
+    parser.add_argument("--datasets", nargs="+", choices=bench.DATASETS + bench.HELD_OUT + bench.DEV)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--gan-seeds", type=int, nargs="+", default=[0, 100], metavar="OFFSET")
     parser.add_argument("--seed", type=int, default=0)
