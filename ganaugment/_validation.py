@@ -157,6 +157,13 @@ def check_table(frame: pd.DataFrame, *, min_rows: int) -> None:
             # An object column of Python floats (mixed with text, say) is learned
             # as levels, and an infinite level would be generated as it is.
             infinite = any(isinstance(v, float) and np.isinf(v) for v in column.to_numpy())
+        elif isinstance(column.dtype, pd.CategoricalDtype):
+            # Only the levels can be infinite; a category of inf would be generated as it is.
+            levels = column.cat.categories
+            infinite = bool(levels.size) and (
+                np.isinf(levels.to_numpy(dtype=np.float64)).any() if pd.api.types.is_float_dtype(levels.dtype)
+                else levels.dtype == object and any(isinstance(v, float) and np.isinf(v) for v in levels)
+            )
         else:
             infinite = False
         if infinite:
@@ -170,6 +177,8 @@ _NO_FLOATS = {"string", "bytes", "integer", "boolean", "datetime", "date", "time
 def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
     """Validate class labels; returns ``(classes, codes)``."""
     refuse_column_name_as_y(y, "fit")
+    # Before np.asarray: it would turn a NaN in a list of text into the text "nan".
+    refuse_missing_labels(y)
     if not hasattr(y, "dtype"):
         # numpy would turn a list of numbers and text into text ([1, "a"] -> ["1", "a"]).
         labels = pd.Series(np.asarray(y, dtype=object).ravel()).dropna().tolist()
@@ -182,7 +191,6 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
         raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
     if len(y) != n_rows:
         raise ValueError(f"X has {n_rows} rows but y has {len(y)} labels.")
-    refuse_missing_labels(y)
     numbers = y if y.dtype.kind == "f" else None
     if y.dtype == object and pd.api.types.infer_dtype(y, skipna=False) in ("floating", "mixed-integer-float"):
         numbers = y.astype(np.float64)

@@ -78,6 +78,8 @@ def test_two_rows_are_enough(table):
     [
         (np.full(200, 1.0), ValueError, "single class"),
         (np.where(np.arange(200) == 7, np.nan, np.arange(200) % 2), ValueError, "missing values"),
+        # A list of text with a NaN (df["label"].tolist()): numpy made the NaN the class "nan".
+        ([float("nan")] + ["a", "b"] * 99 + ["a"], ValueError, "missing values"),
         (np.where(np.arange(200) == 7, np.inf, np.arange(200) % 2), ValueError, "infinite"),
         (np.array([1, "a"] * 100, dtype=object), TypeError, r"y mixes label types \(int, str\)"),
         (np.zeros((200, 2)), ValueError, "1-dimensional"),
@@ -99,6 +101,15 @@ def test_infinite_values_are_refused_with_the_column_named_at_fit_and_transform(
     gan = GANAugmenter(**ONE, random_state=0).fit(table)
     with pytest.raises(ValueError, match="'income' contains infinite values"):
         gan.transform(X)
+
+
+def test_an_infinite_category_is_refused_like_an_infinite_number(table):
+    X = table.assign(band=pd.Series([np.inf] + [1.0, 2.0] * 99 + [1.0]).astype("category"))
+    with pytest.raises(ValueError, match="'band' contains infinite values"):
+        GANAugmenter(**ONE).fit(X)
+    X["band"] = pd.Series(["low", np.inf] * 100, dtype=object).astype("category")
+    with pytest.raises(ValueError, match="'band' contains infinite values"):
+        GANAugmenter(**ONE).fit(X)
 
 
 def test_missing_numbers_are_learned(table):
