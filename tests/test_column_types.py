@@ -66,6 +66,31 @@ def test_string_columns_keep_their_dtype_and_their_gaps(dtype, tmp_path):
         assert out["s"].isna().any() and set(out["s"].dropna()) <= {"x", "y"}
 
 
+def test_pyarrow_level_columns_and_typed_categories_keep_their_dtype(tmp_path):
+    """pd.ArrowDtype(pa.string()) came back as pandas' StringDtype and a pyarrow dictionary as
+    object; a Categorical's categories lost their own dtype (uint8 -> int64, string -> object), so
+    pd.concat of real and synthetic rows was no longer categorical."""
+    pa = pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({
+        "text": pd.Series(["p", "q", None] * 40, dtype=pd.ArrowDtype(pa.string())),
+        "dict": pd.Series(["u", "w", "w"] * 40).astype(pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string()))),
+        "small": pd.Series(np.array([1, 2, 3] * 40, dtype="uint8")).astype("category"),
+        "named": pd.Series(pd.array(["x", "y", "z"] * 40, dtype="string")).astype("category"),
+        "whole": pd.Series(pd.array([7, 8, 9] * 40, dtype="Int64")).astype("category"),
+        "v": rng.normal(size=120),
+    })
+    model = GANAugmenter(random_state=0, **FAST).fit(X)
+    model.save(tmp_path / "m.gan")
+    for fitted in (model, GANAugmenter.load(tmp_path / "m.gan")):
+        out = fitted.sample(150)
+        for column in X.columns:
+            assert out[column].dtype == X[column].dtype, column
+            assert pd.concat([X, out])[column].dtype == X[column].dtype, column
+        assert out["text"].isna().any() and set(out["text"].dropna()) <= {"p", "q"}
+        assert set(out["small"]) <= {1, 2, 3} and set(out["dict"]) <= {"u", "w"}
+
+
 def test_interval_period_decimal_and_bytes_levels_save_and_load(tmp_path):
     """pd.cut's levels (and three other kinds) could be learned but not saved."""
     rng = np.random.default_rng(0)

@@ -16,6 +16,7 @@ generator's output activations, the conditional loss and the sampler.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass, field, fields
@@ -128,6 +129,7 @@ class _ColumnState:
     pooled_levels: list = field(default_factory=list)  # rare levels behind _OTHER
     pooled_frequencies: list = field(default_factory=list)
     categories: list | None = None  # categories of a pandas Categorical input
+    categories_dtype: str | None = None  # and their dtype ("uint8", "string", ...)
     ordered: bool = False
 
 
@@ -431,11 +433,10 @@ class TableEncoder:
         return series.to_numpy(dtype="datetime64[ns]" if state.is_datetime else "timedelta64[ns]")
 
     def _fit_categorical(self, name, series, weights=None) -> _ColumnState:
-        state = _ColumnState(name=name, kind="categorical", dtype=str(series.dtype))
-        if isinstance(series.dtype, pd.StringDtype) and series.dtype.na_value is pd.NA:
-            state.dtype = f"string[{series.dtype.storage}]"  # str() says "string" for both storages
+        state = _ColumnState(name=name, kind="categorical", dtype=_dtype_text(series.dtype))
         if isinstance(series.dtype, pd.CategoricalDtype):
             state.categories = list(series.cat.categories)
+            state.categories_dtype = str(series.cat.categories.dtype)
             state.ordered = bool(series.cat.ordered)
         missing = series.isna().to_numpy()
         state.has_missing = bool(missing.any())
@@ -923,7 +924,13 @@ def _restore_categorical_dtype(values, missing, state) -> pd.Series:
         # pandas deprecates (a FutureWarning for pd.cut's Interval levels).
         position = {category: i for i, category in enumerate(state.categories)}
         codes = out.map(position).fillna(-1).to_numpy(dtype=np.int64)  # a gap (None) maps to -1
-        dtype = pd.CategoricalDtype(state.categories, ordered=state.ordered)
+        categories = state.categories
+        if state.categories_dtype is not None:  # absent from model files saved before it was kept
+            try:
+                categories = pd.Index(categories, dtype=state.categories_dtype)
+            except (TypeError, ValueError, ImportError):
+                pass  # left to pandas' inference, as before
+        dtype = pd.CategoricalDtype(categories, ordered=state.ordered)
         return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
     dtype = state.dtype
     if dtype == "bool":
@@ -942,6 +949,35 @@ def _restore_categorical_dtype(values, missing, state) -> pd.Series:
         except (TypeError, ValueError, ImportError):
             return out
     try:
-        return out.astype(dtype)
+        return out.astype(_dtype_from_text(dtype))
     except (TypeError, ValueError, ImportError):
         return out
+
+
+def _dtype_text(dtype) -> str:
+    """A level column's dtype as text that :func:`_dtype_from_text` (or pandas) reads back as the same dtype.
+
+    ``str()`` says "string[pyarrow]" both for pandas' pyarrow-backed StringDtype and for
+    ``pd.ArrowDtype(pa.string())``, and "string" for both StringDtype storages; pandas reads
+    "string[pyarrow]" as the StringDtype and cannot read a pyarrow dictionary type at all.
+    """
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    if arrow is not None and str(arrow) == "string":
+        return "utf8[pyarrow]"  # pandas reads the alias as pd.ArrowDtype(pa.string())
+    if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA:
+        return f"string[{dtype.storage}]"
+    return str(dtype)
+
+
+_ARROW_DICTIONARY = re.compile(r"dictionary<values=(\w+), indices=(\w+), ordered=([01])>\[pyarrow\]")
+
+
+def _dtype_from_text(text: str):
+    """The dtype :func:`_dtype_text` wrote: a pyarrow dictionary type is rebuilt; other text goes to pandas."""
+    match = _ARROW_DICTIONARY.fullmatch(text)
+    if match is None:
+        return text
+    import pyarrow as pa
+
+    values, indices, ordered = match.groups()
+    return pd.ArrowDtype(pa.dictionary(pa.type_for_alias(indices), pa.type_for_alias(values), ordered=ordered == "1"))
