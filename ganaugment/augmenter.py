@@ -408,6 +408,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         seed = seed_from(self.random_state) if resumed is None else checkpointer.seed
         rng = np.random.default_rng(seed)
         check_rng, kept, held = gate_holdout(self, len(frame), seed, y=class_codes)
+        if held is not None and self.condition_columns:
+            kept, held = self._learn_every_condition_value(frame, kept, held)
         validation = None
         if held is not None:
             validation = (frame.iloc[held].reset_index(drop=True), None if y is None else class_codes[held])
@@ -606,6 +608,29 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
                     "categorical columns (pass it in categorical_features to treat it as one)."
                 )
         return groups
+
+    def _learn_every_condition_value(self, frame, kept, held):
+        """Give back to training one held-out row of every ``condition_columns`` value (a gap
+        included) that the fidelity gate's hold-out would otherwise take out of training entirely:
+        the model would never learn it, could not be asked for it, and ``transform`` of the fitted
+        table would refuse its rows. The same seed still gives the same split."""
+        for column in self.condition_columns:
+            values = frame[column]
+            learned, aside = values.iloc[kept], values.iloc[held].reset_index(drop=True)
+            unlearned = ~aside.isin(learned.dropna()) & aside.notna()
+            if learned.notna().all():
+                unlearned |= aside.isna()
+            back = aside[unlearned].drop_duplicates().index.to_numpy()  # a gap is one value here
+            if back.size:
+                kept = np.sort(np.concatenate([kept, held[back]]))
+                held = np.delete(held, back)
+        if len(held) < 2:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves {len(held)} row(s) to check once every "
+                f"value of condition_columns {list(self.condition_columns)} keeps a row to train on; the gate "
+                "needs at least 2. Use a larger validation_fraction or more rows."
+            )
+        return kept, held
 
     def _validate_hyperparameters(self, frame):
         for name in ("generator_dim", "discriminator_dim"):

@@ -240,3 +240,21 @@ def test_multi_level_column_names_are_refused():
     X = pd.DataFrame(np.random.default_rng(8).normal(size=(50, 2)), columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2)]))
     with pytest.raises(ValueError, match="multi-level column names"):
         GANAugmenter(**ONE).fit(X)
+
+
+def test_the_gates_hold_out_leaves_every_condition_value_to_learn():
+    """A value of a condition column held only by rows the gate held out was never learned, so
+    fit_transform failed after training (transform refused the value as never seen)."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"a": rng.normal(size=150), "c": rng.choice(["x", "y"], 150).astype(object)})
+    X.loc[:2, "c"] = ["rare1", "rare2", "rare3"]
+    X.loc[3, "c"] = np.nan
+    for seed in range(3):
+        gan = GANAugmenter(random_state=seed, validation_fraction=0.5, condition_columns=["c"], **ONE)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = gan.fit_transform(X)
+        assert out["c"].iloc[:3].tolist() == ["rare1", "rare2", "rare3"]
+        assert len(out) == len(X) and (out["c"].iloc[4:] == X["c"].iloc[4:]).all()
+    with pytest.raises(ValueError, match=r"leaves 0 row\(s\) to check once every value of condition_columns \['c'\]"):
+        fit(X.assign(c=[f"id{i}" for i in range(150)]), validation_fraction=0.01, condition_columns=["c"])
