@@ -7,6 +7,7 @@ import functools
 import numbers
 import os
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,16 @@ def caller_stacklevel() -> int:
     while frame.f_back is not None and frame.f_code.co_filename.startswith(folders):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def warn_conditions_set(what: str, n_set: int, n_rows: int) -> None:
+    """The warning for rows whose condition values were set by hand after the generator kept missing
+    them; ``what`` names the conditions ("the condition c='x'")."""
+    warnings.warn(
+        f"The generator rarely honours {what}; {n_set} of {n_rows} rows had the condition value set directly.",
+        RuntimeWarning,
+        stacklevel=caller_stacklevel(),
+    )
 
 
 def without_overflow_warnings(function):

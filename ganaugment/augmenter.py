@@ -29,6 +29,7 @@ from ._validation import (
     kept_weights,
     scalar_label,
     seed_from,
+    warn_conditions_set,
 )
 from .checkpoint import Checkpointer
 from .images import fitting as _images
@@ -783,6 +784,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             parts = check_class_counts(y)
             keys = np.empty(len(parts), dtype=object)
             keys[:] = [label for label, _ in parts]
+            self._class_codes(keys)  # an unknown class is refused even with a count of 0, as sample_to_file does
             labels = np.repeat(keys, [count for _, count in parts])
             given = f"the {len(labels)} rows asked for in the y dict"
         elif np.ndim(y) == 0:
@@ -807,6 +809,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         codes = per_label[inverse]
         if (codes < 0).any():
             unknown = sorted((u for u, c in zip(uniques, per_label) if c < 0), key=repr)
+            if any(np.ndim(u) == 0 and pd.isna(u) for u in unknown):
+                raise ValueError(f"y asks for a missing class (None or NaN); the model was fitted on classes {known}.")
             raise ValueError(
                 f"Unknown class {', '.join(map(repr, unknown[:5]))}; the model was fitted on classes {known}."
                 + did_you_mean(unknown[0], known)
@@ -863,11 +867,22 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             )
         return fixed
 
-    def _generate(self, n_samples, class_codes, fixed, max_rounds: int = 20, rng=None):
-        """Generate rows; rows breaking a fixed condition are redrawn (bounded)."""
+    def _generate(self, n_samples, class_codes, fixed, max_rounds: int = 20, rng=None, forced=None):
+        """Generate rows; rows breaking a fixed condition are redrawn (bounded).
+
+        Rows still breaking it after ``max_rounds`` get the value set directly, with a warning;
+        a list given as ``forced`` collects ``(conditions, rows set)`` instead, for a caller that
+        generates in parts (transform's groups, a file's chunks) to warn once.
+        """
         rng = self._sample_rng if rng is None else rng
         model = self.model_
+        lay = model.layout
         slots_fixed = {j: s for j, (_, _, s) in fixed.items()}
+        # A row honours a condition when the generator drew the condition's slot. A value pooled
+        # beyond max_categories shares its slot with the column's other rare values, and decoding
+        # draws one of those at random, so such a value is set on the rows of that slot.
+        pooled = [column for j, (column, _, s) in fixed.items()
+                  if self.encoder_.is_pooled_slot(column, s - int(lay.slot_offsets[j]))]
         frames, class_parts = [], []
         need_classes = class_codes
         remaining = n_samples
@@ -879,14 +894,17 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             frame = self.encoder_.inverse_transform(encoded, rng)
             if fixed:
                 keep = np.ones(len(frame), dtype=bool)
-                for column, value, _ in fixed.values():
-                    keep &= _matches(frame[column], value)
+                for j, (_, _, s) in fixed.items():
+                    keep &= encoded.codes[:, lay.code_columns[j]] == s - lay.slot_offsets[j]
                 if need_classes is not None:
                     # Keep the requested class order: take the first rows of each class.
                     keep_idx = _first_per_class(classes, keep, need_classes)
                 else:
                     keep_idx = np.flatnonzero(keep)[:remaining]
                 frame, classes = frame.iloc[keep_idx], classes[keep_idx]
+                for column, value, _ in fixed.values():
+                    if column in pooled:
+                        _set_value(frame, column, value)
             frames.append(frame)
             class_parts.append(classes)
             remaining -= len(frame)
@@ -895,19 +913,18 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             if remaining <= 0:
                 break
         if remaining > 0:
-            warnings.warn(
-                f"The generator rarely honours the condition {', '.join(f'{c}={v!r}' for c, v, _ in fixed.values())}; "
-                f"{remaining} of {n_samples} rows had the condition value set directly.",
-                RuntimeWarning,
-                stacklevel=caller_stacklevel(),
-            )
+            described = ", ".join(f"{c}={v!r}" for c, v, _ in fixed.values())
+            if forced is None:
+                warn_conditions_set(f"the condition {described}", remaining, n_samples)
+            else:
+                forced.append((described, remaining))
             draw_classes = None if need_classes is None else need_classes
             slot, classes = model.draw_conditions(remaining, draw_classes, slots_fixed, rng)
             frame = self.encoder_.inverse_transform(
                 model.sample_encoded(slot, classes, seed=int(rng.integers(2**63 - 1)), keep_condition=True), rng
             )
             for column, value, _ in fixed.values():
-                frame[column] = pd.Series([value] * len(frame), index=frame.index).astype(frame[column].dtype)
+                _set_value(frame, column, value)
             frames.append(frame)
             class_parts.append(classes)
         frame = pd.concat(frames, ignore_index=True)
@@ -987,11 +1004,16 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             positions = np.asarray(list(positions))
             codes = None if class_codes is None else class_codes[positions]
             requests.append((positions, codes, self._resolve_conditions(dict(zip(groups, key)), codes)))
-        parts = []
+        parts, forced = [], []
         for positions, codes, fixed in requests:
-            out, _ = self._generate(len(positions), codes, fixed)
+            out, _ = self._generate(len(positions), codes, fixed, forced=forced)
             out.index = positions
             parts.append(out)
+        if forced:  # one warning, not one per group of rows
+            what = f"the condition {forced[0][0]}" if len(requests) == 1 else (
+                f"the conditions of {len(forced)} of {len(requests)} groups of rows (the first: {forced[0][0]})"
+            )
+            warn_conditions_set(what, sum(n for _, n in forced), len(frame))
         out = pd.concat(parts).sort_index()
         return self._to_output(out.set_axis(frame.index, axis=0))
 
@@ -1058,10 +1080,9 @@ def _hashable(value):
     return value
 
 
-def _matches(column: pd.Series, value) -> np.ndarray:
-    if pd.isna(value) if np.ndim(value) == 0 else False:
-        return column.isna().to_numpy()
-    return (column.astype(object) == _hashable(value)).to_numpy(dtype=bool)
+def _set_value(frame: pd.DataFrame, column, value) -> None:
+    """Set ``value`` on every row of ``frame[column]``, keeping the column's dtype."""
+    frame[column] = pd.Series([value] * len(frame), index=frame.index).astype(frame[column].dtype)
 
 
 def _first_per_class(classes, keep, needed) -> np.ndarray:

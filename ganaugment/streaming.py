@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ._validation import check_class_counts, check_n_samples, scalar_label
+from ._validation import check_class_counts, check_n_samples, scalar_label, warn_conditions_set
 from .persistence import atomic_write
 from .tabular.encoder import known_levels
 
@@ -111,14 +111,17 @@ def sample_frames(
             from tqdm.auto import tqdm
 
             bar = tqdm(total=total, desc="sampling", unit="row")
+        forced = []  # one warning for the whole file, not one per chunk
         try:
             for n_rows, class_codes in chunks:
-                yield finish(*estimator._generate(n_rows, class_codes, fixed, rng=rng))
+                yield finish(*estimator._generate(n_rows, class_codes, fixed, rng=rng, forced=forced))
                 if bar is not None:
                     bar.update(n_rows)
         finally:
             if bar is not None:
                 bar.close()
+        if forced:
+            warn_conditions_set(f"the condition {forced[0][0]}", sum(n for _, n in forced), total)
 
     return frames()
 

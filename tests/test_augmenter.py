@@ -93,6 +93,13 @@ def test_a_near_miss_names_what_was_probably_meant(fitted):
 def test_bad_sample_requests_are_named(fitted):
     with pytest.raises(ValueError, match="Unknown class 'nope'"):
         fitted.sample(10, y="nope")
+    # An unknown class is refused with a count of 0 too, as sample_to_file refuses it.
+    with pytest.raises(ValueError, match="Unknown class 'nope'"):
+        fitted.sample(y={"rare": 3, "nope": 0})
+    # A missing label was shown as "Unknown class nan".
+    for request in (["rare", None], {"rare": 2, None: 1}):
+        with pytest.raises(ValueError, match=r"y asks for a missing class \(None or NaN\)"):
+            fitted.sample(y=request)
     with pytest.raises(ValueError, match="positive"):
         fitted.sample(0)
     with pytest.raises(ValueError, match="positive"):

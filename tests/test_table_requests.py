@@ -7,6 +7,7 @@ right and are not. Also the dtypes that decoding must give back exactly.
 """
 
 import copy
+import re
 import warnings
 
 import numpy as np
@@ -258,3 +259,33 @@ def test_the_gates_hold_out_leaves_every_condition_value_to_learn():
         assert len(out) == len(X) and (out["c"].iloc[4:] == X["c"].iloc[4:]).all()
     with pytest.raises(ValueError, match=r"leaves 0 row\(s\) to check once every value of condition_columns \['c'\]"):
         fit(X.assign(c=[f"id{i}" for i in range(150)]), validation_fraction=0.01, condition_columns=["c"])
+
+
+def test_a_value_pooled_beyond_max_categories_is_a_condition_the_generator_honours():
+    """Rows of the pooled slot decode to one of the column's many rare values at random, so the
+    rows were redrawn 20 times and then set by hand, with a warning that blamed the generator."""
+    X = pd.DataFrame({"a": np.arange(400.0), "id": [f"id{i}" for i in range(400)]})
+    gan = fit(X, max_categories=10, epochs=30)
+    assert gan.encoder_.is_pooled_slot("id", gan.encoder_.level_index("id", "id399"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = gan.sample(500, conditions={"id": "id399"})
+    assert (out["id"] == "id399").all() and out["id"].dtype == X["id"].dtype
+    assert not gan.encoder_.is_pooled_slot("id", gan.encoder_.level_index("id", "id1"))
+
+
+def test_conditions_set_by_hand_are_reported_once_per_call(tmp_path):
+    """transform warned once per group of condition values (hundreds for an identifier column),
+    and sample_to_file once per chunk."""
+    X = pd.DataFrame({"a": np.arange(400.0), "id": [f"id{i % 40}" for i in range(400)]})
+    gan = fit(X, condition_columns=["id"])  # one epoch: the generator misses most conditions
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = gan.transform(X)
+        gan.sample_to_file(tmp_path / "s.csv", 1000, conditions={"id": "id3"}, chunk_size=100)
+    messages = [str(w.message) for w in caught if "rarely honours" in str(w.message)]
+    assert (out["id"] == X["id"]).all() and (pd.read_csv(tmp_path / "s.csv")["id"] == "id3").all()
+    assert len(messages) == 2, messages
+    assert re.search(r"the conditions of \d+ of 40 groups of rows \(the first: id='id\d+'\); \d+ of 400 rows", messages[0])
+    assert re.search(r"the condition id='id3'; \d+ of 1000 rows had the condition value set directly", messages[1])
+    assert all(w.filename == __file__ for w in caught if "rarely honours" in str(w.message))

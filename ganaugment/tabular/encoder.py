@@ -579,6 +579,10 @@ class TableEncoder:
             + did_you_mean(value, known)
         )
 
+    def is_pooled_slot(self, column, level: int) -> bool:
+        """Whether slot ``level`` of categorical ``column`` holds the levels pooled beyond ``max_categories``."""
+        return _marker_slots(self.state_of(column))[0] == level
+
     # ------------------------------------------------------------ transform
     def transform(self, data: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         """Encode ``data`` into a float32 matrix of width ``output_width_``."""
