@@ -393,8 +393,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         if self.image_shape is not None:
             raise ValueError("image_shape was given with kind='table'; drop it or use kind='image'.")
         self.kind_ = "table"
-        if hasattr(self, "codec_"):
-            del self.codec_  # a table refit of an image model: nothing may describe the old images
+        for name in ("codec_", "_image_columns"):
+            if hasattr(self, name):
+                delattr(self, name)  # a table refit of an image model: nothing may describe the old images
         frame, self._input_kind = self._prepare_fit_input(X)
         classes, class_codes = (None, None) if y is None else check_target(y, len(frame), estimator=self)
         weights = check_sample_weight(sample_weight, len(frame), class_codes, classes)
@@ -590,6 +591,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             value = getattr(self, name, None)
             if not isinstance(value, cls):
                 raise TypeError(f"{name} is a {type(value).__name__}, not a {cls.__name__}")
+        columns = getattr(self, "_image_columns", None)
+        if columns is not None and not (isinstance(columns, list) and len(columns) == self.n_features_in_):
+            raise TypeError(f"_image_columns is not a list of {self.n_features_in_} column names: {columns!r:.80}")
         classes = getattr(self, "classes_", None)
         if classes is not None and not (isinstance(classes, np.ndarray) and classes.ndim == 1 and len(classes) >= 2):
             raise TypeError(f"classes_ is not a 1-D array of at least two classes: {classes!r:.80}")
@@ -704,7 +708,9 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
                 raise ValueError("conditions apply to table columns; an image model takes only y.")
             if getattr(self, "_fallback", False):
                 self._fallback_warning("sample() returns no images")
-                empty = self.codec_.inverse_transform(np.zeros((0, *self.codec_.shape_), dtype=np.float32))
+                empty = _images.as_output(
+                    self, self.codec_.inverse_transform(np.zeros((0, *self.codec_.shape_), dtype=np.float32))
+                )
                 return empty if self.classes_ is None else (empty, self.classes_[:0])
             images, classes = _images.generate_images(self, n_samples, class_codes, rng)
             return images if self.classes_ is None else (images, self.classes_[classes])
@@ -971,7 +977,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             n_rows = _images.check_images(self, X)
             if getattr(self, "_fallback", False):
                 self._fallback_warning("transform() returns its input images unchanged")
-                return np.array(X, copy=True)
+                return X.copy() if isinstance(X, pd.DataFrame) else np.array(X, copy=True)
         else:
             frame, _ = as_frame(X, estimator=self, reset=False)
             check_table(frame, min_rows=1)

@@ -163,6 +163,26 @@ def test_an_image_fit_drops_what_a_table_fit_left(digits):
     assert not hasattr(gan, "codec_") and list(gan.get_feature_names_out()) == ["age", "size"]
 
 
+def test_flat_rows_from_a_dataframe_keep_its_columns(digits, tmp_path):
+    """load_digits(as_frame=True).data: samples came back as an array, pandas output was named
+    x0..x63, and a frame with other column names passed transform silently."""
+    X, y = digits
+    frame = pd.DataFrame(X, columns=[f"pixel_{i}" for i in range(64)])
+    gan = GANAugmenter(**TINY, image_shape=(8, 8)).fit(frame, y)
+    assert list(gan.get_feature_names_out()) == list(frame.columns)
+    gan.save(tmp_path / "m.gan")
+    for fitted in (gan, GANAugmenter.load(tmp_path / "m.gan")):
+        images, labels = fitted.sample(5, random_state=1)
+        assert isinstance(images, pd.DataFrame) and list(images.columns) == list(frame.columns)
+        assert len(labels) == 5 and images.to_numpy().min() >= 0 and images.to_numpy().max() <= 16
+    twin = gan.set_output(transform="pandas").transform(frame.iloc[:3], y[:3])
+    assert list(twin.columns) == list(frame.columns) and list(twin.index) == [0, 1, 2]
+    with pytest.raises(ValueError, match="feature names should match"):
+        gan.transform(frame.add_prefix("zz_"))
+    # A refit on stacked images gives arrays again.
+    assert isinstance(gan.fit(X.reshape(-1, 8, 8), y).sample(2)[0], np.ndarray)
+
+
 # ----------------------------------------------------------------- labels
 def test_image_fidelity_names_synthetic_labels_the_classifier_does_not_know(uint8_digits):
     X, y = uint8_digits

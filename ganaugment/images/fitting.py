@@ -14,6 +14,8 @@ import math
 import time
 
 import numpy as np
+import pandas as pd
+from sklearn.utils.validation import validate_data
 
 from .._torch import resolve_device
 from .._validation import check_sample_weight, check_target, kept_weights, seed_from
@@ -140,6 +142,12 @@ def fit_images(estimator, X, y, sample_weight=None) -> None:
     for name in TABLE_FITTED:
         if hasattr(estimator, name):
             delattr(estimator, name)
+    # Flat rows given as a DataFrame (load_digits(as_frame=True).data): generated images come back
+    # as a DataFrame with its columns, and transform checks the column names, as for tables.
+    estimator._image_columns = None
+    if isinstance(X, pd.DataFrame):
+        validate_data(estimator, X, reset=True, skip_check_array=True)  # feature_names_in_, for text names
+        estimator._image_columns = list(X.columns)
     estimator.codec_ = codec
     estimator.classes_ = classes
     estimator._y_dtype = None if y is None else np.asarray(y).dtype
@@ -235,11 +243,20 @@ def generate_images(estimator, n_samples: int, class_codes, rng=None):
     if class_codes is None and model.n_classes:
         class_codes = rng.choice(model.n_classes, size=n_samples, p=model.class_frequencies)
     images = model.sample(class_codes, n_samples, seed=int(rng.integers(2**63 - 1)))
-    return estimator.codec_.inverse_transform(images), class_codes
+    return as_output(estimator, estimator.codec_.inverse_transform(images)), class_codes
+
+
+def as_output(estimator, images: np.ndarray):
+    """Images in the container of the training X: a DataFrame with its columns for flat rows
+    fitted from a DataFrame, else the array as the codec lays it out."""
+    columns = getattr(estimator, "_image_columns", None)
+    return images if columns is None else pd.DataFrame(images, columns=columns)
 
 
 def check_images(estimator, X) -> int:
     """Validate images given to ``transform``; returns how many there are."""
+    if isinstance(X, pd.DataFrame) and hasattr(estimator, "feature_names_in_"):
+        validate_data(estimator, X, reset=False, skip_check_array=True)  # the column names seen at fit
     images = estimator.codec_.transform(X)
     if len(images) == 0:
         raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
