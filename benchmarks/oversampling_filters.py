@@ -30,6 +30,12 @@ picks its rows from that pool, and the same two downstream models as in
   discriminator's favourites first, filled up by classifier probability;
 * ``avgdisc_cK``: the best candidates by the sum of their percentile ranks under
   the classifier and the discriminator;
+* ``cover_cK`` / ``covernear_cK``: the classifier filter's accepted candidates
+  (Q = 0.7) taken in rounds over the real minority rows, each round one more
+  candidate for every real row nearest to it (in generation order, or nearest
+  first), so that the kept rows spread over the class as SMOTE's do; filled
+  up by classifier probability. ``coverall_cK``: the same rounds over all
+  candidates, no classifier;
 * ``smote``, ``random``, ``none``: the baselines on the same folds.
 
 The discriminator rules need pools drawn by this version of the ``pools``
@@ -152,6 +158,22 @@ def make_pools(args) -> None:
                       f"acceptance {sampler.acceptance_rate_[1]:.3f}", flush=True)
 
 
+def nearest_member(members: np.ndarray, candidates: np.ndarray):
+    """For each candidate, the position of its nearest real member and the distance to it."""
+    from sklearn.neighbors import NearestNeighbors
+
+    distance, index = NearestNeighbors(n_neighbors=1).fit(members).kneighbors(candidates)
+    return index[:, 0], distance[:, 0]
+
+
+def covering(priority: np.ndarray, anchor: np.ndarray, need: int) -> np.ndarray:
+    """Up to ``need`` of the candidates ``priority`` (in that order), taken in rounds: each round
+    takes the next candidate of every real member that still has one (``anchor`` names each
+    candidate's nearest member), so that the kept rows spread over the members."""
+    turn = pd.Series(anchor[priority]).groupby(anchor[priority]).cumcount().to_numpy()
+    return priority[np.lexsort((np.arange(len(priority)), turn))][:need]
+
+
 def rules(X_tr, y_tr, record, seed, ratios):
     """Rows each rule keeps, as frames.
 
@@ -186,6 +208,15 @@ def rules(X_tr, y_tr, record, seed, ratios):
         chosen[f"knnclf_c{ratio}"] = first.iloc[keep_accepted(knn_passed[:n], clf_rank[:n], need)]
         both_ranks = percentile(knn_rank[:n]) + percentile(clf_rank[:n])
         chosen[f"avgrank_c{ratio}"] = first.iloc[np.sort(np.argsort(-both_ranks, kind="stable")[:need])]
+        # Coverage: every real minority row gets about as many synthetic rows near it, as SMOTE's do.
+        passed = clf[0.7][0][:n]
+        anchor, gap = nearest_member(real_m[y_tr == 1], syn_m[:n])
+        rejected = np.flatnonzero(~passed)[np.argsort(-clf_rank[:n][~passed], kind="stable")]
+        for label, priority in (("cover", np.flatnonzero(passed)),
+                                ("covernear", np.flatnonzero(passed)[np.argsort(gap[passed], kind="stable")])):
+            chosen[f"{label}_c{ratio}"] = first.iloc[np.sort(np.concatenate([
+                covering(priority, anchor, need), rejected[: max(0, need - len(priority))]]))]
+        chosen[f"coverall_c{ratio}"] = first.iloc[np.sort(covering(np.arange(n), anchor, need))]
         if "disc" not in record:
             continue
         disc = record["disc"][:n]

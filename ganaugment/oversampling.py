@@ -144,6 +144,14 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         How strict the filter is, in [0, 1]: 0 accepts any row no less
         plausible than the least plausible real member of its class, higher
         values keep only rows that sit deeper inside their class.
+    spread : bool, default=False
+        Tables only. Take the accepted candidates of each class in rounds over
+        its real members instead of in generation order: every candidate is
+        assigned its nearest real member of the class (standardised numeric,
+        one-hot categorical columns), and each round keeps one more
+        candidate per member, so that the kept rows cover the class as
+        SMOTE's interpolations do instead of crowding where the generator
+        puts most of its mass. Images keep generation order.
     n_neighbors : int, default=5
         Neighbours used by the ``"knn"`` filter.
     min_class_size : int, default=10
@@ -218,6 +226,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         "acceptance": [StrOptions({"knn", "classifier"}), None],
         "candidates": [Interval(numbers.Real, 1, None, closed="left")],
         "acceptance_quantile": [Interval(numbers.Real, 0, 1, closed="both")],
+        "spread": ["boolean"],
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "min_class_size": [Interval(numbers.Integral, 2, None, closed="left")],
         "fallback": [StrOptions({"smote", "random"})],
@@ -234,6 +243,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         acceptance="classifier",
         candidates=10.0,
         acceptance_quantile=0.7,
+        spread=False,
         n_neighbors=5,
         min_class_size=10,
         fallback="smote",
@@ -247,6 +257,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         self.acceptance = acceptance
         self.candidates = candidates
         self.acceptance_quantile = acceptance_quantile
+        self.spread = spread
         self.n_neighbors = n_neighbors
         self.min_class_size = min_class_size
         self.fallback = fallback
@@ -408,11 +419,13 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
             passed, rank = _knn_acceptance(
                 real_m, y, syn_m, y_syn, list(wanted), int(self.n_neighbors), float(self.acceptance_quantile)
             )
+        spread = self.spread and not self._images(X)
         out = {}
         for c, n in wanted.items():
             rows = np.flatnonzero(y_syn == c)
             self.acceptance_rate_[c] = float(passed[rows].mean()) if rows.size else 1.0
-            out[c] = _take(X_syn, rows[keep_accepted(passed[rows], rank[rows], n)])
+            anchor = _nearest_member(X, y, c, _take(X_syn, rows[passed[rows]])) if spread else None
+            out[c] = _take(X_syn, rows[keep_accepted(passed[rows], rank[rows], n, anchor)])
         return out
 
     def _fallback_rows(self, X, y, c, n, n_real, rng):
@@ -482,10 +495,20 @@ def _flat(X, dtype=np.float64) -> np.ndarray:
     return array.reshape(len(array), -1)
 
 
-def keep_accepted(passed: np.ndarray, rank: np.ndarray, n: int) -> np.ndarray:
+def keep_accepted(passed: np.ndarray, rank: np.ndarray, n: int, anchor: np.ndarray | None = None) -> np.ndarray:
     """Positions of the ``n`` candidates to keep: accepted ones in generation order, then,
-    if too few passed, the best-ranked rejected ones (ties in order); sorted."""
-    keep = np.flatnonzero(passed)[:n]
+    if too few passed, the best-ranked rejected ones (ties in order); sorted.
+
+    With ``anchor`` (for every accepted candidate, in order, the real member it is
+    nearest to), the accepted ones are taken in rounds instead: each round the next
+    candidate of every member that still has one, so that the kept rows spread over
+    the members (``spread=True``).
+    """
+    keep = np.flatnonzero(passed)
+    if anchor is not None:
+        turn = pd.Series(anchor).groupby(anchor).cumcount().to_numpy()
+        keep = keep[np.lexsort((np.arange(len(keep)), turn))]
+    keep = np.sort(keep[:n])
     if keep.size < n:
         rejected = np.flatnonzero(~passed)
         best = rejected[np.argsort(-rank[rejected], kind="stable")][: n - keep.size]
@@ -571,6 +594,17 @@ def _mixed_smote(X: pd.DataFrame, y, c, n_real: int, n: int, rng):
     for name, levels in uniques.items():
         new[name] = levels.take(new[name].to_numpy(dtype=np.int64))
     return _numeric_frame(new, X.dtypes), "SMOTENC"
+
+
+def _nearest_member(X, y, c, candidates) -> np.ndarray:
+    """For every candidate table row, the position of its nearest real member of class ``c``
+    (numeric columns standardised and levels one-hot over the whole real table, see
+    :func:`_plausibility_matrix`)."""
+    if len(candidates) == 0:
+        return np.zeros(0, dtype=np.int64)
+    real_m, syn_m = _plausibility_matrix(X, candidates)
+    members = real_m[np.asarray(y) == c]
+    return NearestNeighbors(n_neighbors=1).fit(members).kneighbors(syn_m, return_distance=False)[:, 0]
 
 
 def _plausibility_matrix(X_real, X_other):

@@ -657,3 +657,32 @@ def test_the_classifier_filter_fits_on_one_openmp_thread(monkeypatch):
     y = np.where(np.arange(120) % 4 == 0, 1, 0)
     _table_class_scores(X, y, X.iloc[:10], y[:10], 0)
     assert len(seen) >= 3 and all(threads == {1} for threads in seen)
+
+
+def test_spread_takes_accepted_candidates_in_rounds_over_the_members():
+    from ganaugment.oversampling import keep_accepted
+
+    passed = np.array([True, True, False, True, True, True, False, True])
+    rank = np.linspace(1, 0, 8)
+    # Accepted candidates 0, 1, 3, 4, 5, 7 sit nearest to members 0, 0, 0, 1, 0, 2.
+    anchor = np.array([0, 0, 0, 1, 0, 2])
+    assert keep_accepted(passed, rank, 3).tolist() == [0, 1, 3]  # generation order
+    assert keep_accepted(passed, rank, 3, anchor).tolist() == [0, 4, 7]  # one per member first
+    assert keep_accepted(passed, rank, 5, anchor).tolist() == [0, 1, 3, 4, 7]
+    # Too few accepted: the best-ranked rejected one fills the gap, as without spread.
+    assert keep_accepted(passed, rank, 7, anchor).tolist() == [0, 1, 2, 3, 4, 5, 7]
+
+
+def test_spread_keeps_exact_counts_and_covers_more_members():
+    X, y = blobs([150, 25], n_features=2)
+    kept = {}
+    for spread in (False, True):
+        s = sampler(spread=spread, acceptance_quantile=0.0)  # most candidates pass: there is a choice
+        X_res, y_res = s.fit_resample(X, y)
+        assert s.acceptance_rate_[1] > 0.5
+        assert np.bincount(y_res).tolist() == [150, 150] and (X_res[:175] == X).all()
+        members = X[y == 1]
+        nearest = np.argmin(((X_res[175:, None, :] - members[None]) ** 2).sum(axis=2), axis=1)
+        kept[spread] = np.bincount(nearest, minlength=len(members))
+    # The same candidates, picked in rounds: the busiest member has fewer synthetic rows around it.
+    assert kept[True].max() < kept[False].max()
