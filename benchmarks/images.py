@@ -81,7 +81,8 @@ def bench_digits(out_dir: str, seed: int) -> dict:
     fake = image_fidelity(X, X_new, y, y_new, extractor=extractor)
     half = len(X) // 2
     real = image_fidelity(X[:half], X[half:], y[:half], y[half:], extractor=extractor)
-    grid = save_image_grid(X_new, os.path.join(out_dir, "digits_samples.png"), y_new, image_shape=(8, 8))
+    grid = save_image_grid(X_new, os.path.join(out_dir, "digits_samples.png"), y_new, image_shape=(8, 8),
+                           value_range=(gan.codec_.low_, gan.codec_.high_))
     return {
         "fit_seconds": round(fit_seconds, 1),
         "epochs": len(gan.history_),

@@ -3,6 +3,8 @@
 Tiny 8x8 digits and one-epoch fits: each test takes at most a couple of seconds.
 """
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -140,6 +142,22 @@ def test_image_grid_draws_two_channel_images(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["two.png"]
 
 
+def test_image_grid_draws_in_the_range_it_is_given(tmp_path):
+    """Generated images were drawn stretched to their own range (a faint set at full contrast),
+    and a set of one value, which a collapsed generator gives, raised instead of being drawn."""
+    from matplotlib.image import imread
+
+    faint = np.random.default_rng(0).integers(10, 21, (4, 8, 8)).astype(np.float64)  # 0-255 units
+    stretched = imread(save_image_grid(faint, tmp_path / "own.png"))
+    in_units = imread(save_image_grid(faint, tmp_path / "units.png", value_range=(0, 255)))
+    assert stretched.shape == in_units.shape and in_units[..., :3].mean() < stretched[..., :3].mean() - 0.05
+    flat = np.full((3, 8, 8), 8.0)
+    assert os.path.exists(save_image_grid(flat, tmp_path / "flat.png", y=[0, 1, 1]))
+    with pytest.raises(ValueError, match=r"value_range must hold two finite numbers with low < high"):
+        save_image_grid(faint, tmp_path / "bad.png", value_range=(5, 5))
+    assert not os.path.exists(tmp_path / "bad.png")
+
+
 # ------------------------------------------------------------- parameters
 @pytest.mark.parametrize("param", [{"calibrate": False}, {"clip": False}, {"max_detection_auc": 0.9}])
 def test_table_only_switches_raise_with_images(digits, param):
@@ -196,6 +214,15 @@ def test_image_fidelity_names_synthetic_labels_the_classifier_does_not_know(uint
         image_fidelity(X[:60], X[60:], y_synthetic=unknown, extractor=extractor)
     report = image_fidelity(X[:60], X[60:], y_synthetic=y[60:], extractor=extractor)
     assert isinstance(report["class_accuracy"], float)
+
+
+def test_image_fidelity_names_an_empty_or_single_image_set_before_training(uint8_digits):
+    X, y = uint8_digits
+    for fake, labels in ((X[:0], y[:0]), (X[:1], y[:1])):
+        with pytest.raises(ValueError, match=rf"synthetic holds {len(fake)} image\(s\); the fidelity metrics need"):
+            image_fidelity(X, fake, y, labels, random_state=0)
+    with pytest.raises(ValueError, match=r"real holds 0 image\(s\)"):
+        image_fidelity(X[:0], X, None, None, random_state=0)
 
 
 def test_identical_image_sets_with_repeated_images_score_perfect():

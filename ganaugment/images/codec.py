@@ -86,6 +86,17 @@ def _describe(layout: str, item_shape: tuple) -> str:
     return f"stacked images of shape {tuple(item_shape)}"
 
 
+def _value_range(value_range) -> tuple:
+    """``(low, high)`` as finite floats with ``low < high``."""
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"value_range must be (low, high), two numbers; got {value_range!r}.") from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"value_range must hold two finite numbers with low < high; got {value_range!r}.")
+    return low, high
+
+
 @persistable
 class ImageCodec:
     """Learn the layout, dtype and range of images; map them to and from [-1, 1].
@@ -195,7 +206,13 @@ class ImageCodec:
         return array
 
     # --------------------------------------------------------------- fit
-    def fit(self, X):
+    def fit(self, X, value_range=None):
+        """Learn the layout and dtype of ``X`` and the value range to map to [-1, 1].
+
+        ``value_range=(low, high)`` sets the range instead of reading it from
+        ``X`` (to draw generated images in the units of the training images,
+        say: ``(gan.codec_.low_, gan.codec_.high_)``).
+        """
         array = self._as_array(X)
         layout, c, h, w, per_image = self._layout_of(array)
         if c > MAX_CHANNELS:
@@ -214,7 +231,9 @@ class ImageCodec:
         self.layout_, self.channels_, self.height_, self.width_ = layout, c, h, w
         self.item_shape_ = per_image
         self.dtype_ = array.dtype
-        if array.dtype == np.uint8:
+        if value_range is not None:
+            low, high = _value_range(value_range)
+        elif array.dtype == np.uint8:
             low, high = 0.0, 255.0
         elif array.dtype == bool:
             low, high = 0.0, 1.0

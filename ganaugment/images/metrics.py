@@ -317,6 +317,12 @@ def image_fidelity(
         ``n_real``, ``n_synthetic``, ``feature_dim``, ``extractor``.
     """
     rng = np.random.default_rng(random_state)
+    for name, images in (("real", real), ("synthetic", synthetic)):
+        if len(images) < 2:  # before training the CNN
+            raise ValueError(
+                f"{name} holds {len(images)} image(s); the fidelity metrics need at least 2 real and 2 synthetic "
+                "images (a model whose fidelity gate rejected it samples none)."
+            )
     if y_synthetic is not None and len(np.asarray(y_synthetic).ravel()) != len(synthetic):
         raise ValueError(f"synthetic has {len(synthetic)} images but y_synthetic has {len(np.ravel(y_synthetic))} labels.")
     if extractor is None and y_real is not None and y_synthetic is not None:
@@ -397,12 +403,22 @@ def image_quality_score(figures: dict) -> float:
     return min(float(accuracy), coverage)
 
 
-def save_image_grid(images, path, y=None, *, n_per_class: int = 8, image_shape=None, title=None) -> str:
+def save_image_grid(
+    images, path, y=None, *, n_per_class: int = 8, image_shape=None, title=None, value_range=None
+) -> str:
     """Save a PNG grid: one row per class (or rows of 8 without ``y``).
 
     One channel is drawn in grey, two as red and green (blue left empty),
     three as RGB; of four channels the first three are drawn as RGB (the
     fourth, often alpha, is left out).
+
+    ``value_range=(low, high)`` are the values drawn black and white. Give
+    the training images' range for generated images, for example
+    ``(gan.codec_.low_, gan.codec_.high_)``: by default the range is read
+    from ``images`` themselves as the image GAN reads it (``uint8`` 0-255;
+    values inside [0, 1] or [-1, 1] as that range; otherwise their own
+    minimum and maximum, which stretches faint images to full contrast), and
+    images that all hold one value are drawn mid grey.
 
     The file is written to a temporary file in the same folder, then moved
     into place, so a crash never leaves a half-written PNG.
@@ -415,7 +431,11 @@ def save_image_grid(images, path, y=None, *, n_per_class: int = 8, image_shape=N
 
     from ..metrics.plots import plain_text
 
-    codec = ImageCodec(image_shape=image_shape).fit(images)
+    if value_range is None:
+        array = ImageCodec._as_array(images)
+        if array.size and array.min() == array.max():
+            value_range = (float(array.min()) - 1.0, float(array.min()) + 1.0)  # one value: mid grey
+    codec = ImageCodec(image_shape=image_shape).fit(images, value_range=value_range)
     pixels = (codec.transform(images) + 1.0) / 2.0  # (n, C, H, W) in [0, 1]
     if y is None:
         columns = n_per_class
