@@ -153,25 +153,61 @@ def read_table(path: str, *, parse_dates=None, sep=None):
     try:
         if kind == "parquet":
             frame = pd.read_parquet(path)
-            missing = [column for column in parse_dates or () if column not in frame.columns]
-            if missing:
-                raise UsageError(
-                    f"--parse-dates names {', '.join(map(repr, missing))}, which is not a column of {path!r}; "
-                    f"its columns are {list(frame.columns)}." + did_you_mean(missing[0], frame.columns)
-                )
-            for column in parse_dates or ():
-                frame[column] = pd.to_datetime(frame[column])
         else:
             sep = text_separator(path, sep)
-            frame = pd.read_csv(path, sep=sep, parse_dates=list(parse_dates or []) or False)
+            frame = pd.read_csv(path, sep=sep)
             check_columns_split(frame.columns, path, sep)
     except ImportError as exc:
-        raise UsageError(f"reading {path!r} needs pyarrow ({exc}); install it with: pip install 'ganaugment[parquet]'")
+        raise _needs_package(path, exc, "reading")
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise UsageError(f"cannot read {path!r}: {_one_line(exc)}")
     if frame.shape[0] == 0:
         raise UsageError(f"{path!r} holds no rows")
+    for column in parse_dates or ():
+        frame[column] = _dates(frame, column, path)
     return frame
+
+
+def _dates(frame, column: str, path: str):
+    """Column ``column`` of ``frame`` as datetimes, or a UsageError that names what is not a date.
+
+    Times with different UTC offsets in one column (a time zone across a clock change, as ``sample``
+    writes it) are read as UTC instants; pandas alone would leave them as text, to be learned as levels.
+    """
+    import pandas as pd
+
+    if column not in frame.columns:
+        raise UsageError(
+            f"--parse-dates names {column!r}, which is not a column of {path!r}; "
+            f"its columns are {list(frame.columns)}." + did_you_mean(column, frame.columns)
+        )
+    values = frame[column]
+    if is_dates(values.dtype):
+        return values
+    if pd.api.types.is_numeric_dtype(values.dtype):  # to_datetime would read them as nanoseconds since 1970
+        raise UsageError(f"--parse-dates {column!r}: {path!r} holds numbers there ({values.dtype}), not dates")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' "could not infer format" and mixed-offset warnings
+        for utc in (False, True):
+            try:
+                parsed = pd.to_datetime(values, utc=utc)
+            except (ValueError, TypeError, OverflowError):
+                continue
+            if is_dates(parsed.dtype):
+                return parsed
+    present = values.dropna()
+    example = next((v for v in present if _not_a_date(v)), present.iloc[0] if len(present) else None)
+    raise UsageError(f"--parse-dates {column!r}: {path!r} holds values that are not dates, e.g. {example!r}")
+
+
+def _not_a_date(value) -> bool:
+    import pandas as pd
+
+    try:
+        pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return True
+    return False
 
 
 def write_table(frame, path: str) -> None:
@@ -189,14 +225,21 @@ def write_table(frame, path: str) -> None:
         else:
             compression = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
             codec = next((c for s, c in compression.items() if path.lower().endswith(s)), None)
+            if codec == "zip":  # the member is named after the file (the temporary handle has no name to give)
+                codec = {"method": "zip", "archive_name": os.path.basename(path)[: -len(".zip")]}
             with atomic_write(path) as handle:
                 frame.to_csv(handle, sep="\t" if kind == "tsv" else ",", index=False, compression=codec)
     except ImportError as exc:
-        raise _needs_pyarrow(path, exc)
+        raise _needs_package(path, exc)
 
 
-def _needs_pyarrow(path: str, exc: ImportError) -> "UsageError":
-    return UsageError(f"writing {path!r} needs pyarrow ({exc}); install it with: pip install 'ganaugment[parquet]'")
+def _needs_package(path: str, exc: ImportError, verb: str = "writing") -> "UsageError":
+    """The missing optional package that reading or writing ``path`` needs, and how to install it:
+    pyarrow for Parquet, otherwise the one pandas names (zstandard for ``.zst``, say)."""
+    named = re.search(r"optional dependency '([^']+)'", str(exc))
+    package = named.group(1) if named else (getattr(exc, "name", None) or "pyarrow")
+    install = "pip install 'ganaugment[parquet]'" if package == "pyarrow" else f"pip install {package}"
+    return UsageError(f"{verb} {path!r} needs {package} ({_one_line(exc)}); install it with: {install}")
 
 
 # -------------------------------------------------- estimator options
@@ -583,10 +626,17 @@ def _cmd_fit(args):
         metadata={"target": args.target, "columns": columns, "data": os.path.basename(args.data), "weights": args.weights},
     )
     print(
-        f"Trained on {len(X)} rows x {X.shape[1]} columns for {len(model.history_)} epochs in {seconds:.1f} s; "
+        f"Trained on {_trained_rows(model, len(X))} x {X.shape[1]} columns for {len(model.history_)} epochs "
+        f"in {seconds:.1f} s; "
         f"model written to {args.output}",
         file=sys.stderr,
     )
+
+
+def _trained_rows(model, n_rows: int) -> str:
+    """``"N rows"``, saying how many the fidelity gate held out of training."""
+    trained = int(getattr(getattr(model, "model_", None), "n_training_rows", n_rows))
+    return f"{n_rows} rows" if trained == n_rows else f"{trained} rows ({n_rows - trained} held out for the fidelity gate)"
 
 
 def _match_label(value: str, candidates, what: str):
@@ -674,7 +724,7 @@ def _cmd_sample(args):
         try:
             write_samples(model, args.output, args.n_samples, **kwargs)
         except ImportError as exc:
-            raise _needs_pyarrow(args.output, exc)
+            raise _needs_package(args.output, exc)
     print(f"Wrote {args.n_samples} synthetic rows to {args.output}", file=sys.stderr)
 
 
@@ -762,11 +812,13 @@ def run_reporting_errors(prog: str, work) -> int:
     of stdout that went away (``| head``) ends quietly. ``GANAUGMENT_DEBUG=1``
     keeps Python's warnings and tracebacks.
     """
+    from .metrics.gate import LowFidelityError
     from .persistence import ModelFileError
 
     debug = os.environ.get("GANAUGMENT_DEBUG", "") not in ("", "0")
     # OSError: a folder where a file goes, a full disk, no permission, ... (BrokenPipeError is handled first).
-    user_errors = (UsageError, ModelFileError, ValueError, TypeError, KeyError, OSError)
+    # LowFidelityError: the fidelity gate refused the model (--on-low-quality raise).
+    user_errors = (UsageError, ModelFileError, LowFidelityError, ValueError, TypeError, KeyError, OSError)
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         print(f"{prog}: warning: {_one_line(message)}", file=sys.stderr)

@@ -48,9 +48,13 @@ def run_demo(output_dir: str = "ganaugment-demo", *, quick: bool = False, random
     from .metrics._sdmetrics import quality_and_diagnostic
     from .persistence import atomic_write
 
-    # Check where the table goes before training, not after.
-    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise NotADirectoryError(f"cannot write the demo table to {output_dir!r}: it is a file, not a folder")
+    # Make the folder the table goes to before training, not after: a file on the way fails now.
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(
+            f"cannot write the demo table to {output_dir!r}: it, or a folder above it, is a file, not a folder"
+        ) from None
     real = make_customers(2000 if quick else 5000, random_state)
     epochs = 5 if quick else 150
     print(f"Demo table: {len(real)} rows, columns {list(real.columns)}")
@@ -60,7 +64,6 @@ def run_demo(output_dir: str = "ganaugment-demo", *, quick: bool = False, random
     synthetic = model.sample(len(real))
     rare = model.sample(200, conditions={"segment": "enterprise"})
     scores = quality_and_diagnostic(real, synthetic)
-    os.makedirs(output_dir, exist_ok=True)
     path = os.path.join(output_dir, "synthetic_customers.csv")
     with atomic_write(path, "w", newline="", encoding="utf-8") as handle:
         synthetic.to_csv(handle, index=False)

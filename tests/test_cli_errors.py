@@ -1,6 +1,7 @@
 """Command-line mistakes caught early and reported in one line: outputs, image models, pipes, formats."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -236,8 +237,9 @@ def test_an_interrupted_demo_leaves_no_partial_file(tmp_path, monkeypatch, capsy
 def test_demo_checks_its_output_folder_before_training(tmp_path, no_work, capsys):
     path = tmp_path / "d.csv"
     path.write_text("a file\n")
-    code, _, err = run(["demo", "--quick", "--output-dir", path], capsys)
-    assert_one_line_error(code, err, "not a folder")
+    for target in (path, path / "sub"):  # a file as the folder, or above it (that failed after training)
+        code, _, err = run(["demo", "--quick", "--output-dir", target], capsys)
+        assert_one_line_error(code, err, "not a folder")
     assert path.read_text() == "a file\n"
 
 
@@ -290,3 +292,47 @@ def test_sample_refuses_a_model_its_gate_rejected(tmp_path, capsys):
     assert_one_line_error(code, err, "rejected by its fidelity gate")
     assert "min_quality=1.0" in err and "nothing was written" in err
     assert sorted(os.listdir(tmp_path)) == ["rejected.gan"]
+
+
+def test_parse_dates_reads_mixed_offsets_and_names_what_is_not_a_date(tmp_path, no_work, capsys):
+    """A time zone across a clock change (as sample writes it) stayed text and was learned as levels;
+    a column of words or of numbers passed silently."""
+    times = pd.Series(pd.date_range("2021-03-20", periods=20, freq="D", tz="Europe/Paris"))
+    frame = pd.DataFrame({"t": times, "city": ["Paris", "Lyon"] * 10, "n": range(20)})
+    path = tmp_path / "dst.csv"
+    frame.to_csv(path, index=False)
+    read = cli.read_table(str(path), parse_dates=["t"])
+    assert str(read["t"].dtype) == "datetime64[ns, UTC]" and (read["t"] == times).all()
+    for column, message in (("city", "holds values that are not dates, e.g. 'Paris'"),
+                            ("n", "holds numbers there (int64), not dates")):
+        code, _, err = run(["fit", path, "-o", tmp_path / "m.gan", "--parse-dates", column], capsys)
+        assert_one_line_error(code, err, message)
+    assert not (tmp_path / "m.gan").exists()
+
+
+def test_compressed_outputs_name_their_member_and_their_missing_package(tmp_path, monkeypatch):
+    import zipfile
+
+    frame = make_customers(5)
+    cli.write_table(frame, str(tmp_path / "o.csv.zip"))
+    with zipfile.ZipFile(tmp_path / "o.csv.zip") as archive:
+        assert archive.namelist() == ["o.csv"]  # it was a member named "zip"
+    back = pd.read_csv(tmp_path / "o.csv.zip")
+    assert list(back.columns) == list(frame.columns) and len(back) == len(frame)
+
+    def no_zstandard(*args, **kwargs):
+        raise ImportError("Missing optional dependency 'zstandard'.  Use pip or conda to install zstandard.")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", no_zstandard)
+    with pytest.raises(cli.UsageError, match=r"needs zstandard .*install it with: pip install zstandard$"):
+        cli.write_table(frame, str(tmp_path / "o.csv.zst"))
+    assert sorted(os.listdir(tmp_path)) == ["o.csv.zip"]
+
+
+def test_a_gate_that_refuses_the_model_is_one_line_and_the_rows_held_out_are_told(tmp_path, table, capsys):
+    base = ["fit", table, "--target", "churned", "--epochs", "1", "--quiet"]
+    code, _, err = run(base + ["-o", tmp_path / "r.gan", "--min-quality", "0.99", "--on-low-quality", "raise"], capsys)
+    assert_one_line_error(code, err, "Fidelity gate")
+    assert not (tmp_path / "r.gan").exists()
+    code, _, err = run(base + ["-o", tmp_path / "w.gan", "--min-quality", "0.1"], capsys)
+    assert code == 0 and re.search(r"Trained on 160 rows \(40 held out for the fidelity gate\)", err), err
