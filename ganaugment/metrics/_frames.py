@@ -120,6 +120,7 @@ def check_tables(real, synthetic, holdout=None, target=None):
             raise ValueError("target needs at least one feature column beside it.")
         check_class_target(real[target], target)
     tables = {name: _scorable(frame, real.dtypes) for name, frame in tables.items()}
+    tables["real"] = _text_read_as_the_others(tables)
     return tables["real"], tables["synthetic"], tables.get("holdout")
 
 
@@ -139,6 +140,39 @@ def _scorable(frame: pd.DataFrame, durations_of: pd.Series) -> pd.DataFrame:
     for name in durations:
         frame[name] = _seconds(frame[name])
     return frame
+
+
+def _text_read_as_the_others(tables: dict) -> pd.DataFrame:
+    """The real table, with each column of text that the other tables hold as dates or as numbers
+    read as that kind when every one of its values reads (a CSV file scored beside a Parquet file
+    of the same rows). Compared as text, "2020-03-01" never equals a generated 2020-03-01 00:00:00,
+    and a table scored against its own copy found no copy at all."""
+    real = tables["real"]
+    out = real
+    for name in real.columns:
+        column = real[name]
+        if column_kind(column) != "categorical" or pd.api.types.is_bool_dtype(column):
+            continue
+        others = [t[name] for key, t in tables.items() if key != "real" and column_kind(t[name]) != "categorical"]
+        kinds = {column_kind(o) for o in others}
+        if len(kinds) != 1 or isinstance(column.dtype, pd.CategoricalDtype):
+            continue
+        if kinds == {"numeric"}:
+            values = pd.Series(_numbers(column), index=column.index)
+        else:
+            values = _as_datetimes(column, others[0])
+        if values.notna().sum() == column.notna().sum():
+            if out is real:
+                out = real.copy()
+            out[name] = values
+    return out
+
+
+def _as_bools(series: pd.Series) -> pd.Series:
+    """``series`` read as booleans: True/False, 1/0 and their text ("true", "0", ...); anything else is missing."""
+    words = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
+    text = series.astype(object).map(lambda v: str(v).strip().lower(), na_action="ignore")
+    return text.map(words).astype("boolean")
 
 
 def _seconds(series: pd.Series) -> pd.Series:
@@ -170,7 +204,13 @@ def _numbers(series: pd.Series) -> np.ndarray:
         return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
     if is_dates(series.dtype):
         series = as_numpy_dates(series)
-        values = series.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
+        if getattr(series.dtype, "tz", None) is not None:
+            series = series.dt.tz_convert(None)  # UTC instants
+        # Counted in the column's own unit, then scaled in floats: a cast to nanoseconds would wrap
+        # dates past 2262 (a 9999-12-31 "no end" date) around silently.
+        stamps = series.to_numpy()
+        unit = np.datetime_data(stamps.dtype)[0]
+        values = stamps.astype(np.int64).astype(np.float64) * (np.timedelta64(1, unit) / np.timedelta64(1, "ns"))
         values[series.isna().to_numpy()] = np.nan
         return values
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -207,8 +247,9 @@ def match_kinds(real: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, 
     the column out of its averages, and read as missing by the other
     metrics. Numbers are read with ``pd.to_numeric`` and dates with
     ``pd.to_datetime`` (datetimes in another time zone are converted to the
-    real column's); a value that cannot be read becomes missing. Columns
-    already of the real column's kind are left untouched.
+    real column's); a value that cannot be read becomes missing. Booleans given
+    as 0/1 or as text ("True", "false", ...) against a real boolean column are
+    read as booleans. Columns already of the real column's kind are left untouched.
 
     Returns
     -------
@@ -223,11 +264,14 @@ def match_kinds(real: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, 
     for name in real.columns:
         kind = column_kind(real[name])
         series = other[name]
-        if kind == "categorical" or (
+        flags = pd.api.types.is_bool_dtype(real[name]) and not pd.api.types.is_bool_dtype(series)
+        if not flags and (kind == "categorical" or (
             column_kind(series) == kind and getattr(series.dtype, "tz", None) == getattr(real[name].dtype, "tz", None)
-        ):
+        )):
             continue
-        if kind == "numeric":
+        if flags:  # 0/1 or "True"/"False" against real booleans
+            values = _as_bools(series)
+        elif kind == "numeric":
             values = pd.Series(_numbers(series), index=series.index)
         else:
             values = _as_datetimes(series, real[name])
@@ -325,8 +369,10 @@ class DistanceEncoder:
             else:
                 values = _numbers(series)
                 finite = values[np.isfinite(values)]
-                lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-                # A constant column has no range: its differences are read relative to its value.
+                lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, np.inf)
+                # A constant column has no range: its differences are read relative to its value. A column
+                # with no value at all gives no scale either (dates would count in nanoseconds): only
+                # the missing indicator counts there.
                 span = hi - lo if hi > lo else max(abs(lo), 1.0)
                 self.states_.append(("numeric", (lo, span)))
         return self

@@ -207,6 +207,8 @@ def _one_table_metadata(metadata) -> dict:
     (table,) = tables.values()
     if not (isinstance(table, dict) and isinstance(table.get("columns"), dict)):
         raise ValueError(f"metadata's table has no 'columns' dict; metadata must be in {form}.")
+    # The metrics see column names as text (see model_frames): the metadata's keys must be too.
+    table = {**table, "columns": {str(name): spec for name, spec in table["columns"].items()}}
     return {**metadata, "tables": {_sdmetrics.TABLE: table}}
 
 
@@ -248,11 +250,17 @@ def _as_time(nanoseconds: float, is_spread: bool, like: pd.Series):
     standard deviation (a duration) as text, from nanoseconds since the epoch."""
     if not np.isfinite(nanoseconds):
         return np.nan
-    if is_spread:
-        return str(pd.Timedelta(round(nanoseconds), unit="ns").round("s"))
-    stamp = pd.Timestamp(round(nanoseconds), unit="ns").round("s")
     tz = getattr(like.dtype, "tz", None)
-    return str(stamp.tz_localize("UTC").tz_convert(tz) if tz is not None else stamp)
+    try:
+        if is_spread:
+            return str(pd.Timedelta(round(nanoseconds), unit="ns").round("s"))
+        stamp = pd.Timestamp(round(nanoseconds), unit="ns").round("s")
+        return str(stamp.tz_localize("UTC").tz_convert(tz) if tz is not None else stamp)
+    except (OverflowError, ValueError):  # beyond pandas' nanosecond range (years 1677-2262): whole seconds
+        seconds = int(round(nanoseconds / 1e9))
+        if is_spread:
+            return f"{seconds / 86400:.0f} days"
+        return str(np.datetime64(seconds, "s")).replace("T", " ") + (" UTC" if tz is not None else "")
 
 
 def _add_figures(report, real, synthetic, model, seed):

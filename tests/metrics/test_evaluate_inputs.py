@@ -145,6 +145,53 @@ def test_dates_stored_as_text_are_compared_as_dates():
     assert as_text["detection_auc"] == as_dates["detection_auc"]
 
 
+def test_a_real_column_of_text_is_read_as_the_dates_or_numbers_the_other_tables_hold():
+    """A CSV file (dates and numbers as text) scored against a Parquet copy of the same rows found
+    no copy and every date "never generated": "2020-03-01" was compared with "2020-03-01 00:00:00"."""
+    rng = np.random.default_rng(0)
+    parquet = plain(150, 0).assign(t=pd.date_range("2020-01-01", periods=150), n=rng.integers(0, 9, 150))
+    csv = parquet.assign(t=parquet["t"].dt.strftime("%Y-%m-%d"), n=parquet["n"].astype(str))
+    report = evaluate(csv, parquet)
+    reference = evaluate(parquet, parquet.copy())
+    assert report["exact_copy_share"] == 1.0 and report.quality_score == reference.quality_score
+    assert report.columns.set_index("column").loc["t", "kind"] == "datetime"
+    # Text that is not all dates stays text.
+    mixed = csv.assign(t=csv["t"].where(csv.index != 3, "soon"))
+    assert evaluate(mixed, parquet).columns.set_index("column").loc["t", "kind"] == "categorical"
+
+
+@pytest.mark.parametrize("flags", [lambda b: b.astype(int), lambda b: b.astype(str), lambda b: b.astype(float)])
+def test_booleans_given_as_numbers_or_text_are_read_as_booleans(flags):
+    """Real booleans against 0/1 or "True"/"False": a detection AUC of 1 with both levels "never
+    generated", or a shape score of 0 beside no level missing."""
+    real = plain(150, 0).assign(b=np.random.default_rng(1).random(150) > 0.5)
+    report = evaluate(real, real.assign(b=flags(real["b"])))
+    reference = evaluate(real, real.copy())
+    assert report["exact_copy_share"] == 1.0 and report.quality_score == reference.quality_score
+    assert report["detection_auc"] == reference["detection_auc"]
+    assert report.columns.set_index("column").loc["b", "levels_never_generated"] == 0
+
+
+def test_dates_past_2262_and_an_empty_date_column_keep_their_scale():
+    """A 9999-12-31 "no end" date wrapped around in nanoseconds (a mean in 1980), and distances of a
+    date column with no real value were counted in nanoseconds."""
+    ends = pd.DataFrame({"d": pd.Series(np.array(["2021-06-01"] * 8 + ["9999-12-31"] * 2, dtype="datetime64[s]")),
+                         "v": np.arange(10.0)})
+    row = evaluate(ends, ends.copy()).columns.set_index("column").loc["d"]
+    assert row["real_mean"].startswith("3617-02-17") and row["real_std"].endswith("days")
+    empty = pd.DataFrame({"z": pd.Series([pd.NaT] * 30, dtype="datetime64[ns]"), "v": np.arange(30.0)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FidelityWarning)
+        report = evaluate(empty, empty.assign(z=pd.Timestamp("2020-01-01")), holdout=empty.copy())
+    assert report.scores["dcr_synthetic_median"] == pytest.approx(np.sqrt(0.5))  # the missing flag alone
+
+
+def test_metadata_with_integer_column_names():
+    table = pd.DataFrame({0: np.random.default_rng(0).normal(size=50), 1: ["a", "b"] * 25})
+    metadata = {"tables": {"t": {"columns": {0: {"sdtype": "numerical"}, 1: {"sdtype": "categorical"}}}}}
+    assert evaluate(table, table.copy(), metadata=metadata).quality_score == evaluate(table, table.copy()).quality_score
+
+
 def test_holdout_text_columns_are_read_like_the_real_ones():
     def table(n, seed):
         rng = np.random.default_rng(seed)
