@@ -151,7 +151,11 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         one-hot categorical columns), and each round keeps one more
         candidate per member, so that the kept rows cover the class as
         SMOTE's interpolations do instead of crowding where the generator
-        puts most of its mass. Images keep generation order.
+        puts most of its mass. Images keep generation order. Measured on the
+        oversampling benchmark (``docs/benchmarks.md``): level with the
+        default for gradient boosting over three 5-fold splits of the seven
+        issue tables (mean minority F1 0.563 against 0.564), a point lower
+        for logistic regression, and as good or better on held-out tables.
     n_neighbors : int, default=5
         Neighbours used by the ``"knn"`` filter.
     min_class_size : int, default=10
