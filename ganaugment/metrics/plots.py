@@ -51,6 +51,9 @@ def _numeric_panel(ax, real: pd.Series, synthetic: pd.Series):
 
     r, s = _numbers(real), _numbers(synthetic)
     r, s = r[np.isfinite(r)], s[np.isfinite(s)]
+    dates = column_kind(real) == "datetime"
+    if dates:  # nanoseconds since 1970 as matplotlib's date numbers (days since 1970), drawn as dates
+        r, s = r / 8.64e13, s / 8.64e13
     if r.size == 0:
         ax.text(0.5, 0.5, "no values", ha="center", transform=ax.transAxes)
         return
@@ -71,6 +74,12 @@ def _numeric_panel(ax, real: pd.Series, synthetic: pd.Series):
     ax.hist(np.clip(r, lo, hi), bins=bins, density=True, alpha=0.55, color=REAL_COLOR, label="real")
     if s.size:
         ax.hist(np.clip(s, lo, hi), bins=bins, density=True, alpha=0.55, color=SYNTHETIC_COLOR, label="synthetic")
+    if dates and -7e5 < lo and hi < 2.9e6:  # the years matplotlib can name (1 to 9999)
+        from matplotlib import dates as mdates
+
+        locator = mdates.AutoDateLocator(maxticks=4)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def _categorical_panel(ax, real: pd.Series, synthetic: pd.Series, top: int = 12):

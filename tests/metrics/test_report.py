@@ -109,3 +109,18 @@ def test_columns_at_the_float_limits_do_not_break_the_plots(tmp_path, column):
 
         figure = column_distributions(real, synthetic)
         assert not [t for ax in figure.axes for t in ax.texts if "too wide" in t.get_text()]
+
+
+def test_date_columns_are_drawn_with_dates_on_the_axis():
+    """Their histograms had an axis of nanoseconds since 1970 (x 1e18)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from ganaugment.metrics.plots import column_distributions
+
+    real = pd.DataFrame({"t": pd.date_range("2020-01-01", periods=100, freq="D"), "x": np.arange(100.0)})
+    fig = column_distributions(real, real.assign(t=real["t"] + pd.Timedelta(days=3)))
+    FigureCanvasAgg(fig).draw()
+    dates_axis, numbers_axis = fig.axes[0].xaxis, fig.axes[1].xaxis
+    labels = " ".join(t.get_text() for t in dates_axis.get_ticklabels()) + dates_axis.get_offset_text().get_text()
+    assert "Feb" in labels and "2020" in labels and "e" not in dates_axis.get_offset_text().get_text()
+    assert "Feb" not in " ".join(t.get_text() for t in numbers_axis.get_ticklabels())
