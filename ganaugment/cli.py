@@ -155,6 +155,10 @@ def read_table(path: str, *, parse_dates=None, sep=None):
             frame = pd.read_parquet(path)
         else:
             sep = text_separator(path, sep)
+            header = pd.read_csv(path, sep=sep, header=None, nrows=1).iloc[0].tolist() if os.path.getsize(path) else []
+            repeated = sorted({str(name) for name in header if header.count(name) > 1})
+            if repeated:  # pandas would rename the second one "name.1" and learn it as a column of its own
+                raise UsageError(f"{path!r} names a column twice: {', '.join(map(repr, repeated))}; rename or drop one")
             frame = pd.read_csv(path, sep=sep)
             check_columns_split(frame.columns, path, sep)
     except ImportError as exc:

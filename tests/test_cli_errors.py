@@ -336,3 +336,11 @@ def test_a_gate_that_refuses_the_model_is_one_line_and_the_rows_held_out_are_tol
     assert not (tmp_path / "r.gan").exists()
     code, _, err = run(base + ["-o", tmp_path / "w.gan", "--min-quality", "0.1"], capsys)
     assert code == 0 and re.search(r"Trained on 160 rows \(40 held out for the fidelity gate\)", err), err
+
+
+def test_a_column_named_twice_is_refused(tmp_path, no_work, capsys):
+    """pandas renamed the second one "a.1", to be learned and generated as a column of its own."""
+    path = tmp_path / "dup.csv"
+    path.write_text("a,b,a\n1,2,3\n4,5,6\n")
+    code, _, err = run(["fit", path, "-o", tmp_path / "m.gan"], capsys)
+    assert_one_line_error(code, err, "names a column twice: 'a'")
