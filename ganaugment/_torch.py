@@ -26,6 +26,11 @@ def resolve_device(device: str) -> torch.device:
         resolved = torch.device(device)
     except RuntimeError:
         raise ValueError(f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'.") from None
+    if resolved.type not in ("cpu", "cuda"):
+        # A torch device such as "mps" or "meta" failed deep inside training (no generator, no backend).
+        raise ValueError(
+            f"device={device!r}: ganaugment trains on the CPU or on CUDA GPUs only; use 'auto', 'cpu' or 'cuda'."
+        )
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was requested but CUDA is not available; use device='auto' or 'cpu'.")
     return resolved

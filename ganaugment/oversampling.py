@@ -273,17 +273,30 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         ``estimator=None`` too, by starting from ``GANAugmenter()``."""
         if self.estimator is None and "estimator" not in params and any(k.startswith("estimator__") for k in params):
             self.estimator = GANAugmenter()
+            try:
+                return super().set_params(**params)
+            except Exception:
+                self.estimator = None  # a refused call changes nothing
+                raise
         return super().set_params(**params)
 
     def fit_resample(self, X, y, **params):
         """Resample X and y: the real rows first and unchanged, then the synthetic ones.
 
         See imbalanced-learn's ``fit_resample``; this one names a column
-        name given as ``y`` before imbalanced-learn's checks.
+        name given as ``y`` before imbalanced-learn's checks. A call that
+        fails leaves the sampler as it was (a fitted one keeps its GAN and
+        attributes), as a failed ``GANAugmenter.fit`` does.
         """
         refuse_column_name_as_y(y, "fit_resample")
         refuse_missing_labels(y)
-        return super().fit_resample(X, y, **params)
+        before = dict(self.__dict__)
+        try:
+            return super().fit_resample(X, y, **params)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
 
     def _check_X_y(self, X, y, accept_sparse=None):
         if hasattr(X, "tocsr"):
@@ -348,6 +361,10 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
 
     def _fit_gan(self, X, y, rng):
         estimator = GANAugmenter() if self.estimator is None else clone(self.estimator)
+        if hasattr(estimator, "_parameter_constraints"):
+            # imbalanced-learn's fit_resample turns scikit-learn's checks off for nested fits, and the
+            # budget below reads epochs: an invalid estimator__ value is named here, before any use.
+            estimator._validate_params()
         params = estimator.get_params()
         updates = {}
         if "random_state" in params and params["random_state"] is None:

@@ -686,3 +686,32 @@ def test_spread_keeps_exact_counts_and_covers_more_members():
         kept[spread] = np.bincount(nearest, minlength=len(members))
     # The same candidates, picked in rounds: the busiest member has fewer synthetic rows around it.
     assert kept[True].max() < kept[False].max()
+
+
+@pytest.mark.parametrize(
+    "bad", [{"noise_dim": 0}, {"epochs": 0}, {"pac": 0}, {"discriminator_steps": 0}, {"kind": "bogus"}]
+)
+def test_invalid_estimator_parameters_are_named_before_training(bad):
+    """imbalanced-learn's fit_resample turns off scikit-learn's checks of nested fits: these were
+    trained with (epochs=0 became 1) or failed deep inside training (pac=0: modulo by zero)."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = blobs([100, 30])
+    with pytest.raises(InvalidParameterError, match=f"'{next(iter(bad))}' parameter of GANAugmenter"):
+        sampler(estimator=small_gan(**bad)).fit_resample(X, y)
+
+
+def test_a_failed_refit_or_set_params_leaves_the_sampler_as_it_was():
+    X, y = blobs([100, 30])
+    s = sampler()
+    X_res, _ = s.fit_resample(X, y)
+    fitted = (s.estimator_, s.n_features_in_, dict(s.sampling_strategy_), dict(s.acceptance_rate_))
+    s.set_params(estimator__device="meta")  # a torch device ganaugment does not train on
+    with pytest.raises(ValueError, match="device='meta'"):
+        s.fit_resample(np.hstack([X, X[:, :1]]), np.where(y == 1, 2, y))
+    assert (s.estimator_, s.n_features_in_, dict(s.sampling_strategy_), dict(s.acceptance_rate_)) == fitted
+    assert s.estimator_.sample(3, y=1)[0].shape == (3, 3)
+    bare = GANOverSampler()
+    with pytest.raises(ValueError, match="Invalid parameter 'bogus'"):
+        bare.set_params(estimator__bogus=1)
+    assert bare.estimator is None  # it had become GANAugmenter()
