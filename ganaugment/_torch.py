@@ -36,6 +36,21 @@ def resolve_device(device: str) -> torch.device:
     return resolved
 
 
+def _check_saved_weights(module: nn.Module, saved: dict) -> None:
+    """Refuse saved weights that do not fit ``module`` (built on the meta device) or are not finite."""
+    want = {name: tuple(t.shape) for name, t in module.state_dict().items()}
+    got = {name: tuple(t.shape) for name, t in saved.items()} if isinstance(saved, dict) else {}
+    if got != want:
+        name = next((n for n in want if got.get(n) != want[n]), next(iter(set(got) - set(want)), None))
+        raise ValueError(
+            f"The saved network weights do not fit the saved layout: {name!r} has shape {got.get(name)}, "
+            f"the layout needs {want.get(name)}."
+        )
+    for name, tensor in saved.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"The saved network weight {name!r} holds NaN or infinite values.")
+
+
 def autocast_dtype(mixed_precision, device: torch.device):
     """The autocast dtype for a ``mixed_precision`` setting on ``device`` (None: full precision).
 
@@ -83,15 +98,22 @@ def draw_rows(n_rows: int, batch_size: int, gen: torch.Generator, device, cum_we
     return torch.searchsorted(cum_weight, u * cum_weight[-1], right=True).clamp_(max=n_rows - 1)
 
 
-def build_module(factory, device: torch.device, generator: torch.Generator, init: str = "default") -> nn.Module:
+def build_module(
+    factory, device: torch.device, generator: torch.Generator, init: str = "default", expect: dict | None = None
+) -> nn.Module:
     """Build ``factory()`` without touching global RNG, then initialise it.
 
     ``init="default"`` reproduces PyTorch's default layer initialisation
     (Kaiming-uniform weights, uniform biases); ``init="dcgan"`` draws
     weights from N(0, 0.02) and batch-norm scales from N(1, 0.02).
+    ``expect`` (saved weights that will be loaded into the module) is checked
+    before any memory is taken: a ValueError names the first tensor whose
+    name or shape differs, and a weight that is not finite.
     """
     with torch.device("meta"):
         module = factory()
+    if expect is not None:
+        _check_saved_weights(module, expect)
     module = module.to_empty(device=device)
     with torch.no_grad():
         for layer in module.modules():

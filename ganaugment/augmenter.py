@@ -597,6 +597,25 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         classes = getattr(self, "classes_", None)
         if classes is not None and not (isinstance(classes, np.ndarray) and classes.ndim == 1 and len(classes) >= 2):
             raise TypeError(f"classes_ is not a 1-D array of at least two classes: {classes!r:.80}")
+        n_classes = self.model_.n_classes if kind == "image" else self.model_.layout.n_classes
+        if (0 if classes is None else len(classes)) != n_classes:
+            raise ValueError(f"classes_ names {0 if classes is None else len(classes)} classes; the networks have {n_classes}")
+        if kind == "image":
+            codec = self.codec_
+            layouts = ("gray", "last", "first", "flat_gray", "flat_last", "flat_first")
+            if codec.layout_ not in layouts or codec.shape_ != tuple(self.model_.shape):
+                raise ValueError(
+                    f"the image codec (layout {codec.layout_!r}, shape {codec.shape_}) does not fit the networks' "
+                    f"images of shape {tuple(self.model_.shape)}"
+                )
+            if not (np.isfinite([codec.low_, codec.high_]).all() and codec.low_ < codec.high_):
+                raise ValueError(f"the image codec's value range ({codec.low_}, {codec.high_}) is not a range")
+            if codec.dtype_.kind not in "biuf":
+                raise ValueError(f"the image codec's dtype {codec.dtype_} does not hold pixel values")
+        else:
+            if getattr(self, "_input_kind", None) not in ("frame", "array"):
+                raise ValueError(f"_input_kind is {getattr(self, '_input_kind', None)!r}, not 'frame' or 'array'")
+            self.encoder_.check_restored()
 
     def _condition_groups(self) -> list:
         """``condition_columns`` as a list, each checked to be a categorical column of the fitted table."""

@@ -60,6 +60,7 @@ TENSORS = "tensors.safetensors"
 _TAG = "__ganaugment__"
 _MAX_MANIFEST_BYTES = 512 * 2**20
 _MAX_ITEM_BYTES = 2**20  # one array item (a string level) in a model file
+_MAX_ITEMS_ARRAY_BYTES = 2**28  # a whole array built from listed items (text declared wide takes memory)
 
 _ESTIMATORS: dict = {}
 _STATE_CLASSES: dict = {}
@@ -299,9 +300,6 @@ def load_model(path, *, device="auto"):
         reader = _Decoder(tensors, device=device, where=where)
         reader.library_version = manifest.get("library_version")
         estimator = reader.decode_estimator(manifest)
-        check = getattr(estimator, "_check_restored", None)
-        if check is not None:
-            check()
     return estimator
 
 
@@ -606,6 +604,11 @@ class _Decoder:
                 value = self.decode(value, context=context)
             context[key] = value
             setattr(estimator, key, value)
+        # Every estimator, the top one and those inside it (a sampler's GAN), checks what it was given:
+        # a crafted file could otherwise load and fail at the first sample().
+        check = getattr(estimator, "_check_restored", None)
+        if check is not None:
+            check()
         return estimator
 
     def fail(self, message):
@@ -723,6 +726,8 @@ class _Decoder:
         if "items" in value:
             items = [self.decode(v) for v in value["items"]]
             dtype = np.dtype(object) if value["dtype"] == "object" else np.dtype(_plain_dtype(value["dtype"]))
+            if dtype.itemsize * len(items) > _MAX_ITEMS_ARRAY_BYTES:
+                self.fail(f"an array of {len(items)} items of {dtype.itemsize} bytes would take more than 256 MiB")
             out = np.empty(len(items), dtype=object)
             out[:] = items
             return out.astype(dtype).reshape(shape)

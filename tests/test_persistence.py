@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-from ganaugment import GANAugmenter, TableEncoder
+from ganaugment import GANAugmenter, GANOverSampler, TableEncoder
 from ganaugment import persistence
 from ganaugment.persistence import ModelFileError, PersistableMixin, load_model, read_model_info
 from sklearn.base import BaseEstimator
@@ -372,6 +372,86 @@ def test_crafted_values_are_refused_at_load(fitted, tmp_path, change, reason):
     _rewrite_manifest(tmp_path / "good.gan", tmp_path / "bad.gan", change)
     with pytest.raises(ModelFileError, match=reason):
         GANAugmenter.load(tmp_path / "bad.gan")
+
+
+def _in_state(owner, path, value):
+    """A change that sets ``state[path...]`` of the fitted attribute ``owner`` (a model_ or encoder_ state)."""
+
+    def change(manifest):
+        entry = next(entry for entry in manifest["fitted"] if entry[0] == owner)[1]["state"]
+        for key in path[:-1]:
+            entry = entry[key]
+        entry[path[-1]] = value(entry[path[-1]]) if callable(value) else value
+
+    return change
+
+
+def _numeric_column(manifest):
+    encoder = next(entry for entry in manifest["fitted"] if entry[0] == "encoder_")[1]["state"]
+    return next(i for i, state in enumerate(encoder["states"]) if state["kind"] == "numeric")
+
+
+@pytest.mark.parametrize("change, reason", [
+    # Each loaded, then failed or generated NaN at the first sample() (a read-only audit's crafted files).
+    (_set_fitted("classes_", {"__ganaugment__": "ndarray", "dtype": "<U1", "shape": [3], "items": ["a", "b", "c"]}),
+     "classes_ names 3 classes; the networks have 2"),
+    (_in_state("model_", ["params", "generator_dim"], [32, 10**9]), "the layout needs \\(1000000000"),
+    (_set_fitted("_input_kind", "movie"), "_input_kind is 'movie'"),
+])
+def test_crafted_states_that_loaded_and_failed_later_are_refused(fitted, tmp_path, change, reason):
+    fitted.save(tmp_path / "good.gan")
+    _rewrite_manifest(tmp_path / "good.gan", tmp_path / "bad.gan", change)
+    with pytest.raises(ModelFileError, match=reason):
+        GANAugmenter.load(tmp_path / "bad.gan")
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("scale", float("nan"), "numbers that are not finite"),
+    ("stds", lambda stds: [0.0] * len(stds), "a scale or spread <= 0"),
+    ("decimals", 10**9, "1000000000 decimal places"),
+    ("integer_bounds", [-(10**30), 10**30], "integer bounds outside 64-bit"),
+    ("dtype", "not-a-dtype", "dtype 'not-a-dtype', which pandas does not know"),
+])
+def test_crafted_encoder_numbers_are_refused(fitted, tmp_path, field, value, reason):
+    fitted.save(tmp_path / "good.gan")
+
+    def change(manifest):
+        column = _numeric_column(manifest)
+        _in_state("encoder_", ["states", column, field], value)(manifest)
+
+    _rewrite_manifest(tmp_path / "good.gan", tmp_path / "bad.gan", change)
+    with pytest.raises(ModelFileError, match=reason):
+        GANAugmenter.load(tmp_path / "bad.gan")
+
+
+def test_non_finite_network_weights_are_refused(fitted, tmp_path):
+    from safetensors.numpy import load, save
+
+    fitted.save(tmp_path / "good.gan")
+    with zipfile.ZipFile(tmp_path / "good.gan") as archive:
+        manifest, tensors = archive.read(persistence.MANIFEST), load(archive.read(persistence.TENSORS))
+    state = next(entry for entry in json.loads(manifest)["fitted"] if entry[0] == "model_")[1]["state"]
+    key = state["generator"]["head.weight"]["key"]
+    tensors[key] = np.full_like(tensors[key], np.nan)
+    _zip_with(tmp_path / "bad.gan", manifest, save(tensors))
+    with pytest.raises(ModelFileError, match="weight 'head.weight' holds NaN or infinite values"):
+        GANAugmenter.load(tmp_path / "bad.gan")
+
+
+def test_a_crafted_gan_inside_a_sampler_is_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(120, 2)), np.r_[np.zeros(90, int), np.ones(30, int)]
+    sampler = GANOverSampler(estimator=GANAugmenter(**FAST), acceptance=None, random_state=0)
+    sampler.fit_resample(X, y)
+    sampler.save(tmp_path / "good.gan")
+
+    def change(manifest):
+        inner = next(entry for entry in manifest["fitted"] if entry[0] == "estimator_")[1]
+        next(entry for entry in inner["fitted"] if entry[0] == "kind_")[1] = "movie"
+
+    _rewrite_manifest(tmp_path / "good.gan", tmp_path / "bad.gan", change)
+    with pytest.raises(ModelFileError, match="kind_ is 'movie'"):
+        GANOverSampler.load(tmp_path / "bad.gan")
 
 
 def test_json_nested_beyond_the_recursion_limit_is_refused(fitted, tmp_path):

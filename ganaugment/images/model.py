@@ -79,7 +79,7 @@ class ImageGAN:
     seed : int
     """
 
-    def __init__(self, shape: tuple, n_classes: int, params: dict, device: torch.device, seed: int):
+    def __init__(self, shape: tuple, n_classes: int, params: dict, device: torch.device, seed: int, saved=None):
         self.shape = tuple(int(s) for s in shape)
         self.n_classes = int(n_classes)
         self.params = dict(params)
@@ -87,12 +87,13 @@ class ImageGAN:
         self.torch_rng = make_generator(seed, device)
         self.plan = plan(*self.shape, base_width=int(params["base_width"]))
         self.generator = build_module(
-            lambda: ImageGenerator(self.plan, int(params["noise_dim"]), self.n_classes), device, self.torch_rng, init="dcgan"
+            lambda: ImageGenerator(self.plan, int(params["noise_dim"]), self.n_classes), device, self.torch_rng,
+            init="dcgan", expect=None if saved is None else saved["generator"],
         )
         self.discriminator = build_module(
             lambda: ImageDiscriminator(
                 self.plan, self.n_classes, bool(params.get("minibatch_std", False)), bool(params.get("class_spread", False))
-            ), device, self.torch_rng, init="dcgan"
+            ), device, self.torch_rng, init="dcgan", expect=None if saved is None else saved["discriminator"],
         )
         # The generator's class embedding sits beside N(0, 1) noise, so it starts at that scale;
         # the discriminator's projection embedding starts small, like its other weights.
@@ -129,14 +130,22 @@ class ImageGAN:
     def from_state(cls, state: dict, *, device, context) -> "ImageGAN":
         """Rebuild the model on ``device`` from :meth:`to_state` output."""
         device = torch.device("cpu") if device is None else device
-        model = cls(tuple(state["shape"]), int(state["n_classes"]), state["params"], device, seed=0)
-        try:
+        try:  # the saved weights are checked against the layout before the networks take memory
+            model = cls(tuple(state["shape"]), int(state["n_classes"]), state["params"], device, seed=0, saved=state)
             model.generator.load_state_dict(state["generator"], strict=True)
             model.discriminator.load_state_dict(state["discriminator"], strict=True)
-        except RuntimeError as exc:
-            raise ModelFileError(f"The saved network weights do not fit the saved image layout: {exc}") from None
+        except (RuntimeError, ValueError) as exc:
+            raise ModelFileError(str(exc)) from None
         if state.get("class_frequencies") is not None:
-            model.class_frequencies = np.asarray(state["class_frequencies"], dtype=np.float64)
+            frequencies = np.asarray(state["class_frequencies"], dtype=np.float64)
+            if frequencies.shape != (model.n_classes,) or not (
+                np.isfinite(frequencies).all() and (frequencies >= 0).all() and frequencies.sum() > 0
+            ):
+                raise ModelFileError(
+                    f"The saved class frequencies {frequencies.tolist()!r:.80} are not {model.n_classes} "
+                    "non-negative numbers with a positive sum."
+                )
+            model.class_frequencies = frequencies
         if state.get("torch_rng") is not None and state["torch_rng"].device == device:
             model.torch_rng = state["torch_rng"]
         model.generator.eval()

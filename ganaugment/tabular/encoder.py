@@ -543,6 +543,33 @@ class TableEncoder:
         encoder._build_spans()
         return encoder
 
+    def check_restored(self) -> None:
+        """Refuse column states that a fit never gives (a crafted model file): numbers that are not
+        finite, a scale that is not positive, a dtype pandas cannot read. They loaded, then failed
+        or generated NaN at the first ``sample``."""
+        for state in self.states_:
+            if state.kind == "categorical":
+                continue
+            numbers = [state.center, state.scale, state.minimum, state.maximum, *state.means, *state.stds, *state.weights]
+            try:
+                finite = bool(np.isfinite(np.asarray(numbers, dtype=np.float64)).all())
+            except (TypeError, ValueError):
+                finite = False
+            if not finite or not state.scale > 0 or any(s <= 0 for s in state.stds):
+                raise ValueError(f"column {state.name!r} has numbers that are not finite, or a scale or spread <= 0")
+            if state.decimals is not None and not (isinstance(state.decimals, int) and 0 <= state.decimals <= 15):
+                raise ValueError(f"column {state.name!r} has {state.decimals!r} decimal places")
+            if state.integer_bounds is not None and not all(
+                isinstance(b, int) and -(2**63) <= b < 2**64 for b in state.integer_bounds
+            ):
+                raise ValueError(f"column {state.name!r} has integer bounds outside 64-bit integers")
+            try:
+                pd.api.types.pandas_dtype(state.dtype)
+            except ImportError:
+                pass  # a pyarrow dtype without pyarrow: decoding falls back to numpy, as it always did
+            except (TypeError, ValueError):
+                raise ValueError(f"column {state.name!r} has dtype {state.dtype!r}, which pandas does not know") from None
+
     # --------------------------------------------------------- introspection
     def state_of(self, column) -> _ColumnState:
         for state in self.states_:

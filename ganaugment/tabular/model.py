@@ -93,7 +93,9 @@ class ConditionLayout:
 class TabularGAN:
     """Networks plus the tensors that training and generation gather from."""
 
-    def __init__(self, encoder: TableEncoder, n_classes: int, params: dict, device: torch.device, seed: int):
+    def __init__(
+        self, encoder: TableEncoder, n_classes: int, params: dict, device: torch.device, seed: int, saved=None
+    ):
         self.encoder = encoder
         self.layout = ConditionLayout(encoder, n_classes)
         self.params = dict(params)
@@ -105,6 +107,7 @@ class TabularGAN:
             lambda: TabularGenerator(params["noise_dim"], cond_dim, tuple(params["generator_dim"]), width),
             device,
             self.torch_rng,
+            expect=None if saved is None else saved["generator"],
         )
         self.discriminator = build_module(
             lambda: TabularDiscriminator(
@@ -112,6 +115,7 @@ class TabularGAN:
             ),
             device,
             self.torch_rng,
+            expect=None if saved is None else saved["discriminator"],
         )
         self._build_activation_index()
         self.counts = None
@@ -144,15 +148,17 @@ class TabularGAN:
         if encoder is None:
             raise ModelFileError("The tabular model state needs the fitted encoder_, which the file lacks.")
         device = torch.device("cpu") if device is None else device
-        model = cls(encoder, int(state["n_classes"]), state["params"], device, seed=0)
-        try:
+        try:  # the saved weights are checked against the layout before the networks take memory
+            model = cls(encoder, int(state["n_classes"]), state["params"], device, seed=0, saved=state)
             model.generator.load_state_dict(state["generator"], strict=True)
             model.discriminator.load_state_dict(state["discriminator"], strict=True)
-        except RuntimeError as exc:
-            raise ModelFileError(f"The saved network weights do not fit the saved layout: {exc}") from None
+        except (RuntimeError, ValueError) as exc:
+            raise ModelFileError(str(exc)) from None
         counts = np.asarray(state["counts"], dtype=np.float64)
         if counts.shape != (max(model.layout.n_classes, 1), model.layout.n_slots):
             raise ModelFileError(f"The saved condition counts have shape {counts.shape}, which does not fit the layout.")
+        if not (np.isfinite(counts).all() and (counts >= 0).all() and counts.sum() > 0):
+            raise ModelFileError("The saved condition counts hold negative, NaN or infinite values, or are all 0.")
         model.counts = counts
         bias = state.get("logit_bias")  # files from before calibration existed have none
         if bias is not None:
