@@ -157,7 +157,7 @@ class TabularGAN:
         counts = np.asarray(state["counts"], dtype=np.float64)
         if counts.shape != (max(model.layout.n_classes, 1), model.layout.n_slots):
             raise ModelFileError(f"The saved condition counts have shape {counts.shape}, which does not fit the layout.")
-        if not (np.isfinite(counts).all() and (counts >= 0).all() and counts.sum() > 0):
+        if not (np.isfinite(counts).all() and (counts >= 0).all() and (counts.size == 0 or counts.sum() > 0)):
             raise ModelFileError("The saved condition counts hold negative, NaN or infinite values, or are all 0.")
         model.counts = counts
         bias = state.get("logit_bias")  # files from before calibration existed have none
