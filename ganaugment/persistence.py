@@ -162,7 +162,7 @@ def atomic_write(path, mode: str = "wb", **open_kwargs):
     give (the umask applied to 0o666) where there was none; a symbolic link
     is written through, not replaced.
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # str, pathlib or bytes
     if path.endswith(os.sep) or os.path.isdir(path):
         raise IsADirectoryError(f"Cannot write {path!r}: it is a folder; give a file name.")
     target = os.path.realpath(path)
@@ -256,7 +256,7 @@ def save_model(estimator, path, *, metadata=None) -> str:
         with zipfile.ZipFile(handle, "w") as archive:
             archive.writestr(_member(MANIFEST, zipfile.ZIP_DEFLATED), text)
             archive.writestr(_member(TENSORS, zipfile.ZIP_STORED), blob)
-    return os.fspath(path)
+    return os.fsdecode(path)
 
 
 def _member(name: str, compression: int) -> zipfile.ZipInfo:
@@ -274,7 +274,7 @@ def read_model_info(path) -> dict:
     Returns a dict with ``format_version``, ``library_version``,
     ``estimator``, ``params`` and ``metadata``.
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     with _unreadable_as_model_file_error(path):
         manifest, tensors = _read(path, with_tensors=True)
         reader = _Decoder(tensors, device=None, where=path)
@@ -293,7 +293,7 @@ def load_model(path, *, device="auto"):
 
     from ._torch import resolve_device
 
-    where = os.fspath(path)
+    where = os.fsdecode(path)
     device = resolve_device(device)
     with _unreadable_as_model_file_error(where):
         manifest, tensors = _read(path, with_tensors=True)
@@ -330,7 +330,7 @@ def _expect(value, kind, what, where):
 
 
 def _read(path, *, with_tensors: bool):
-    where = os.fspath(path)
+    where = os.fsdecode(path)
     if not os.path.exists(where):
         raise FileNotFoundError(f"Model file {where!r} does not exist.")
     if os.path.isdir(where):

@@ -655,3 +655,11 @@ def test_any_state_value_round_trips_with_its_types(value):
     text = json.dumps(writer.encode(value, "value"), allow_nan=False)
     back = persistence._Decoder(dict(writer.tensors), device=None, where="t").decode(json.loads(text))
     assert _same(back, value), (value, back)
+
+
+def test_a_bytes_path_is_a_file_name(fitted, tmp_path):
+    """os.fspath keeps bytes paths as bytes: load reported a valid file as corrupted, save raised TypeError."""
+    path = os.fsencode(tmp_path / "bytes.gan")
+    assert fitted.save(path) == os.fsdecode(path)
+    loaded = GANAugmenter.load(path)
+    pd.testing.assert_frame_equal(loaded.sample(5, random_state=1)[0], fitted.sample(5, random_state=1)[0])
