@@ -805,25 +805,27 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             return check_n_samples(n_samples), None
         if self.classes_ is None:
             raise ValueError("y was given to sample(), but the model was fitted without y.")
+        codes = None  # a class or a dict: each class is looked up once, then repeated
         if isinstance(y, dict):
             parts = check_class_counts(y)
             keys = np.empty(len(parts), dtype=object)
             keys[:] = [label for label, _ in parts]
-            self._class_codes(keys)  # an unknown class is refused even with a count of 0, as sample_to_file does
-            labels = np.repeat(keys, [count for _, count in parts])
-            given = f"the {len(labels)} rows asked for in the y dict"
+            # An unknown class is refused even with a count of 0, as sample_to_file does.
+            codes = np.repeat(self._class_codes(keys), [count for _, count in parts])
+            given = f"the {len(codes)} rows asked for in the y dict"
         elif np.ndim(y) == 0:
             n = check_n_samples(n_samples)
-            labels = np.repeat(np.asarray([y], dtype=object), n)
+            codes = np.repeat(self._class_codes(np.asarray([y], dtype=object)), n)
         else:
             if np.ndim(y) > 1:
                 raise ValueError(f"y must be one class, a 1-D sequence of classes or a dict; got shape {np.shape(y)}.")
             labels = np.asarray(y, dtype=object).ravel()
             given = f"the {len(labels)} labels given in y"
-        if n_samples is not None and (isinstance(y, dict) or np.ndim(y) != 0) and int(n_samples) != len(labels):
+        size = len(labels) if codes is None else len(codes)
+        if n_samples is not None and (isinstance(y, dict) or np.ndim(y) != 0) and int(n_samples) != size:
             raise ValueError(f"n_samples={n_samples} does not match {given}.")
-        check_n_samples(len(labels))
-        return len(labels), self._class_codes(labels)
+        check_n_samples(size)
+        return size, self._class_codes(labels) if codes is None else codes
 
     def _class_codes(self, labels) -> np.ndarray:
         known = pd.Index(self.classes_).tolist()  # Timestamps for datetime classes, where .tolist() gives ints
@@ -906,7 +908,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         # A row honours a condition when the generator drew the condition's slot. A value pooled
         # beyond max_categories shares its slot with the column's other rare values, and decoding
         # draws one of those at random, so such a value is set on the rows of that slot.
-        pooled = [column for j, (column, _, s) in fixed.items()
+        pooled = [(column, value) for j, (column, value, s) in fixed.items()
                   if self.encoder_.is_pooled_slot(column, s - int(lay.slot_offsets[j]))]
         frames, class_parts = [], []
         need_classes = class_codes
@@ -927,9 +929,8 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
                 else:
                     keep_idx = np.flatnonzero(keep)[:remaining]
                 frame, classes = frame.iloc[keep_idx], classes[keep_idx]
-                for column, value, _ in fixed.values():
-                    if column in pooled:
-                        _set_value(frame, column, value)
+                for column, value in pooled:
+                    _set_value(frame, column, value)
             frames.append(frame)
             class_parts.append(classes)
             remaining -= len(frame)

@@ -151,11 +151,13 @@ def _text_read_as_the_others(tables: dict) -> pd.DataFrame:
     out = real
     for name in real.columns:
         column = real[name]
-        if column_kind(column) != "categorical" or pd.api.types.is_bool_dtype(column):
+        if column_kind(column) != "categorical" or pd.api.types.is_bool_dtype(column) or isinstance(
+            column.dtype, pd.CategoricalDtype
+        ):
             continue
         others = [t[name] for key, t in tables.items() if key != "real" and column_kind(t[name]) != "categorical"]
         kinds = {column_kind(o) for o in others}
-        if len(kinds) != 1 or isinstance(column.dtype, pd.CategoricalDtype):
+        if len(kinds) != 1:
             continue
         if kinds == {"numeric"}:
             values = pd.Series(_numbers(column), index=column.index)
