@@ -36,12 +36,17 @@ picks its rows from that pool, and the same two downstream models as in
   first), so that the kept rows spread over the class as SMOTE's do; filled
   up by classifier probability. ``coverall_cK``: the same rounds over all
   candidates, no classifier;
+* ``auto_cK``: the classifier filter with the bar chosen per pool by the sampler's
+  ``acceptance_quantile="auto"`` (an inner 3-fold cross-validation over the bars
+  0.3-0.9 on the training rows, see ``ganaugment.oversampling._choose_bar``);
+  the chosen bar is printed;
 * ``smote``, ``random``, ``none``: the baselines on the same folds.
 
 The discriminator rules need pools drawn by this version of the ``pools``
 phase, which stores every candidate's discriminator score; older pools skip them.
 ``score --datasets ...`` scores only those tables' pools, so that two score
-processes can share the work.
+processes can share the work; ``score --rules a b`` scores only those rules
+(and the baselines).
 
 Usage (each phase resumes where it stopped; files go to --work):
     python benchmarks/oversampling_filters.py pools --datasets ecoli yeast --gan-seeds 0 100
@@ -71,6 +76,7 @@ import oversampling as bench  # noqa: E402  (the sibling benchmark: data, models
 
 from ganaugment import GANOverSampler  # noqa: E402
 from ganaugment.oversampling import (  # noqa: E402
+    _choose_bar,
     _knn_acceptance,
     _passes_bar,
     _plausibility_matrix,
@@ -217,6 +223,13 @@ def rules(X_tr, y_tr, record, seed, ratios):
             chosen[f"{label}_c{ratio}"] = first.iloc[np.sort(np.concatenate([
                 covering(priority, anchor, need), rejected[: max(0, need - len(priority))]]))]
         chosen[f"coverall_c{ratio}"] = first.iloc[np.sort(covering(np.arange(n), anchor, need))]
+        if ratio == 10:
+            def judge(q, n=n):
+                return _passes_bar(clf_rank[:n], ones[:n], member_scores, q), clf_rank[:n]
+
+            bar, means = _choose_bar(X_tr, y_tr, first, ones[:n], {1: need}, judge, seed)
+            print(f"  auto_c{ratio}: bar {bar} ({', '.join(f'{q}: {m:.3f}' for q, m in means.items())})", flush=True)
+            chosen[f"auto_c{ratio}"] = first.iloc[keep_accepted(*judge(bar), need)]
         if "disc" not in record:
             continue
         disc = record["disc"][:n]
@@ -251,6 +264,8 @@ def score(args) -> None:
             warnings.simplefilter("ignore")
             fits = {}
             for label, kept in rules(X_tr, y_tr, record, int(fold), args.ratios).items():
+                if args.rules and label not in args.rules:
+                    continue
                 X_fit = pd.concat([X_tr, kept.reset_index(drop=True)], ignore_index=True).astype(X_tr.dtypes.to_dict())
                 fits[label] = (X_fit, np.concatenate([y_tr, np.ones(len(kept), dtype=y_tr.dtype)]))
             fits["smote"] = bench.make_sampler("smote", X_tr, args.seed + int(fold), {}).fit_resample(X_tr, y_tr)
@@ -299,6 +314,7 @@ def main(argv=None) -> None:
     parser.add_argument("--pool", type=int, default=20, help="candidates drawn per requested row")
     parser.add_argument("--ratios", type=int, nargs="+", default=[5, 10, 20])
     parser.add_argument("--work", default="out/oversampling_filters")
+    parser.add_argument("--rules", nargs="+", help="score only these rules (and smote, random)")
     args = parser.parse_args(argv)
     {"pools": make_pools, "score": score, "table": table}[args.phase](args)
 

@@ -140,10 +140,19 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         ranks better (10 rather than 5 raised the benchmark's mean minority
         F1 on the same trained GANs); 20 rather than 10 did not change the
         classifier filter's.
-    acceptance_quantile : float, default=0.7
+    acceptance_quantile : float or "auto", default=0.7
         How strict the filter is, in [0, 1]: 0 accepts any row no less
         plausible than the least plausible real member of its class, higher
         values keep only rows that sit deeper inside their class.
+        ``"auto"`` (tables) chooses it per fit among 0.3, 0.5, 0.7 and 0.9:
+        the real rows are split in three (stratified), a gradient boosting
+        classifier learns from each training part plus the same share of the
+        rows each bar keeps, and the bar with the best held-out F1 of the
+        requested classes (macro) wins, ties going to 0.7. It costs up to
+        twelve more gradient boosting fits. A cautious bar suits a class whose
+        synthetic rows stray into other classes, a lenient one a class whose
+        boundary needs more rows. Images keep 0.7 (their classifier filter
+        has no bar).
     spread : bool, default=False
         Tables only. Take the accepted candidates of each class in rounds over
         its real members instead of in generation order: every candidate is
@@ -188,6 +197,12 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
     acceptance_rate_ : dict
         Per GAN-generated class, the share of candidates the filter accepted
         (1.0 without a filter).
+    acceptance_quantile_ : float
+        The bar the filter used (the chosen one with ``"auto"``). Defined when
+        the GAN generated rows through a filter.
+    bar_scores_ : dict
+        With ``acceptance_quantile="auto"`` on a table, the inner
+        cross-validation's mean F1 for each bar; empty otherwise.
     fit_seconds_ : float
         Seconds spent in the last :meth:`fit_resample`.
     n_features_in_ : int
@@ -229,7 +244,7 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         "time_limit": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "acceptance": [StrOptions({"knn", "classifier"}), None],
         "candidates": [Interval(numbers.Real, 1, None, closed="left")],
-        "acceptance_quantile": [Interval(numbers.Real, 0, 1, closed="both")],
+        "acceptance_quantile": [Interval(numbers.Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "spread": ["boolean"],
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "min_class_size": [Interval(numbers.Integral, 2, None, closed="left")],
@@ -395,17 +410,13 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         kind = getattr(self.estimator, "kind", "auto")
         return kind == "image" or (kind == "auto" and getattr(self.estimator, "image_shape", None) is not None)
 
-    def _classifier_acceptance(self, X, y, X_syn, y_syn, rng):
-        """Accept a candidate when a classifier trained on the real data backs its requested class.
+    def _image_classifier_acceptance(self, X, y, X_syn, y_syn, rng):
+        """Accept a candidate image when a small CNN trained on the real images gives its
+        requested class as the most probable one.
 
-        Images: a CNN, and the candidate must be given its class as the most
-        probable one. Tables: see :func:`_table_classifier_acceptance`.
         Returns ``(accepted, rank)``; the rank is the probability of the requested class.
+        (Tables: a gradient boosting classifier and a bar per class, see :func:`_table_class_scores`.)
         """
-        if not self._images(X):
-            return _table_classifier_acceptance(
-                X, y, X_syn, y_syn, float(self.acceptance_quantile), int(rng.integers(2**31 - 1))
-            )
         from .images.metrics import fit_feature_extractor
 
         image_shape = getattr(self.estimator_, "image_shape", None) if np.ndim(X) == 2 else None
@@ -429,17 +440,42 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
                 out[c] = _take(X_syn, rows)
                 self.acceptance_rate_[c] = 1.0
             return out
-        if self.acceptance == "classifier":
-            passed, rank = self._classifier_acceptance(X, y, X_syn, y_syn, rng)
+        auto = self.acceptance_quantile == "auto"
+        quantile = DEFAULT_BAR if auto else float(self.acceptance_quantile)
+        frames = None  # the tables as the classifier reads them, where it has made them
+        if self.acceptance == "classifier" and not self._images(X):
+            rank, member_scores, frames = _table_class_scores(
+                X, y, X_syn, y_syn, int(rng.integers(2**31 - 1)), frames=True
+            )
+
+            def judge(q):
+                return _passes_bar(rank, y_syn, member_scores, q), rank
+
+        elif self.acceptance == "classifier":
+            passed, rank = self._image_classifier_acceptance(X, y, X_syn, y_syn, rng)
+            auto = False  # the images' filter has no bar: the CNN must name the class
+
+            def judge(q):
+                return passed, rank
+
         else:
             if self._images(X):
                 # Pixels are compared as they are: standardising would blow up the nearly constant border.
                 real_m, syn_m = _flat(X), _flat(X_syn)
+                auto = False  # the bar is chosen with a table classifier; images keep the fixed one
             else:
                 real_m, syn_m = _plausibility_matrix(X, X_syn)
-            passed, rank = _knn_acceptance(
-                real_m, y, syn_m, y_syn, list(wanted), int(self.n_neighbors), float(self.acceptance_quantile)
+
+            def judge(q):
+                return _knn_acceptance(real_m, y, syn_m, y_syn, list(wanted), int(self.n_neighbors), q)
+
+        self.bar_scores_ = {}
+        if auto:
+            quantile, self.bar_scores_ = _choose_bar(
+                X, y, X_syn, y_syn, wanted, judge, int(rng.integers(2**31 - 1)), frames
             )
+        self.acceptance_quantile_ = quantile
+        passed, rank = judge(quantile)
         spread = self.spread and not self._images(X)
         out = {}
         for c, n in wanted.items():
@@ -510,6 +546,9 @@ GANOverSampler.__doc__ = GANOverSampler.__doc__.format(
 
 
 # ---------------------------------------------------------------- helpers
+DEFAULT_BAR = 0.7  # the fixed acceptance_quantile, and what "auto" means where it cannot choose
+AUTO_BARS = (DEFAULT_BAR, 0.5, 0.9, 0.3)  # the bars acceptance_quantile="auto" chooses from, ties to the first
+
 def _flat(X, dtype=np.float64) -> np.ndarray:
     """Rows of an array as flat vectors (images ``(n, H, W[, C])`` become ``(n, H*W[*C])``)."""
     array = np.asarray(X) if dtype is None else np.asarray(X, dtype=dtype)
@@ -704,28 +743,22 @@ def _knn_acceptance(real_m, y, syn_m, y_syn, classes, k, quantile):
     return accepted, rank
 
 
-def _table_classifier_acceptance(X, y, X_syn, y_syn, quantile, seed):
-    """Which synthetic table rows a classifier trained on the real rows places in their class.
-
-    A candidate of class ``c`` is accepted when its probability of ``c`` reaches
-    the ``quantile`` quantile of the real members' out-of-fold probabilities of
-    ``c`` (see :func:`_table_class_scores`). A rare class is rarely the most
-    probable one, so the bar is relative to what its own members score, not 0.5.
-    Returns ``(accepted, rank)``; the rank is the probability of the requested class.
-    """
-    rank, member_scores = _table_class_scores(X, y, X_syn, y_syn, seed)
-    return _passes_bar(rank, y_syn, member_scores, quantile), rank
-
-
-def _table_class_scores(X, y, X_syn, y_syn, seed):
+def _table_class_scores(X, y, X_syn, y_syn, seed, frames=False):
     """``(rank, member_scores)`` from a classifier trained on the real table rows.
+
+    The classifier filter for tables: a candidate of class ``c`` is accepted when
+    its probability of ``c`` reaches a quantile of the real members' out-of-fold
+    probabilities of ``c`` (:func:`_passes_bar`). A rare class is rarely the most
+    probable one, so the bar is relative to what its own members score, not 0.5.
 
     A ``HistGradientBoostingClassifier`` learns the class from the real rows
     (categorical columns native, as prepared for the fidelity metrics by
     :func:`~ganaugment.metrics._frames.model_frames`). ``rank`` is its
     probability of the requested class for every synthetic row;
     ``member_scores[c]`` holds the out-of-fold probabilities of ``c`` of the
-    real members of ``c``, for every class requested in ``y_syn``.
+    real members of ``c``, for every class requested in ``y_syn``. With
+    ``frames=True`` the real and synthetic tables as the classifier read them
+    come third, as a pair.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -751,7 +784,7 @@ def _table_class_scores(X, y, X_syn, y_syn, seed):
     proba = model.predict_proba(syn_m)
     rank = proba[np.arange(len(y_syn)), np.searchsorted(model.classes_, y_syn)]
     member_scores = {c: oof[y == c, np.searchsorted(model.classes_, c)] for c in np.unique(y_syn)}
-    return rank, member_scores
+    return (rank, member_scores, (real_m, syn_m)) if frames else (rank, member_scores)
 
 
 def _passes_bar(rank, y_syn, member_scores, quantile) -> np.ndarray:
@@ -761,3 +794,57 @@ def _passes_bar(rank, y_syn, member_scores, quantile) -> np.ndarray:
         rows = np.flatnonzero(y_syn == c)
         accepted[rows] = rank[rows] >= np.quantile(scores, quantile)
     return accepted
+
+
+def _choose_bar(X, y, X_syn, y_syn, wanted: dict, judge, seed: int, frames=None):
+    """The filter's bar (``acceptance_quantile``) chosen by an inner cross-validation.
+
+    For every bar in :data:`AUTO_BARS`, ``judge(bar)`` gives the candidates'
+    ``(accepted, rank)`` and :func:`keep_accepted` the rows that bar would keep.
+    The real rows are split in three (stratified); on each split a gradient
+    boosting classifier learns from the training part plus the same share of each
+    bar's kept rows, and scores the F1 of the requested classes (macro) on the
+    held-out real rows. The bar of the best mean wins; ties go to the first in
+    :data:`AUTO_BARS` (the fixed default). Bars that keep the same rows are fitted once.
+
+    The networks and the filter saw the held-out rows while training, so the
+    scores are optimistic; they are only compared with one another.
+    Returns ``(bar, {bar: mean F1})``.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    if frames is None:
+        real = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+        syn = X_syn if isinstance(X_syn, pd.DataFrame) else pd.DataFrame(np.asarray(X_syn), columns=real.columns)
+        frames = model_frames([real, syn], real.columns)
+    real_m, syn_m = frames
+    y, y_syn = np.asarray(y), np.asarray(y_syn)
+    kept = {}
+    for bar in AUTO_BARS:
+        passed, rank = judge(bar)
+        rows = [np.flatnonzero(y_syn == c) for c in wanted]
+        kept[bar] = [r[keep_accepted(passed[r], rank[r], n)] for r, n in zip(rows, wanted.values())]
+    labels = list(wanted)
+    folds = int(min(3, min(int(np.sum(y == c)) for c in labels)))
+    scores = {bar: [] for bar in AUTO_BARS}
+    with warnings.catch_warnings(), fit_threads(len(real_m)):
+        warnings.simplefilter("ignore", UserWarning)  # a class with fewer rows than folds
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(real_m, y):
+            share = len(train) / len(y)
+            done = {}
+            for bar in AUTO_BARS:
+                rows = np.concatenate([k[: math.ceil(share * len(k))] for k in kept[bar]])
+                key = rows.tobytes()
+                if key not in done:
+                    model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+                    model.fit(
+                        pd.concat([real_m.iloc[train], syn_m.iloc[rows]], ignore_index=True),
+                        np.concatenate([y[train], y_syn[rows]]),
+                    )
+                    predicted = model.predict(real_m.iloc[test])
+                    done[key] = f1_score(y[test], predicted, labels=labels, average="macro", zero_division=0)
+                scores[bar].append(done[key])
+    means = {bar: float(np.mean(values)) for bar, values in scores.items()}
+    return max(AUTO_BARS, key=lambda bar: (means[bar], -AUTO_BARS.index(bar))), means

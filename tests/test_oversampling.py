@@ -462,12 +462,16 @@ def test_save_load_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.choice(["u", "v"], 200)})
     y = np.where(rng.random(200) < 0.25, 1, 0)
-    sampler = GANOverSampler(estimator=GANAugmenter(random_state=0, **FAST), random_state=0)
+    sampler = GANOverSampler(
+        estimator=GANAugmenter(random_state=0, **FAST), acceptance_quantile="auto", random_state=0
+    )
     sampler.fit_resample(X, y)
     path = tmp_path / "sampler.gan"
     sampler.save(path)
     loaded = GANOverSampler.load(path)
     assert loaded.sampling_strategy_ == sampler.sampling_strategy_
+    assert loaded.acceptance_quantile == "auto" and loaded.bar_scores_ == sampler.bar_scores_
+    assert len(loaded.bar_scores_) == 4 and loaded.acceptance_quantile_ == sampler.acceptance_quantile_
     a = sampler.estimator_.sample(20, y=1)[0]
     b = loaded.estimator_.sample(20, y=1)[0]
     pd.testing.assert_frame_equal(a, b)
@@ -556,8 +560,12 @@ class _PlantedImages(BaseEstimator):
 def test_classifier_filter_drops_images_of_another_class(digit_images):
     X, y = digit_images
     images = X.reshape(-1, 8, 8)
-    filtered = GANOverSampler(estimator=_PlantedImages(), acceptance="classifier", random_state=0)
+    # "auto" chooses a bar for tables only; the images' filter has none (the CNN must name the class).
+    filtered = GANOverSampler(
+        estimator=_PlantedImages(), acceptance="classifier", acceptance_quantile="auto", random_state=0
+    )
     X_res, y_res = filtered.fit_resample(images, y)
+    assert filtered.acceptance_quantile_ == 0.7 and filtered.bar_scores_ == {}
     synthetic = X_res[len(images):]
     ones = images[y == 1]
     assert len(synthetic) == 80
@@ -715,3 +723,67 @@ def test_a_failed_refit_or_set_params_leaves_the_sampler_as_it_was():
     with pytest.raises(ValueError, match="Invalid parameter 'bogus'"):
         bare.set_params(estimator__bogus=1)
     assert bare.estimator is None  # it had become GANAugmenter()
+
+
+# ------------------------------------------------------ acceptance_quantile="auto"
+def _bar_judge(good_bar, n_good=100, n_bad=100):
+    """A filter whose bar ``good_bar`` passes the first ``n_good`` candidates and every other bar the rest."""
+    def judge(q):
+        passed = np.zeros(n_good + n_bad, dtype=bool)
+        passed[:n_good] = q == good_bar
+        passed[n_good:] = q != good_bar
+        return passed, np.zeros(n_good + n_bad)
+    return judge
+
+
+@pytest.mark.parametrize("good_bar", [0.3, 0.9])
+def test_auto_bar_is_the_one_whose_rows_raise_the_held_out_f1(good_bar):
+    from ganaugment.oversampling import AUTO_BARS, _choose_bar
+
+    X, y = blobs([150, 40], n_features=2)
+    rng = np.random.default_rng(1)
+    # Candidates of class 1: the first 100 drawn around class 1, the other 100 on top of class 0.
+    X_syn = np.vstack([rng.normal(2.0, 1.0, (100, 2)), rng.normal(0.0, 0.5, (100, 2))])
+    y_syn = np.ones(200, dtype=y.dtype)
+    bar, means = _choose_bar(X, y, X_syn, y_syn, {1: 80}, _bar_judge(good_bar), seed=0)
+    assert bar == good_bar and set(means) == set(AUTO_BARS)
+    assert means[good_bar] > max(m for q, m in means.items() if q != good_bar)
+
+
+def test_auto_bar_ties_go_to_the_fixed_default_and_equal_rows_are_fitted_once(monkeypatch):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from ganaugment.oversampling import _choose_bar
+
+    fits = []
+    fit = HistGradientBoostingClassifier.fit
+
+    def counted_fit(self, *args, **kwargs):
+        fits.append(1)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(HistGradientBoostingClassifier, "fit", counted_fit)
+    X, y = blobs([150, 40], n_features=2)
+    same = lambda q: (np.ones(120, dtype=bool), np.zeros(120))  # noqa: E731  (every bar keeps the same rows)
+    bar, means = _choose_bar(X, y, X[:120], np.ones(120, dtype=y.dtype), {1: 110}, same, seed=0)
+    assert bar == 0.7 and len(set(means.values())) == 1
+    assert len(fits) == 3  # one fit per inner fold, not one per bar
+
+
+@pytest.mark.parametrize("acceptance", ["classifier", "knn"])
+def test_auto_bar_in_the_sampler_is_exact_seeded_and_reported(acceptance):
+    from ganaugment.oversampling import AUTO_BARS
+
+    X, y = _mixed_classes()
+    runs = []
+    for _ in range(2):
+        s = sampler(estimator=_PlantedRows(), acceptance=acceptance, acceptance_quantile="auto", candidates=3)
+        X_res, y_res = s.fit_resample(X, y)
+        runs.append(X_res)
+        assert np.bincount(y_res).tolist() == [150, 150]
+        assert s.acceptance_quantile_ in AUTO_BARS and set(s.bar_scores_) == set(AUTO_BARS)
+        assert s.bar_scores_[s.acceptance_quantile_] == max(s.bar_scores_.values())
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    fixed = sampler(estimator=_PlantedRows(), acceptance=acceptance, acceptance_quantile=0.5, candidates=3)
+    fixed.fit_resample(X, y)
+    assert fixed.acceptance_quantile_ == 0.5 and fixed.bar_scores_ == {}
