@@ -271,6 +271,13 @@ def report(records: list) -> None:
                 f"beats SMOTE on {wins} of {len(per_set)}"
             )
             print(paired_gaps(pair[sampler] - pair["smote"], f"{model_name}: {sampler} - SMOTE"))
+            if sampler != "gan" and "gan" in order:
+                # A variant beside the default: the same GAN and candidates on every fold, so the gap is the variant's.
+                beside = part[part["sampler"].isin([sampler, "gan"])].pivot_table(
+                    index=["dataset", "fold"], columns="sampler", values="f1"
+                ).dropna()
+                if sampler in beside and "gan" in beside:
+                    print(paired_gaps(beside[sampler] - beside["gan"], f"{model_name}: {sampler} - gan"))
 
 
 def main():
