@@ -753,7 +753,7 @@ def test_auto_bar_is_the_one_whose_rows_raise_the_held_out_f1(good_bar):
 def test_auto_bar_ties_go_to_the_fixed_default_and_equal_rows_are_fitted_once(monkeypatch):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from ganaugment.oversampling import _choose_bar
+    from ganaugment.oversampling import AUTO_FOLDS, _choose_bar
 
     fits = []
     fit = HistGradientBoostingClassifier.fit
@@ -767,7 +767,7 @@ def test_auto_bar_ties_go_to_the_fixed_default_and_equal_rows_are_fitted_once(mo
     same = lambda q: (np.ones(120, dtype=bool), np.zeros(120))  # noqa: E731  (every bar keeps the same rows)
     bar, means = _choose_bar(X, y, X[:120], np.ones(120, dtype=y.dtype), {1: 110}, same, seed=0)
     assert bar == 0.7 and len(set(means.values())) == 1
-    assert len(fits) == 3  # one fit per inner fold, not one per bar
+    assert len(fits) == AUTO_FOLDS  # one fit per inner fold, not one per bar
 
 
 @pytest.mark.parametrize("acceptance", ["classifier", "knn"])
