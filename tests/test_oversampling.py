@@ -770,6 +770,39 @@ def test_auto_bar_ties_go_to_the_fixed_default_and_equal_rows_are_fitted_once(mo
     assert len(fits) == AUTO_FOLDS  # one fit per inner fold, not one per bar
 
 
+@pytest.mark.parametrize(
+    "gains, chosen",
+    [([0.10, -0.08, 0.10, -0.08, 0.01], 0.7), ([0.05, 0.04, 0.06, 0.05, 0.05], 0.5)],
+    ids=["noisy gain: keep 0.7", "steady gain: switch"],
+)
+def test_auto_bar_leaves_the_default_only_for_a_gain_beyond_its_noise(monkeypatch, gains, chosen):
+    import sklearn.metrics
+
+    from ganaugment.oversampling import AUTO_BARS, AUTO_FOLDS, _choose_bar
+
+    # Every bar keeps its own rows (no two bars share a fit); the inner F1 of each fit is planted:
+    # 0.5 beats 0.7 by ``gains`` fold by fold, 0.9 and 0.3 trail 0.7 by 0.2.
+    calls = []
+
+    def planted_f1(*args, **kwargs):
+        fold, bar = divmod(len(calls), len(AUTO_BARS))
+        calls.append(1)
+        return 0.6 + {0.7: 0.0, 0.5: gains[fold], 0.9: -0.2, 0.3: -0.2}[AUTO_BARS[bar]]
+
+    monkeypatch.setattr(sklearn.metrics, "f1_score", planted_f1)
+    X, y = blobs([150, 40], n_features=2)
+
+    def judge(q):
+        passed = np.arange(200) % len(AUTO_BARS) == AUTO_BARS.index(q)
+        return passed, np.zeros(200)
+
+    candidates = np.vstack([X, X[:10]])  # 200 rows
+    bar, means = _choose_bar(X, y, candidates, np.ones(200, dtype=y.dtype), {1: 40}, judge, seed=0)
+    assert len(calls) == AUTO_FOLDS * len(AUTO_BARS)
+    assert max(means, key=means.get) == 0.5  # 0.5 has the best mean either way
+    assert bar == chosen
+
+
 @pytest.mark.parametrize("acceptance", ["classifier", "knn"])
 def test_auto_bar_in_the_sampler_is_exact_seeded_and_reported(acceptance):
     from ganaugment.oversampling import AUTO_BARS
