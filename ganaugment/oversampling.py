@@ -481,11 +481,13 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         self.acceptance_quantile_ = quantile
         passed, rank = judge(quantile)
         spread = self.spread and not self._images(X)
+        if spread and self.acceptance == "classifier":
+            real_m, syn_m = _plausibility_matrix(X, X_syn)  # once for every class (the kNN filter made them)
         out = {}
         for c, n in wanted.items():
             rows = np.flatnonzero(y_syn == c)
             self.acceptance_rate_[c] = float(passed[rows].mean()) if rows.size else 1.0
-            anchor = _nearest_member(X, y, c, _take(X_syn, rows[passed[rows]])) if spread else None
+            anchor = _nearest_member(real_m[y == c], syn_m[rows[passed[rows]]]) if spread else None
             out[c] = _take(X_syn, rows[keep_accepted(passed[rows], rank[rows], n, anchor)])
         return out
 
@@ -661,15 +663,13 @@ def _mixed_smote(X: pd.DataFrame, y, c, n_real: int, n: int, rng):
     return _numeric_frame(new, X.dtypes), "SMOTENC"
 
 
-def _nearest_member(X, y, c, candidates) -> np.ndarray:
-    """For every candidate table row, the position of its nearest real member of class ``c``
-    (numeric columns standardised and levels one-hot over the whole real table, see
-    :func:`_plausibility_matrix`)."""
+def _nearest_member(members: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """For every candidate row, the position of its nearest real member; both as rows of
+    :func:`_plausibility_matrix` (numeric columns standardised and levels one-hot over the
+    whole real table)."""
     if len(candidates) == 0:
         return np.zeros(0, dtype=np.int64)
-    real_m, syn_m = _plausibility_matrix(X, candidates)
-    members = real_m[np.asarray(y) == c]
-    return NearestNeighbors(n_neighbors=1).fit(members).kneighbors(syn_m, return_distance=False)[:, 0]
+    return NearestNeighbors(n_neighbors=1).fit(members).kneighbors(candidates, return_distance=False)[:, 0]
 
 
 def _plausibility_matrix(X_real, X_other):
