@@ -27,6 +27,8 @@ def sampler(**params):
     # The kNN filter by default here: the classifier filter (the library default) fits gradient
     # boosting six times per call, which multiplied the suite's time; its own tests set it.
     params.setdefault("acceptance", "knn")
+    # A fixed bar too: the default "auto" adds up to twenty more fits; its own tests set it.
+    params.setdefault("acceptance_quantile", 0.7)
     params.setdefault("estimator", small_gan())
     params.setdefault("random_state", 0)
     return GANOverSampler(**params)
@@ -625,7 +627,7 @@ def test_classifier_filter_drops_table_rows_of_another_class(as_frame):
     kept = synthetic.astype(str).agg("|".join, axis=1) if as_frame else pd.Series(map(bytes, synthetic))
     assert [source[k] for k in kept] == [1] * wanted
     # Half the candidates were planted from class 0 and none of them passes; the bar (the
-    # members' own out-of-fold scores at the default quantile 0.7) also turns away some real 1s.
+    # members' own out-of-fold scores at the bar "auto" chooses) also turns away some real 1s.
     assert 0.0 < filtered.acceptance_rate_[1] <= 0.5
     unfiltered = GANOverSampler(estimator=_PlantedRows(), acceptance=None, random_state=0)
     raw = unfiltered.fit_resample(X, y)[0]
@@ -815,7 +817,8 @@ def test_auto_bar_in_the_sampler_is_exact_seeded_and_reported(acceptance):
         runs.append(X_res)
         assert np.bincount(y_res).tolist() == [150, 150]
         assert s.acceptance_quantile_ in AUTO_BARS and set(s.bar_scores_) == set(AUTO_BARS)
-        assert s.bar_scores_[s.acceptance_quantile_] == max(s.bar_scores_.values())
+        # The best inner score, or the fixed 0.7 when the best one's gain is within its noise.
+        assert s.acceptance_quantile_ in (0.7, max(s.bar_scores_, key=s.bar_scores_.get))
     pd.testing.assert_frame_equal(runs[0], runs[1])
     fixed = sampler(estimator=_PlantedRows(), acceptance=acceptance, acceptance_quantile=0.5, candidates=3)
     fixed.fit_resample(X, y)
