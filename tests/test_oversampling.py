@@ -431,7 +431,10 @@ def test_has_no_transform():
 
 # ------------------------------------------------ imbalanced-learn checks
 _IMBLEARN_CHECKS = parametrize_with_checks(
-    [GANOverSampler(acceptance="knn", estimator=GANAugmenter(epochs=1, batch_size=200, generator_dim=(16,), discriminator_dim=(16,),
+    # A fixed bar, as in sampler(): "auto" took the checks from 40 s to 200 s; it passed them once
+    # (2026-11-24), and its own tests below cover lists, frames and several requested classes.
+    [GANOverSampler(acceptance="knn", acceptance_quantile=0.7,
+                    estimator=GANAugmenter(epochs=1, batch_size=200, generator_dim=(16,), discriminator_dim=(16,),
                                            noise_dim=8, pac=4), random_state=0)],
     # No expected failure: sparse DataFrames are densified for the GAN and
     # imblearn casts the result back to SparseDtype; sparse matrices are
@@ -823,3 +826,15 @@ def test_auto_bar_in_the_sampler_is_exact_seeded_and_reported(acceptance):
     fixed = sampler(estimator=_PlantedRows(), acceptance=acceptance, acceptance_quantile=0.5, candidates=3)
     fixed.fit_resample(X, y)
     assert fixed.acceptance_quantile_ == 0.5 and fixed.bar_scores_ == {}
+
+
+def test_auto_bar_with_several_requested_classes_and_list_input():
+    from ganaugment.oversampling import AUTO_BARS
+
+    X, y = blobs([150, 40, 30])
+    s = sampler(acceptance="classifier", acceptance_quantile="auto", candidates=3)
+    X_res, y_res = s.fit_resample(X.tolist(), [f"c{label}" for label in y])
+    assert Counter(list(y_res)) == {"c0": 150, "c1": 150, "c2": 150}
+    assert np.asarray(X_res).shape == (450, 3)
+    assert s.acceptance_quantile_ in AUTO_BARS and set(s.bar_scores_) == set(AUTO_BARS)
+    assert set(s.acceptance_rate_) == {"c1", "c2"}
