@@ -472,9 +472,11 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
                 auto = False  # the bar is chosen with a table classifier; images keep the fixed one
             else:
                 real_m, syn_m = _plausibility_matrix(X, X_syn)
+            # The neighbour searches once; every bar "auto" tries only moves the thresholds.
+            measures = _knn_measures(real_m, y, syn_m, y_syn, list(wanted), int(self.n_neighbors))
 
             def judge(q):
-                return _knn_acceptance(real_m, y, syn_m, y_syn, list(wanted), int(self.n_neighbors), q)
+                return _knn_verdict(measures, len(y_syn), q)
 
         self.bar_scores_ = {}
         if auto:
@@ -723,19 +725,28 @@ def _knn_acceptance(real_m, y, syn_m, y_syn, classes, k, quantile):
 
     ``real_m`` and ``syn_m`` are the real and synthetic rows as numeric
     matrices in one metric space. Returns ``(accepted, rank)``; a higher rank
-    is more plausible.
+    is more plausible. The neighbour searches (:func:`_knn_measures`) do not
+    depend on ``quantile``; only :func:`_knn_verdict` does.
     """
+    return _knn_verdict(_knn_measures(real_m, y, syn_m, y_syn, classes, k), len(y_syn), quantile)
+
+
+def _knn_measures(real_m, y, syn_m, y_syn, classes, k) -> dict:
+    """The kNN filter's neighbour measures per class: ``{c: (rows, share, real_share,
+    syn_gap, real_gap)}`` (the candidates of ``c``, their class share and distance to
+    the nearest member, and the same two leave-one-out over the members), or
+    ``{c: (rows, None, ...)}`` where the class cannot be judged (no candidate, or
+    fewer than two members)."""
     k = min(k, len(y) - 1)
     nn = NearestNeighbors(n_neighbors=k + 1).fit(real_m)
     _, syn_idx = nn.kneighbors(syn_m, n_neighbors=k)
     share = (y[syn_idx] == y_syn[:, None]).mean(axis=1)
-    accepted = np.zeros(len(y_syn), dtype=bool)
-    rank = np.full(len(y_syn), -np.inf)
+    measures = {}
     for c in classes:
         members = np.flatnonzero(y == c)
         rows = np.flatnonzero(y_syn == c)
         if rows.size == 0 or members.size < 2:
-            accepted[rows] = True
+            measures[c] = (rows, None, None, None, None)
             continue
         _, idx = nn.kneighbors(real_m[members], n_neighbors=k + 1)
         own = idx == members[:, None]
@@ -745,9 +756,21 @@ def _knn_acceptance(real_m, y, syn_m, y_syn, classes, k, quantile):
         inside = NearestNeighbors(n_neighbors=2).fit(real_m[members])
         real_gap = inside.kneighbors(real_m[members])[0][:, 1]
         syn_gap = inside.kneighbors(syn_m[rows], n_neighbors=1)[0][:, 0]
+        measures[c] = (rows, share[rows], real_share, syn_gap, real_gap)
+    return measures
+
+
+def _knn_verdict(measures: dict, n_candidates: int, quantile) -> tuple:
+    """``(accepted, rank)`` of the kNN filter at ``quantile``, from :func:`_knn_measures`."""
+    accepted = np.zeros(n_candidates, dtype=bool)
+    rank = np.full(n_candidates, -np.inf)
+    for rows, share, real_share, syn_gap, real_gap in measures.values():
+        if share is None:
+            accepted[rows] = True
+            continue
         max_gap = float(np.quantile(real_gap, 1.0 - quantile))
-        accepted[rows] = (share[rows] >= np.quantile(real_share, quantile)) & (syn_gap <= max_gap)
-        rank[rows] = share[rows] - syn_gap / max(max_gap, 1e-12)
+        accepted[rows] = (share >= np.quantile(real_share, quantile)) & (syn_gap <= max_gap)
+        rank[rows] = share - syn_gap / max(max_gap, 1e-12)
     return accepted, rank
 
 
@@ -831,10 +854,10 @@ def _choose_bar(X, y, X_syn, y_syn, wanted: dict, judge, seed: int, frames=None)
         frames = model_frames([real, syn], real.columns)
     real_m, syn_m = frames
     y, y_syn = np.asarray(y), np.asarray(y_syn)
+    rows = [np.flatnonzero(y_syn == c) for c in wanted]
     kept = {}
     for bar in AUTO_BARS:
         passed, rank = judge(bar)
-        rows = [np.flatnonzero(y_syn == c) for c in wanted]
         kept[bar] = [r[keep_accepted(passed[r], rank[r], n)] for r, n in zip(rows, wanted.values())]
     labels = list(wanted)
     folds = int(min(AUTO_FOLDS, min(int(np.sum(y == c)) for c in labels)))
