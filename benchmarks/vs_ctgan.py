@@ -13,6 +13,10 @@ CTGAN is installed only for this benchmark (never a dependency):
     PYTHONPATH=. /tmp/ctgan-venv/bin/python benchmarks/vs_ctgan.py --epochs 30
 
 Usage: vs_ctgan.py [--epochs N] [--batch-size B] [--models ctgan ganaugment] [--data-dir DIR]
+                   [--gan JSON]
+
+``--gan`` passes further GANAugmenter parameters (a JSON object, e.g.
+'{"generator_dim": [64, 64], "noise_dim": 32}'); the printed row names them.
 """
 
 import argparse
@@ -84,10 +88,10 @@ def run_ctgan(train, epochs, batch_size):
     return model.sample(len(train)), encode, train_only / epochs, fit, time_sampling(model)
 
 
-def run_ganaugment(train, epochs, batch_size):
+def run_ganaugment(train, epochs, batch_size, params=None):
     from ganaugment import GANAugmenter
 
-    model = GANAugmenter(epochs=epochs, batch_size=batch_size, random_state=0)
+    model = GANAugmenter(epochs=epochs, batch_size=batch_size, random_state=0, **(params or {}))
     start = time.perf_counter()
     model.fit(train)
     fit = time.perf_counter() - start
@@ -95,17 +99,19 @@ def run_ganaugment(train, epochs, batch_size):
     return model.sample(len(train)), model.encode_seconds_, per_epoch, fit, time_sampling(model)
 
 
-def one(name, data_dir, epochs, batch_size):
+def one(name, data_dir, epochs, batch_size, params=None):
     from ganaugment.metrics._sdmetrics import quality_and_diagnostic
 
     train = pd.read_csv(os.path.join(data_dir, "adult_train.csv"))
     test = pd.read_csv(os.path.join(data_dir, "adult_test.csv"))
-    runner = run_ctgan if name == "ctgan" else run_ganaugment
-    synthetic, encode, per_epoch, fit, (first_sample, sample) = runner(train, epochs, batch_size)
+    if name == "ctgan":
+        synthetic, encode, per_epoch, fit, (first_sample, sample) = run_ctgan(train, epochs, batch_size)
+    else:
+        synthetic, encode, per_epoch, fit, (first_sample, sample) = run_ganaugment(train, epochs, batch_size, params)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     scores = quality_and_diagnostic(train, synthetic)
     print(json.dumps({
-        "model": name, "epochs": epochs, "batch_size": batch_size,
+        "model": name, "epochs": epochs, "batch_size": batch_size, "params": json.dumps(params or {}),
         "encode_s": round(encode, 2), "s_per_epoch": round(per_epoch, 3), "fit_s": round(fit, 1),
         "sample_100k_s": round(sample, 2), "sample_100k_first_s": round(first_sample, 2), "peak_rss_mib": round(peak_mib),
         "quality": round(scores["quality_score"], 4), "diagnostic": round(scores["diagnostic_score"], 4),
@@ -119,10 +125,11 @@ def main():
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--models", nargs="+", default=["ctgan", "ganaugment"])
     parser.add_argument("--data-dir", default=DATA_DIR)
+    parser.add_argument("--gan", type=json.loads, default={}, help="further GANAugmenter parameters, a JSON object")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        one(args.one, args.data_dir, args.epochs, args.batch_size)
+        one(args.one, args.data_dir, args.epochs, args.batch_size, args.gan)
         return
     import torch
 
@@ -131,7 +138,7 @@ def main():
     for name in args.models:
         out = subprocess.run(
             [sys.executable, __file__, "--one", name, "--epochs", str(args.epochs),
-             "--batch-size", str(args.batch_size), "--data-dir", args.data_dir],
+             "--batch-size", str(args.batch_size), "--data-dir", args.data_dir, "--gan", json.dumps(args.gan)],
             capture_output=True, text=True, check=True,
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -99,8 +99,14 @@ def test_model_state_without_offsets_loads_with_none(fitted_pair):
         TabularGAN.from_state(state, device=None, context={"encoder_": calibrated.encoder_})
 
 
-def test_sampling_path_puts_every_column_back_in_place(fitted_pair):
-    """Fixed head outputs: continuous columns read tanh(bias), spans draw softmax(bias)."""
+@pytest.mark.parametrize("far_span", [False, True])
+def test_sampling_path_puts_every_column_back_in_place(fitted_pair, far_span):
+    """Fixed head outputs: continuous columns read tanh(bias), spans draw softmax(bias).
+
+    With ``far_span``, one span's logits sit 200 below the rest: their
+    weights underflow against the row's maximum, and the span must still
+    draw its own softmax (the redraw path).
+    """
     import copy
 
     import torch
@@ -116,6 +122,9 @@ def test_sampling_path_puts_every_column_back_in_place(fitted_pair):
         assert torch.allclose(model.generator(noise, cond, columns=pick), full[:, pick], atol=1e-5)
         head.weight.zero_()
         head.bias.copy_(torch.as_tensor(rng.normal(0.0, 1.0, head.out_features), dtype=torch.float32))
+        if far_span:
+            far = [s for s in model.encoder.spans_ if s.kind == "discrete"][1]
+            head.bias[far.start : far.stop] -= 200.0
     bias = head.bias.detach().numpy()
     n = 30000
     rows = model.sample_encoded(np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), seed=3)

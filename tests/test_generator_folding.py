@@ -66,3 +66,27 @@ def test_sampling_conditions_match_the_training_conditions():
         expected = model.generator.eval()(noise, cond, columns=order)
         got = model.generator.folded(order)(noise, model._active_slots(slot, classes))
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("by_slot", [False, True])
+def test_offsets_folded_into_the_weights_reach_the_leading_outputs(by_slot):
+    """add_to_outputs: a row's offsets (by one of its condition slots, or for all rows) land on the
+    leading output columns, as adding them after the generator would."""
+    generator = _randomised((5, 7))
+    rng = np.random.default_rng(2)
+    n, cond_dim = 300, generator.cond_dim
+    active = torch.as_tensor(np.stack([rng.integers(0, 4, n), rng.integers(4, cond_dim, n)], axis=1))
+    noise = torch.randn(n, generator.noise_dim)
+    columns = torch.as_tensor(rng.permutation(generator.head.out_features)[:7])
+    offsets = torch.as_tensor(rng.normal(0.0, 3.0, (cond_dim - 4, 4)), dtype=torch.float32)
+    with torch.no_grad():
+        folded = generator.folded(columns)
+        expected = folded(noise, active)
+        if by_slot:
+            expected[:, :4] += offsets[active[:, 1] - 4]
+            folded.add_to_outputs(offsets, torch.arange(4, cond_dim))
+        else:
+            expected[:, :4] += offsets[0]
+            folded.add_to_outputs(offsets[:1])
+        got = folded(noise, active)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)

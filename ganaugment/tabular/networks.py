@@ -100,6 +100,20 @@ class FoldedGenerator:
         table = torch.cat(cond_parts).T
         self.table = torch.cat([table, table.new_zeros((1, table.shape[1]))]).contiguous()
 
+    def add_to_outputs(self, offsets: torch.Tensor, slots: torch.Tensor | None = None) -> None:
+        """Add constant offsets to the leading outputs, folded into the weights.
+
+        With ``slots``, ``offsets[i]`` goes to every row whose condition sets
+        ``slots[i]`` (a lookup-table row); without, ``offsets[0]`` goes to
+        every row (the bias). Either way the offsets cost nothing per row.
+        """
+        width = offsets.shape[1]
+        total = self.starts[-1]
+        if slots is None:
+            self.bias[total : total + width] += offsets[0]
+        else:
+            self.table[slots, total : total + width] += offsets
+
     def __call__(self, noise: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
         shared = torch.addmm(self.bias, noise, self.noise)
         shared += F.embedding_bag(active, self.table, mode="sum")
