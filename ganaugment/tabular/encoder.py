@@ -794,7 +794,8 @@ class TableEncoder:
             else:
                 columns[state.name] = self._decode_categorical(rows.codes[:, j], state, rng)
                 j += 1
-        return pd.DataFrame(columns, columns=self.columns_)
+        # The arrays are new and ours: no copy, and no consolidation into 2-D blocks.
+        return pd.DataFrame(columns, columns=self.columns_, copy=False)
 
     def _decode_numeric(self, scaled, modes, missing, state):
         means = np.asarray(state.means)
@@ -949,7 +950,9 @@ def _as_integers(values: np.ndarray, dtype: str, bounds=None) -> np.ndarray:
 
 def _restore_categorical_dtype(values, missing, state) -> pd.Series:
     out = pd.Series(values, dtype=object)
-    out[missing] = None
+    has_missing = bool(missing.any())
+    if has_missing:  # a masked assignment costs a millisecond per column even with nothing to set
+        out[missing] = None
     if state.categories is not None:
         # By codes: pd.Categorical(objects, categories=...) infers a dtype from the objects, which
         # pandas deprecates (a FutureWarning for pd.cut's Interval levels).
@@ -965,16 +968,18 @@ def _restore_categorical_dtype(values, missing, state) -> pd.Series:
         return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype))
     dtype = state.dtype
     if dtype == "bool":
-        if missing.any():
+        if has_missing:
             return out.astype("boolean")
         return out.astype(bool)
     if dtype == "object":
-        out[missing] = np.nan
+        if has_missing:
+            out[missing] = np.nan
         return out
     if dtype == "str":
         # pandas' "str" (StringDtype with NaN for missing); astype("str") would be numpy's
         # str cast in pandas 2 and turn the gaps into the text "None".
-        out[missing] = np.nan
+        if has_missing:
+            out[missing] = np.nan
         try:
             return out.astype(pd.StringDtype(na_value=np.nan))
         except (TypeError, ValueError, ImportError):

@@ -512,20 +512,20 @@ class TabularGAN:
         again from the span's own softmax with the same uniforms.
         """
         weights = (disc - disc.amax(dim=1, keepdim=True)).exp_()
-        drawn = torch.empty((len(disc), len(starts)), dtype=torch.int64, device=disc.device)
-        totals = torch.empty((len(disc), len(starts)), dtype=disc.dtype, device=disc.device)
+        drawn = torch.empty((len(starts), len(disc)), dtype=torch.int64, device=disc.device)
         for k, (a, b) in enumerate(zip(starts, ends)):
             cdf = weights[:, a:b].cumsum_(dim=1)
-            totals[:, k] = cdf[:, -1]
-            drawn[:, k] = (cdf < u[k] * cdf[:, -1:]).sum(dim=1).clamp_(max=b - a - 1)
-        low = totals < SPAN_TOTAL_FLOOR
+            torch.sum(cdf < u[k] * cdf[:, -1:], dim=1, out=drawn[k])
+        # Rounding can leave a span's last cumulative weight below u times itself.
+        drawn.clamp_(max=torch.as_tensor(ends, device=disc.device)[:, None] - torch.as_tensor(starts, device=disc.device)[:, None] - 1)
+        low = weights[:, [b - 1 for b in ends]] < SPAN_TOTAL_FLOOR  # each span's total
         if bool(low.any()):  # a host sync, as the copy of the codes already is
             for k in torch.nonzero(low.any(dim=0)).flatten().tolist():
                 a, b = starts[k], ends[k]
                 rows = torch.nonzero(low[:, k]).flatten()
                 cdf = torch.softmax(disc[rows, a:b], dim=1).cumsum_(dim=1)
-                drawn[rows, k] = (cdf < u[k][rows]).sum(dim=1).clamp_(max=b - a - 1)
-        return drawn
+                drawn[k, rows] = (cdf < u[k][rows]).sum(dim=1).clamp_(max=b - a - 1)
+        return drawn.T
 
     def sample_encoded(
         self, slot: np.ndarray, classes: np.ndarray, seed: int, chunk: int | None = None, keep_condition: bool = False
