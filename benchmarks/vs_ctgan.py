@@ -16,7 +16,8 @@ Usage: vs_ctgan.py [--epochs N] [--batch-size B] [--models ctgan ganaugment] [--
                    [--gan JSON]
 
 ``--gan`` passes further GANAugmenter parameters (a JSON object, e.g.
-'{"generator_dim": [64, 64], "noise_dim": 32}'); the printed row names them.
+'{"generator_dim": [64, 64], "noise_dim": 32}', or '{"random_state": 1}' for
+another seed than 0); the printed row names them.
 """
 
 import argparse
@@ -91,7 +92,7 @@ def run_ctgan(train, epochs, batch_size):
 def run_ganaugment(train, epochs, batch_size, params=None):
     from ganaugment import GANAugmenter
 
-    model = GANAugmenter(epochs=epochs, batch_size=batch_size, random_state=0, **(params or {}))
+    model = GANAugmenter(**{"epochs": epochs, "batch_size": batch_size, "random_state": 0, **(params or {})})
     start = time.perf_counter()
     model.fit(train)
     fit = time.perf_counter() - start
