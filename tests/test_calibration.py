@@ -141,3 +141,28 @@ def test_sampling_path_puts_every_column_back_in_place(fitted_pair, far_span):
             drawn = np.bincount(block.argmax(axis=1), minlength=span.width) / n
             # 30,000 draws: the sampling error is below 0.3 points.
             assert np.abs(drawn - expected).max() < 0.012, (span, drawn, expected)
+
+
+def test_level_draw_follows_each_span_softmax_and_handles_no_spans():
+    """LevelDraw on its own: every span of a block draws its softmax, whatever the other spans hold."""
+    import torch
+
+    from ganaugment.tabular.model import LevelDraw
+
+    widths = [3, 1, 5]
+    logits = torch.tensor([0.5, -1.0, 2.0, 7.0, 0.0, 1.0, -300.0, 1.5, 0.2])
+    logits[4:] -= 150.0  # the last span far below the row's maximum: it takes the redraw path
+    n = 40_000
+    gen = torch.Generator().manual_seed(0)
+    draw = LevelDraw(widths, torch.device("cpu"))
+    drawn = draw(logits.expand(n, -1).clone(), torch.rand((3, n, 1), generator=gen)).numpy()
+    assert drawn.shape == (n, 3)
+    start = 0
+    for k, width in enumerate(widths):
+        expected = torch.softmax(logits[start : start + width], dim=0).numpy()
+        got = np.bincount(drawn[:, k], minlength=width) / n
+        assert len(got) == width  # no level out of range
+        assert np.abs(got - expected).max() < 0.01, (k, got, expected)
+        start += width
+    empty = LevelDraw([], torch.device("cpu"))(torch.empty((4, 0)), torch.empty((0, 4, 1)))
+    assert empty.shape == (4, 0)

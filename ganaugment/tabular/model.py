@@ -92,6 +92,50 @@ class ConditionLayout:
         return np.stack(codes, axis=1).astype(np.int64)
 
 
+class LevelDraw:
+    """Draws one level per discrete span from the softmax of its logits.
+
+    Built once per sampling call from the spans' widths (laid side by side);
+    called on each block's logits ``disc`` and ``u``, one uniform per span
+    and row, shape ``(spans, rows, 1)``. Each span is drawn by inverse CDF:
+    the number of levels whose cumulative weight stays below ``u`` times the
+    span's total. (An arg-max of the bare logits would always pick the
+    likeliest level and lose rare ones; a Gumbel-max draw needs a uniform and
+    two logs per level and was a quarter slower on the dev CPU.)
+
+    The weights are ``exp`` of the logits less the row's largest: one pass
+    over the block instead of a softmax per span, which cost a third more. A
+    span whose logits all lie far below that maximum would underflow, so its
+    total is checked, and those rows are drawn again from the span's own
+    softmax with the same uniforms.
+    """
+
+    def __init__(self, widths: list, device: torch.device):
+        ends = np.cumsum(widths).astype(np.int64)
+        self.bounds = list(zip((ends - widths).tolist(), ends.tolist()))
+        self.last = torch.as_tensor(ends - 1, device=device)  # where each span's total ends up
+        self.top = torch.as_tensor(np.asarray(widths, dtype=np.int64) - 1, device=device)[:, None]
+
+    def __call__(self, disc: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        drawn = torch.empty((len(self.bounds), len(disc)), dtype=torch.int64, device=disc.device)
+        if not self.bounds:  # no discrete span to draw
+            return drawn.T
+        weights = (disc - disc.amax(dim=1, keepdim=True)).exp_()
+        for k, (a, b) in enumerate(self.bounds):
+            cdf = weights[:, a:b].cumsum_(dim=1)
+            torch.sum(cdf < u[k] * cdf[:, -1:], dim=1, out=drawn[k])
+        # Rounding can leave a span's last cumulative weight below u times itself.
+        drawn.clamp_(max=self.top)
+        low = weights[:, self.last] < SPAN_TOTAL_FLOOR
+        if bool(low.any()):  # a host sync, as the copy of the codes already is
+            for k in torch.nonzero(low.any(dim=0)).flatten().tolist():
+                a, b = self.bounds[k]
+                rows = torch.nonzero(low[:, k]).flatten()
+                cdf = torch.softmax(disc[rows, a:b], dim=1).cumsum_(dim=1)
+                drawn[k, rows] = (cdf < u[k][rows]).sum(dim=1).clamp_(max=b - a - 1)
+        return drawn.T
+
+
 @persistable
 class TabularGAN:
     """Networks plus the tensors that training and generation gather from."""
@@ -493,40 +537,6 @@ class TabularGAN:
             bias[c] = offset.cpu().numpy()
         self.logit_bias = bias
 
-    @staticmethod
-    def _draw_levels(disc: torch.Tensor, starts: list, ends: list, u: torch.Tensor) -> torch.Tensor:
-        """One level per discrete span, drawn from the softmax of its logits.
-
-        ``disc`` holds the spans side by side (``starts``/``ends``), ``u`` one
-        uniform per span and row, shape ``(spans, rows, 1)``. Each span is
-        drawn by inverse CDF: the number of levels whose cumulative weight
-        stays below ``u`` times the span's total. (An arg-max of the bare
-        logits would always pick the likeliest level and lose rare ones; a
-        Gumbel-max draw needs a uniform and two logs per level and was a
-        quarter slower on the dev CPU.)
-
-        The weights are ``exp`` of the logits less the row's largest: one
-        pass over the block instead of a softmax per span, which cost a
-        third more. A span whose logits all lie far below that maximum
-        would underflow, so its total is checked, and those rows are drawn
-        again from the span's own softmax with the same uniforms.
-        """
-        weights = (disc - disc.amax(dim=1, keepdim=True)).exp_()
-        drawn = torch.empty((len(starts), len(disc)), dtype=torch.int64, device=disc.device)
-        for k, (a, b) in enumerate(zip(starts, ends)):
-            cdf = weights[:, a:b].cumsum_(dim=1)
-            torch.sum(cdf < u[k] * cdf[:, -1:], dim=1, out=drawn[k])
-        # Rounding can leave a span's last cumulative weight below u times itself.
-        drawn.clamp_(max=torch.as_tensor(ends, device=disc.device)[:, None] - torch.as_tensor(starts, device=disc.device)[:, None] - 1)
-        low = weights[:, [b - 1 for b in ends]] < SPAN_TOTAL_FLOOR  # each span's total
-        if bool(low.any()):  # a host sync, as the copy of the codes already is
-            for k in torch.nonzero(low.any(dim=0)).flatten().tolist():
-                a, b = starts[k], ends[k]
-                rows = torch.nonzero(low[:, k]).flatten()
-                cdf = torch.softmax(disc[rows, a:b], dim=1).cumsum_(dim=1)
-                drawn[k, rows] = (cdf < u[k][rows]).sum(dim=1).clamp_(max=b - a - 1)
-        return drawn.T
-
     def sample_encoded(
         self, slot: np.ndarray, classes: np.ndarray, seed: int, chunk: int | None = None, keep_condition: bool = False
     ) -> EncodedRows:
@@ -549,11 +559,10 @@ class TabularGAN:
         # continuous ones, so that the offsets, the draws and tanh below work
         # on two contiguous slices.
         order = torch.cat([self._disc_flat, self._cont_index])
-        ends = np.cumsum([s.width for s in self.encoder.spans_ if s.kind == "discrete"]).tolist()
-        starts = [0] + ends[:-1]
+        draw = LevelDraw([s.width for s in self.encoder.spans_ if s.kind == "discrete"], self.device)
         n = len(slot)
         values = torch.empty((n, len(self._cont_index)), dtype=torch.float32)
-        codes = torch.empty((n, len(ends)), dtype=torch.int64)
+        codes = torch.empty((n, len(draw.bounds)), dtype=torch.int64)
         bias = torch.as_tensor(self.logit_bias, device=self.device)
         lay = self.layout
         self.generator.eval()
@@ -573,8 +582,8 @@ class TabularGAN:
                     # The span each row is conditioned on keeps its bare logits.
                     offset = bias[c].masked_fill(self._disc_segment[None, :] == self._slot_segment[s][:, None], 0.0)
                     disc += offset
-                u = torch.rand((len(starts), len(s), 1), generator=gen, device=self.device)
-                codes[lo : lo + len(s)] = self._draw_levels(disc, starts, ends, u).cpu()
+                u = torch.rand((len(draw.bounds), len(s), 1), generator=gen, device=self.device)
+                codes[lo : lo + len(s)] = draw(disc, u).cpu()
                 # One copy to the host per block (none on the CPU).
                 values[lo : lo + len(s)] = torch.tanh(raw[:, n_disc:]).cpu()
         return EncodedRows(values.numpy(), codes.numpy())
