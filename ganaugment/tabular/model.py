@@ -124,7 +124,8 @@ class LevelDraw:
         for k, (a, b) in enumerate(self.bounds):
             cdf = weights[:, a:b].cumsum_(dim=1)
             torch.sum(cdf < u[k] * cdf[:, -1:], dim=1, out=drawn[k])
-        # Rounding can leave a span's last cumulative weight below u times itself.
+        # With u < 1 no count reaches a span's width (its last level's weight is
+        # the total); the clamp keeps codes in range whatever the rounding.
         drawn.clamp_(max=self.top)
         low = weights[:, self.last] < SPAN_TOTAL_FLOOR
         if bool(low.any()):  # a host sync, as the copy of the codes already is
@@ -571,8 +572,8 @@ class TabularGAN:
             if not keep_condition:
                 # Calibration offsets (see calibrate) depend only on the row's
                 # class, a slot of its condition: they join the weights.
-                classes_slots = lay.column_width + torch.arange(len(bias), device=self.device) if lay.has_class else None
-                network.add_to_outputs(bias, classes_slots)
+                class_slots = lay.column_width + torch.arange(len(bias), device=self.device) if lay.has_class else None
+                network.add_to_outputs(bias, class_slots)
             for lo in range(0, n, chunk):
                 s = torch.as_tensor(slot[lo : lo + chunk], device=self.device)
                 c = torch.as_tensor(classes[lo : lo + chunk], device=self.device)
@@ -583,7 +584,7 @@ class TabularGAN:
                     offset = bias[c].masked_fill(self._disc_segment[None, :] == self._slot_segment[s][:, None], 0.0)
                     disc += offset
                 u = torch.rand((len(draw.bounds), len(s), 1), generator=gen, device=self.device)
-                codes[lo : lo + len(s)] = draw(disc, u).cpu()
                 # One copy to the host per block (none on the CPU).
+                codes[lo : lo + len(s)] = draw(disc, u).cpu()
                 values[lo : lo + len(s)] = torch.tanh(raw[:, n_disc:]).cpu()
         return EncodedRows(values.numpy(), codes.numpy())
