@@ -23,11 +23,7 @@ import time
 
 import numpy as np
 import pandas as pd
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-DATA_DIR = os.path.join(HERE, "..", "..", "shared", "data", "adult")
-DISCRETE = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "sex",
-            "native-country", "income"]
+from vs_ctgan import DATA_DIR, DISCRETE  # the same data and discrete columns as the full comparison
 
 
 def main():
