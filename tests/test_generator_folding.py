@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ganaugment import GANAugmenter
-from ganaugment.tabular.networks import TabularGenerator
+from ganaugment.tabular.networks import ROW_ALIGN, TabularGenerator
 
 from .conftest import FAST
 from .test_calibration import _table
@@ -41,6 +41,7 @@ def test_folded_generator_matches_the_modules(hidden):
         expected = generator(noise, cond, columns=columns)
         got = generator.folded(columns)(noise, active)
     assert got.shape == expected.shape
+    assert got.stride(0) % ROW_ALIGN == 0  # rows padded to an aligned width, whatever the layer widths
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
 
 
