@@ -104,37 +104,41 @@ class LevelDraw:
     two logs per level and was a quarter slower on the dev CPU.)
 
     The weights are ``exp`` of the logits less the row's largest: one pass
-    over the block instead of a softmax per span, which cost a third more. A
-    span whose logits all lie far below that maximum would underflow, so its
-    total is checked, and those rows are drawn again from the span's own
-    softmax with the same uniforms.
+    over the block instead of a softmax per span, which cost a third more.
+    Each span's cumulative weights are searched with ``searchsorted`` (a
+    quarter faster than counting a comparison). A span whose logits all lie
+    far below the row's maximum would underflow, so its total is checked,
+    and those rows are drawn again from the span's own softmax with the same
+    uniforms.
     """
 
     def __init__(self, widths: list, device: torch.device):
         ends = np.cumsum(widths).astype(np.int64)
         self.bounds = list(zip((ends - widths).tolist(), ends.tolist()))
-        self.last = torch.as_tensor(ends - 1, device=device)  # where each span's total ends up
-        self.top = torch.as_tensor(np.asarray(widths, dtype=np.int64) - 1, device=device)[:, None]
+        self.top = torch.as_tensor(np.asarray(widths, dtype=np.int64) - 1, device=device)[:, None, None]
 
     def __call__(self, disc: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        drawn = torch.empty((len(self.bounds), len(disc)), dtype=torch.int64, device=disc.device)
+        shape = (len(self.bounds), len(disc), 1)
+        drawn = torch.empty(shape, dtype=torch.int64, device=disc.device)
         if not self.bounds:  # no discrete span to draw
-            return drawn.T
+            return drawn[:, :, 0].T
+        totals = torch.empty(shape, dtype=disc.dtype, device=disc.device)
         weights = (disc - disc.amax(dim=1, keepdim=True)).exp_()
         for k, (a, b) in enumerate(self.bounds):
-            cdf = weights[:, a:b].cumsum_(dim=1)
-            torch.sum(cdf < u[k] * cdf[:, -1:], dim=1, out=drawn[k])
+            cdf = weights[:, a:b].cumsum(dim=1)  # contiguous, as searchsorted wants it
+            totals[k] = cdf[:, -1:]
+            torch.searchsorted(cdf, u[k] * totals[k], out=drawn[k])
         # With u < 1 no count reaches a span's width (its last level's weight is
         # the total); the clamp keeps codes in range whatever the rounding.
         drawn.clamp_(max=self.top)
-        low = weights[:, self.last] < SPAN_TOTAL_FLOOR
+        low = totals < SPAN_TOTAL_FLOOR
         if bool(low.any()):  # a host sync, as the copy of the codes already is
-            for k in torch.nonzero(low.any(dim=0)).flatten().tolist():
+            for k in torch.nonzero(low.flatten(1).any(dim=1)).flatten().tolist():
                 a, b = self.bounds[k]
-                rows = torch.nonzero(low[:, k]).flatten()
+                rows = torch.nonzero(low[k, :, 0]).flatten()
                 cdf = torch.softmax(disc[rows, a:b], dim=1).cumsum_(dim=1)
-                drawn[k, rows] = (cdf < u[k][rows]).sum(dim=1).clamp_(max=b - a - 1)
-        return drawn.T
+                drawn[k, rows, 0] = (cdf < u[k][rows]).sum(dim=1).clamp_(max=b - a - 1)
+        return drawn[:, :, 0].T
 
 
 @persistable
