@@ -13,6 +13,7 @@ Usage:
     python benchmarks/oversampling.py                       # everything
     python benchmarks/oversampling.py --datasets ecoli yeast --folds 2
     python benchmarks/oversampling.py --gan 'gan_nofilter={"acceptance": null}'
+    python benchmarks/oversampling.py --gan 'gan_small={"estimator": {"generator_dim": [64, 64]}}'
 Prints a markdown table per model and a summary against the target
 (GAN mean minority F1 >= SMOTE's, and GAN beats SMOTE on at least half of the
 tables, for HistGradientBoosting).
@@ -37,7 +38,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from ganaugment import GANOverSampler
+from ganaugment import GANAugmenter, GANOverSampler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "..", "shared", "data")
@@ -113,7 +114,10 @@ def make_sampler(kind: str, X: pd.DataFrame, seed: int, gan_params: dict):
             return SMOTENC(categorical_features=[X.columns.get_loc(c) for c in cats], random_state=seed)
         return SMOTE(random_state=seed)
     if kind.startswith("gan"):
-        return GANOverSampler(random_state=seed, **gan_params)
+        params = dict(gan_params)
+        if isinstance(params.get("estimator"), dict):  # the GAN's own settings, from the JSON of --gan
+            params["estimator"] = GANAugmenter(**params["estimator"])
+        return GANOverSampler(random_state=seed, **params)
     raise ValueError(kind)
 
 
@@ -296,7 +300,8 @@ def main():
     parser.add_argument("--samplers", nargs="+", default=SAMPLERS, choices=SAMPLERS)
     parser.add_argument("--folds", type=int, default=5, help="run only the first N of the 5 folds")
     parser.add_argument("--gan", action="append", metavar="LABEL=JSON",
-                        help="extra GANOverSampler variant, e.g. 'gan_nofilter={\"acceptance\": null}'")
+                        help="extra GANOverSampler variant, e.g. 'gan_nofilter={\"acceptance\": null}'; an "
+                        "\"estimator\" object holds GANAugmenter settings")
     parser.add_argument("--skip-default-gan", action="store_true", help="run only the --gan variants")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gan-seeds", type=int, nargs="+", default=[0], metavar="OFFSET",
