@@ -15,8 +15,9 @@ cross-validation loop:
   those whose nearest real neighbours mostly belong to other classes, or
   that lie outside the support of their own class (see :func:`_knn_acceptance`);
 * a documented fallback for classes too small for a GAN (``min_class_size``):
-  their rows come from SMOTE (SMOTENC for numbers and levels together), or
-  from random oversampling where neither applies, with a warning.
+  their rows come from SMOTE (SMOTENC for numbers and levels together, a
+  SMOTE-like interpolation where missing values or dates rule SMOTENC out),
+  or from random oversampling for a table of levels only, with a warning.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_consistent_length, validate_data
 
 from ._validation import (
+    as_numpy_dates,
+    as_numpy_durations,
     caller_stacklevel,
     check_table,
     column_kind,
@@ -52,6 +55,7 @@ from .checkpoint import data_digest
 from .augmenter import GANAugmenter
 from .metrics._frames import _numbers, fit_threads, model_frames
 from .persistence import PersistableMixin
+from .tabular.encoder import _round_times, _time_step
 
 __all__ = ["GANOverSampler", "SmallClassFallbackWarning"]
 
@@ -183,10 +187,15 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
         new row misses the values of the row it starts from, and neighbours
         are found with the gaps filled by the class's medians), and SMOTENC
         when a table mixes numeric and categorical or boolean columns,
-        provided there is no missing value or date column; either needs at
-        least two rows in the class; random
-        oversampling (copies of real rows) otherwise, a table of categorical
-        columns only included; ``"random"`` always copies real rows.
+        provided there is no missing value or date column. Other tables with
+        a numeric, date or duration column get SMOTE's interpolation done
+        column by column: numbers and times between a row and a near fellow
+        row of the class (integers rounded, times to the class's own step),
+        each level from the nearer of the two, and the gaps of the starting
+        row kept. All of these need at least two rows in the class; random
+        oversampling (copies of real rows) stands in otherwise, and for a
+        table of categorical columns only. ``"random"`` always copies real
+        rows.
     random_state : int, RandomState instance or None, default=None
         Seeds the GAN (when its own ``random_state`` is None), the candidate
         draws and the fallback. Same seed, data and CPU: identical output.
@@ -498,15 +507,20 @@ class GANOverSampler(PersistableMixin, BaseOverSampler):
 
     def _fallback_rows(self, X, y, c, n, n_real, rng):
         members = np.flatnonzero(y == c)
+        numeric = not isinstance(X, pd.DataFrame) or all(
+            pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d) for d in X.dtypes
+        )
         if self.fallback == "smote" and n_real >= 2 and isinstance(X, pd.DataFrame):
             mixed = _mixed_smote(X, y, c, n_real, n, rng)
+            if mixed is None and not numeric and any(column_kind(X[name]) != "categorical" for name in X.columns):
+                mixed = _interpolated_rows(X, members, n, rng), (
+                    "interpolation between near rows of the class (numbers and dates between the two rows, "
+                    "each level from the nearer one; a new row misses the values its starting row misses)"
+                )
             if mixed is not None:
                 rows, how = mixed
                 self._warn_fallback(c, n_real, n, how)
                 return rows
-        numeric = not isinstance(X, pd.DataFrame) or all(
-            pd.api.types.is_numeric_dtype(d) and not pd.api.types.is_bool_dtype(d) for d in X.dtypes
-        )
         values = None  # the table as float64 numbers, where SMOTE applies
         if self.fallback == "smote" and n_real >= 2 and numeric:
             values = X.to_numpy(dtype=np.float64, na_value=np.nan) if isinstance(X, pd.DataFrame) else _flat(X, dtype=None)
@@ -623,16 +637,79 @@ def _smote_with_gaps(rows: np.ndarray, n: int, k: int, rng) -> np.ndarray:
     nearest fellow members. Where the starting row has a gap, so does the new row (the class's
     missing values keep their pattern); where only the neighbour has one, the starting value is kept.
     """
+    start, toward, share = _smote_pairs(_gaps_filled(rows), n, k, rng)
+    a, b = rows[start], rows[toward]
+    new = a + share[:, None] * (b - a)
+    return np.where(np.isnan(b), a, new)  # NaN exactly where the starting row has one
+
+
+def _gaps_filled(rows: np.ndarray) -> np.ndarray:
+    """``rows`` with every NaN replaced by its column's median (0 for a column of NaN only)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column with no value among the members
         medians = np.nan_to_num(np.nanmedian(rows, axis=0))
-    filled = np.where(np.isnan(rows), medians, rows)
-    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(filled).kneighbors(filled, return_distance=False)[:, 1:]
-    start = rng.integers(len(rows), size=n)
+    return np.where(np.isnan(rows), medians, rows)
+
+
+def _smote_pairs(points: np.ndarray, n: int, k: int, rng) -> tuple:
+    """SMOTE's draws for ``n`` new rows among ``points`` (one class's rows, no NaN): the starting
+    row, one of its ``k`` nearest fellow rows, and how far along the way to it the new row lies."""
+    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points, return_distance=False)[:, 1:]
+    start = rng.integers(len(points), size=n)
     toward = neighbours[start, rng.integers(k, size=n)]
-    a, b = rows[start], rows[toward]
-    new = a + rng.random((n, 1)) * (b - a)
-    return np.where(np.isnan(b), a, new)  # NaN exactly where the starting row has one
+    return start, toward, rng.random(n)
+
+
+def _interpolated_rows(X: pd.DataFrame, members: np.ndarray, n: int, rng) -> pd.DataFrame:
+    """``n`` SMOTE-like rows of class ``members`` for a table that SMOTE and SMOTENC refuse:
+    missing values, dates or durations among numbers and levels.
+
+    Neighbours are found on the numbers and times standardised over the class (gaps at the
+    median) and the levels one-hot, a level mismatch counting as one standard deviation. A new
+    row lies a random share of the way from a member to one of its nearest fellow members:
+    numbers, dates and durations are interpolated (integers rounded, times to the coarsest step
+    the class's own times keep, as the encoder does); each level, a missing one included, comes
+    from whichever of the two rows is nearer. Where the starting row misses a value so does the
+    new row; where only the other row misses it, the starting value is kept.
+    """
+    real, kinds = {}, {}
+    for name in X.columns:
+        column = X[name].iloc[members].reset_index(drop=True)
+        kinds[name] = "time" if is_duration(column.dtype) else column_kind(column)
+        real[name] = as_numpy_durations(column) if kinds[name] == "time" else as_numpy_dates(column)
+    coordinates = []
+    for name, kind in kinds.items():
+        column = real[name]
+        if kind == "categorical":
+            codes = pd.factorize(column, use_na_sentinel=False)[0]
+            coordinates.append(np.eye(codes.max() + 1)[codes] / np.sqrt(2.0))
+            continue
+        if kind == "numeric":
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = ((column - column.min()) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64, na_value=np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # no value, or a single one, in the class
+            spread = np.nanstd(values)
+        spread = spread if np.isfinite(spread) and spread > 0 else 1.0
+        coordinates.append(_gaps_filled(values[:, None] / spread))
+    start, toward, share = _smote_pairs(np.hstack(coordinates), n, min(5, len(members) - 1), rng)
+    columns = {}
+    for name, kind in kinds.items():
+        a = real[name].iloc[start].reset_index(drop=True)
+        b = real[name].iloc[toward].reset_index(drop=True)
+        if kind == "categorical":
+            columns[name] = a.where(share < 0.5, b)
+            continue
+        new = (a + (b - a) * share).where(b.notna(), a)
+        present = real[name].dropna()
+        if kind == "numeric":
+            new = new.round() if pd.api.types.is_integer_dtype(X[name].dtype) else new
+        elif len(present):  # durations measured as dates after the epoch, as the encoder does
+            step = _time_step(present if kind == "datetime" else pd.Timestamp(0) + present)
+            new = _round_times(new, step) if step else new
+        columns[name] = new
+    return pd.DataFrame(columns).astype(X.dtypes.to_dict())
 
 
 def _mixed_smote(X: pd.DataFrame, y, c, n_real: int, n: int, rng):

@@ -308,16 +308,41 @@ def test_warnings_in_a_pipeline_name_the_users_line():
     assert {w.filename for w in direct.list + folds.list} == {__file__}
 
 
-def test_tiny_class_with_categories_falls_back_to_copies(mixed_frame):
+def test_tiny_class_of_levels_only_falls_back_to_copies(mixed_frame):
+    levels = mixed_frame[["city", "member", "grade", "note"]]
     y = np.array(["big"] * 295 + ["tiny"] * 5)
     s = sampler()
     with pytest.warns(SmallClassFallbackWarning, match="random oversampling"):
-        X_res, y_res = s.fit_resample(mixed_frame, y)
+        X_res, y_res = s.fit_resample(levels, y)
     copies = X_res.iloc[300:]
-    real_tiny = mixed_frame.iloc[295:]
+    real_tiny = levels.iloc[295:]
     assert len(copies) == 290
     assert copies.merge(real_tiny.drop_duplicates(), how="left", indicator=True)["_merge"].eq("both").all()
     assert s.estimator_ is None  # nothing left for the GAN to learn
+
+
+def test_tiny_class_with_gaps_and_dates_falls_back_to_interpolation(mixed_frame):
+    # SMOTENC refuses missing values and dates; copies of real rows used to stand in.
+    X = mixed_frame.copy()
+    X.loc[296, "income"] = np.nan  # one of the five rows misses its income
+    X.loc[297, "joined"] = pd.NaT
+    y = np.array(["big"] * 295 + ["tiny"] * 5)
+    with pytest.warns(SmallClassFallbackWarning, match="interpolation between near rows of the class"):
+        X_res, y_res = sampler().fit_resample(X, y)
+    new, tiny = X_res.iloc[300:], X.iloc[295:]
+    assert len(new) == 290 and (y_res[300:] == "tiny").all()
+    assert X_res.dtypes.to_dict() == X.dtypes.to_dict()
+    for column in ("age", "income", "joined"):
+        assert new[column].dropna().between(tiny[column].min(), tiny[column].max()).all(), column
+    assert (new["joined"].dropna().dt.normalize() == new["joined"].dropna()).all()  # whole days, as the class's
+    assert not new["income"].dropna().isin(tiny["income"]).all()  # interpolated, not copied
+    for column in ("city", "member", "grade", "note"):
+        assert new[column].isin(tiny[column]).all(), column
+    # A new row misses what its starting row misses (one in five), not what either end misses (about 0.36).
+    assert abs(new["income"].isna().mean() - 1 / 5) < 0.08 and abs(new["joined"].isna().mean() - 1 / 5) < 0.08
+    with pytest.warns(SmallClassFallbackWarning):
+        again, _ = sampler().fit_resample(X, y)
+    pd.testing.assert_frame_equal(again, X_res)
 
 
 def test_tiny_class_of_numbers_and_levels_falls_back_to_smotenc():
