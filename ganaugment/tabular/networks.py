@@ -56,7 +56,8 @@ class TabularGenerator(nn.Module):
 
 # The folded generator's row buffer is padded to a multiple of this many
 # floats: on the 2-core dev CPU (AVX2, MKL) a product 426 columns wide ran
-# at 95-117 GFLOPS, one 424 or 432 wide at 140-171 (benchmarks.md).
+# at 150-157 GFLOPS, one 424 or 432 wide at 178-182, and the head's 167
+# columns at 140 against 170 for 168 (benchmarks/gemm_widths.py).
 ROW_ALIGN = 8
 
 
@@ -109,6 +110,7 @@ class FoldedGenerator:
         noise_parts, cond_parts, biases, self.recurrent = [], [], [], []
         for i, (weight, bias) in enumerate(layers):
             previous = self.starts[i]  # input columns holding earlier outputs, newest first
+            # ... taken oldest first, the order in which the buffer holds them
             earlier = [weight[:, previous - self.starts[j + 1] : previous - self.starts[j]] for j in range(i)]
             self.recurrent.append(torch.cat(earlier, dim=1).T.contiguous() if earlier else None)
             noise_parts.append(weight[:, previous : previous + noise_dim])
@@ -146,6 +148,7 @@ class FoldedGenerator:
         total = self.starts[-1]
         outputs = row[:, total:].addmm_(row[:, :total], self.head)  # padding included: an aligned product
         return outputs[:, : self.n_outputs]
+
 
 class TabularDiscriminator(nn.Module):
     """Scores packs of ``pac`` rows (PacGAN); returns one logit per pack.
