@@ -637,18 +637,13 @@ def _smote_with_gaps(rows: np.ndarray, n: int, k: int, rng) -> np.ndarray:
     nearest fellow members. Where the starting row has a gap, so does the new row (the class's
     missing values keep their pattern); where only the neighbour has one, the starting value is kept.
     """
-    start, toward, share = _smote_pairs(_gaps_filled(rows), n, k, rng)
-    a, b = rows[start], rows[toward]
-    new = a + share[:, None] * (b - a)
-    return np.where(np.isnan(b), a, new)  # NaN exactly where the starting row has one
-
-
-def _gaps_filled(rows: np.ndarray) -> np.ndarray:
-    """``rows`` with every NaN replaced by its column's median (0 for a column of NaN only)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a column with no value among the members
         medians = np.nan_to_num(np.nanmedian(rows, axis=0))
-    return np.where(np.isnan(rows), medians, rows)
+    start, toward, share = _smote_pairs(np.where(np.isnan(rows), medians, rows), n, k, rng)
+    a, b = rows[start], rows[toward]
+    new = a + share[:, None] * (b - a)
+    return np.where(np.isnan(b), a, new)  # NaN exactly where the starting row has one
 
 
 def _smote_pairs(points: np.ndarray, n: int, k: int, rng) -> tuple:
@@ -664,45 +659,28 @@ def _interpolated_rows(X: pd.DataFrame, members: np.ndarray, n: int, rng) -> pd.
     """``n`` SMOTE-like rows of class ``members`` for a table that SMOTE and SMOTENC refuse:
     missing values, dates or durations among numbers and levels.
 
-    Neighbours are found on the numbers and times standardised over the class (gaps at the
-    median) and the levels one-hot, a level mismatch counting as one standard deviation. A new
-    row lies a random share of the way from a member to one of its nearest fellow members:
-    numbers, dates and durations are interpolated (integers rounded, times to the coarsest step
-    the class's own times keep, as the encoder does); each level, a missing one included, comes
-    from whichever of the two rows is nearer. Where the starting row misses a value so does the
-    new row; where only the other row misses it, the starting value is kept.
+    Neighbours are found on the class's rows as the kNN filter compares rows
+    (:func:`_plausibility_matrix`: numbers and times standardised, a gap at the mean with an
+    indicator of its own, levels one-hot). A new row lies a random share of the way from a
+    member to one of its nearest fellow members: numbers, dates and durations are interpolated
+    (integers rounded, times to the coarsest step the class's own times keep, as the encoder
+    does); each level, a missing one included, comes from whichever of the two rows is nearer.
+    Where the starting row misses a value so does the new row; where only the other row misses
+    it, the starting value is kept.
     """
-    real, kinds = {}, {}
-    for name in X.columns:
-        column = X[name].iloc[members].reset_index(drop=True)
-        kinds[name] = "time" if is_duration(column.dtype) else column_kind(column)
-        real[name] = as_numpy_durations(column) if kinds[name] == "time" else as_numpy_dates(column)
-    coordinates = []
-    for name, kind in kinds.items():
-        column = real[name]
-        if kind == "categorical":
-            codes = pd.factorize(column, use_na_sentinel=False)[0]
-            coordinates.append(np.eye(codes.max() + 1)[codes] / np.sqrt(2.0))
-            continue
-        if kind == "numeric":
-            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            values = ((column - column.min()) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64, na_value=np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # no value, or a single one, in the class
-            spread = np.nanstd(values)
-        spread = spread if np.isfinite(spread) and spread > 0 else 1.0
-        coordinates.append(_gaps_filled(values[:, None] / spread))
-    start, toward, share = _smote_pairs(np.hstack(coordinates), n, min(5, len(members) - 1), rng)
+    real = X.iloc[members].reset_index(drop=True)
+    start, toward, share = _smote_pairs(_plausibility_matrix(real, real)[0], n, min(5, len(members) - 1), rng)
     columns = {}
-    for name, kind in kinds.items():
-        a = real[name].iloc[start].reset_index(drop=True)
-        b = real[name].iloc[toward].reset_index(drop=True)
+    for name in X.columns:
+        kind = "time" if is_duration(real[name].dtype) else column_kind(real[name])
+        column = as_numpy_durations(real[name]) if kind == "time" else as_numpy_dates(real[name])
+        a = column.iloc[start].reset_index(drop=True)
+        b = column.iloc[toward].reset_index(drop=True)
         if kind == "categorical":
             columns[name] = a.where(share < 0.5, b)
             continue
         new = (a + (b - a) * share).where(b.notna(), a)
-        present = real[name].dropna()
+        present = column.dropna()
         if kind == "numeric":
             new = new.round() if pd.api.types.is_integer_dtype(X[name].dtype) else new
         elif len(present):  # durations measured as dates after the epoch, as the encoder does
