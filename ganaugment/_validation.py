@@ -226,11 +226,13 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
     return classes, codes.astype(np.int64)
 
 
-def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=None) -> np.ndarray | None:
+def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=None, *, of: str = "X"
+                        ) -> np.ndarray | None:
     """Row weights scaled to a mean of 1, or None when there are none or all are equal.
 
     Refuses, by name, weights of the wrong shape or length, missing, infinite or negative
     weights, all-zero weights, and a class whose rows all weigh zero (the GAN could not learn it).
+    ``of`` names the table the weights belong to in those messages.
     """
     if sample_weight is None:
         return None
@@ -243,11 +245,11 @@ def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=No
     try:
         weights = np.asarray(sample_weight, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError("sample_weight must hold numbers, one per row of X.") from None
+        raise ValueError(f"sample_weight must hold numbers, one per row of {of}.") from None
     if weights.ndim != 1:
         raise ValueError(f"sample_weight must be 1-dimensional, got shape {weights.shape}.")
     if len(weights) != n_rows:
-        raise ValueError(f"X has {n_rows} rows but sample_weight has {len(weights)} weights.")
+        raise ValueError(f"{of} has {n_rows} rows but sample_weight has {len(weights)} weights.")
     if np.isnan(weights).any():
         raise ValueError(f"sample_weight has {int(np.isnan(weights).sum())} missing (NaN) weights.")
     if not np.isfinite(weights).all():
@@ -255,7 +257,7 @@ def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=No
     if (weights < 0).any():
         raise ValueError(f"sample_weight must be >= 0; the smallest weight is {weights.min():g}.")
     if weights.max() == 0:
-        raise ValueError("sample_weight is zero for every row: there is nothing to learn.")
+        raise ValueError(f"sample_weight is zero for every row of {of}; at least one row needs a positive weight.")
     if class_codes is not None:
         mass = np.bincount(class_codes, weights=weights, minlength=len(classes))
         if (mass == 0).any():
@@ -278,6 +280,21 @@ def kept_weights(weights, kept: np.ndarray, class_codes=None, classes=None) -> n
         return check_sample_weight(weights[kept], len(kept), class_codes, classes)
     except ValueError as exc:
         raise ValueError(f"After the fidelity gate's hold-out (validation_fraction): {exc}") from None
+
+
+def held_out_weights(weights, held: np.ndarray) -> np.ndarray | None:
+    """The row weights of the fidelity gate's held-out rows (None for an unweighted fit).
+
+    Refuses a hold-out whose rows all weigh zero: the gate would have no population to compare with.
+    """
+    if weights is None:
+        return None
+    if not weights[held].any():
+        raise ValueError(
+            "After the fidelity gate's hold-out (validation_fraction): every held-out row has sample_weight 0, so "
+            "the gate would have nothing to compare the model with. Give more rows weight, or hold out more rows."
+        )
+    return weights[held]
 
 
 def plain_label(value):

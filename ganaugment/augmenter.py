@@ -26,6 +26,7 @@ from ._validation import (
     check_table,
     check_target,
     did_you_mean,
+    held_out_weights,
     kept_weights,
     scalar_label,
     seed_from,
@@ -361,10 +362,12 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             GAN learns the weighted distribution. Training draws each row
             with probability proportional to its weight (a row of weight 0 is
             never drawn), and generated classes and levels follow the
-            weighted frequencies. The encoder's column statistics (value
-            modes, level lists) and the fidelity gate's comparison with its
-            held-out rows are unweighted. Equal weights give exactly the
-            unweighted fit.
+            weighted frequencies. The fidelity gate compares the generated
+            rows with its held-out rows weighted the same way (see
+            :func:`~ganaugment.evaluate`'s ``sample_weight``; the image gate
+            compares with the held-out images as they are). The encoder's
+            column statistics (value modes, level lists) are unweighted.
+            Equal weights give exactly the unweighted fit.
 
         Returns
         -------
@@ -414,7 +417,10 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
             kept, held = self._learn_every_condition_value(frame, kept, held)
         validation = None
         if held is not None:
-            validation = (frame.iloc[held].reset_index(drop=True), None if y is None else class_codes[held])
+            validation = (
+                frame.iloc[held].reset_index(drop=True), None if y is None else class_codes[held],
+                held_out_weights(weights, held),
+            )
             frame = frame.iloc[kept].reset_index(drop=True)
             class_codes = None if y is None else class_codes[kept]
             weights = kept_weights(weights, kept, class_codes, classes)
@@ -505,7 +511,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         warn_mode_collapse(frame, synthetic, weights=weights)
         if validation is None:
             return
-        held, held_codes = validation
+        held, held_codes, held_weights = validation
         if self.classes_ is not None:
             name = "class"
             while name in held.columns:  # a free column name for the class
@@ -515,7 +521,7 @@ class GANAugmenter(PersistableMixin, TransformerMixin, BaseEstimator):
         report, passed = run_gate(
             held, synthetic, min_quality=self.min_quality, on_low_quality=self.on_low_quality,
             max_detection_auc=self.max_detection_auc, model=self,
-            random_state=int(rng.integers(2**31 - 1)),
+            random_state=int(rng.integers(2**31 - 1)), sample_weight=held_weights,
         )
         self.quality_score_, self.fidelity_report_, self.gate_passed_ = report.quality_score, report, passed
         self._fallback = not passed and self.on_low_quality == "fallback"

@@ -506,6 +506,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", required=True, metavar="HTML", help="report file to write (e.g. report.html)")
     report.add_argument("--holdout", metavar="TABLE", help="real rows not used in training: enables privacy and ML-efficacy figures")
     report.add_argument("--target", metavar="COL", help="class column for machine-learning efficacy")
+    report.add_argument(
+        "--weights", metavar="COL",
+        help="column of REAL holding row weights (those the model was fitted with): the synthetic rows are compared "
+        "with the weighted population; the column is not scored, and is dropped from the other tables too",
+    )
     _add_reading_options(report)
     report.set_defaults(handler=_cmd_report)
 
@@ -562,19 +567,19 @@ def _split_target(frame, target, path):
     return frame.drop(columns=[target]), frame[target]
 
 
-def _split_weights(X, args):
-    """``(X without the --weights column, its values as numbers)``; ``(X, None)`` without --weights."""
-    name = args.weights
+def _split_weights(X, name, path, target):
+    """``(X without the --weights column ``name``, its values as numbers)``; ``(X, None)`` without --weights.
+    ``path`` is where X was read, ``target`` the --target column."""
     if name is None:
         return X, None
     import numpy as np
     import pandas as pd
 
-    if name == args.target:
+    if name == target:
         raise UsageError(f"--weights {name!r} is also the --target column; weights and classes are different columns.")
     if name not in X.columns:
         raise UsageError(
-            f"--weights {name!r} is not a column of {args.data!r}; its columns are {list(X.columns)}."
+            f"--weights {name!r} is not a column of {path!r}; its columns are {list(X.columns)}."
             + did_you_mean(name, X.columns)
         )
     column = X[name]
@@ -617,7 +622,7 @@ def _cmd_fit(args):
     X, y = _split_target(frame, args.target, args.data)
     params = estimator_params(args)
     _refuse_columns_not_learned(args, params)
-    X, weights = _split_weights(X, args)
+    X, weights = _split_weights(X, args.weights, args.data, args.target)
     params["verbose"] = not args.quiet
     model = GANAugmenter(**params)
     started = time.perf_counter()
@@ -783,7 +788,11 @@ def _cmd_report(args):
                 raise UsageError(
                     f"--target {args.target!r} is not a column of {path!r}." + did_you_mean(args.target, table.columns)
                 )
-    report = evaluate(real, synthetic, holdout=holdout, target=args.target)
+    real, weights = _split_weights(real, args.weights, args.real, args.target)
+    if weights is not None:
+        synthetic = synthetic.drop(columns=[args.weights], errors="ignore")
+        holdout = None if holdout is None else holdout.drop(columns=[args.weights], errors="ignore")
+    report = evaluate(real, synthetic, holdout=holdout, target=args.target, sample_weight=weights)
     report.save(args.output)
     print(report.summary())
     print(f"Report written to {args.output}", file=sys.stderr)

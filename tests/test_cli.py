@@ -316,6 +316,21 @@ def test_report_command(table, model_file, workdir, capsys):
     assert stdout.strip()
 
 
+def test_report_command_weighs_the_real_rows(workdir, capsys):
+    real = make_customers(300, random_state=3)
+    real["w"] = np.where(real["region"] == "north", 5.0, 1.0)
+    real_path, synthetic_path = workdir / "weighted_real.csv", workdir / "weighted_synthetic.csv"
+    real.to_csv(real_path, index=False)
+    real.drop(columns="w").sample(frac=1.0, random_state=0).to_csv(synthetic_path, index=False)
+    out = workdir / "weighted_report.html"
+    code, stdout, err = run(["report", real_path, synthetic_path, "-o", out, "--weights", "w",
+                             "--parse-dates", "signup_date"], capsys)
+    assert code == 0, err
+    assert "real rows (weighted)" in stdout  # the column is a weight, not a column to score
+    code, stdout, err = run(["report", real_path, synthetic_path, "-o", out, "--weights", "weight"], capsys)
+    assert code == 1 and "--weights 'weight' is not a column of" in err and "'w'" in err
+
+
 def test_module_entry_point_reports_errors_without_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "ganaugment", "sample", str(tmp_path / "absent.gan"), "-n", "3"],

@@ -1,4 +1,5 @@
-"""Row weights: the GAN learns the weighted distribution, and bad weights are refused by name."""
+"""Row weights: the GAN learns the weighted distribution, the scores compare with it, and bad weights are
+refused by name."""
 
 import warnings
 
@@ -8,9 +9,13 @@ import pytest
 import sklearn
 from sklearn.pipeline import make_pipeline
 
-from ganaugment import GANAugmenter
+from ganaugment import GANAugmenter, evaluate
+from ganaugment._validation import seed_from
 from ganaugment.checkpoint import data_digest
 from ganaugment.metrics import ModeCollapseWarning
+from ganaugment.metrics._frames import weighted_resample
+from ganaugment.metrics.detection import detection_auc
+from ganaugment.metrics.gate import gate_holdout
 
 from .conftest import FAST
 
@@ -164,3 +169,87 @@ def test_weights_reach_the_gan_through_metadata_routing():
             warnings.simplefilter("ignore")
             make_pipeline(gan).fit(X, sample_weight=w)
     assert 0.4 < (gan.sample(2000)["c"] == "a").mean() < 0.6
+
+
+# ---------------------------------------------------------------- weighted scores
+
+
+def weighted_pair(n=600, seed=0):
+    """``two_groups`` as real rows with their weights, and synthetic rows drawn from the weighted population
+    ("a" and "b" equally common)."""
+    real, w = two_groups(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    c = rng.choice(["a", "b"], n)
+    synthetic = pd.DataFrame({"c": c, "x": np.where(c == "a", rng.normal(5, 1, n), rng.normal(0, 1, n))})
+    return real, synthetic, w
+
+
+def test_a_weighted_resample_repeats_each_row_about_in_proportion_to_its_weight():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"i": np.arange(50)})
+    w = rng.exponential(size=50) * (rng.random(50) > 0.2)  # a fifth of the rows weigh nothing
+    counts = np.bincount(weighted_resample(frame, w, rng)["i"], minlength=50)
+    expected = 50 * w / w.sum()
+    assert counts.sum() == 50
+    assert (counts >= np.floor(expected)).all() and (counts <= np.ceil(expected)).all()
+    assert (counts[w == 0] == 0).all()
+    same = weighted_resample(frame, np.full(50, 0.3), rng)
+    pd.testing.assert_frame_equal(same, frame)  # equal weights: every row once, in order
+
+
+def test_evaluate_compares_synthetic_rows_with_the_weighted_population():
+    real, synthetic, w = weighted_pair()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = evaluate(real, synthetic, random_state=0)
+        weighted = evaluate(real, synthetic, random_state=0, sample_weight=w)
+        equal = evaluate(real, synthetic, random_state=0, sample_weight=np.full(len(real), 3.0))
+    # The synthetic rows are the weighted population: far from the rows as they are, close to it weighted.
+    assert weighted.quality_score > plain.quality_score + 0.2
+    assert weighted.detection_auc < 0.6 < plain.detection_auc
+    assert "(weighted)" in weighted.summary() and "(weighted)" not in plain.summary()
+    assert equal.scores == plain.scores  # equal weights are no weights
+    # The column table reads the weighted population too: x is near 5 on half of it, near 0 on the rest.
+    real_mean = {r: r.columns.set_index("column").loc["x", "real_mean"] for r in (plain, weighted)}
+    assert real_mean[plain] < 1.0 and 1.8 < real_mean[weighted] < 3.2
+
+
+def test_weighted_detection_leaves_rows_of_weight_zero_out():
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": np.r_[rng.normal(0, 1, 400), rng.normal(50, 1, 200)]})
+    synthetic = pd.DataFrame({"x": rng.normal(0, 1, 400)})
+    w = np.r_[np.ones(400), np.zeros(200)]  # the far rows are not part of the population
+    assert detection_auc(real, synthetic, random_state=0) > 0.65
+    assert detection_auc(real, synthetic, random_state=0, sample_weight=w) < 0.6
+
+
+@pytest.mark.parametrize("weights, message", [
+    (np.ones(599), r"real has 600 rows but sample_weight has 599 weights"),
+    (np.r_[-1.0, np.ones(599)], r"sample_weight must be >= 0"),
+    (np.zeros(600), r"sample_weight is zero for every row of real"),
+])
+def test_evaluate_refuses_bad_weights_by_name(weights, message):
+    real, synthetic, _ = weighted_pair()
+    with pytest.raises(ValueError, match=message):
+        evaluate(real, synthetic, sample_weight=weights)
+
+
+def test_the_gate_scores_a_weighted_fit_against_its_weighted_held_out_rows():
+    X, w = two_groups(600)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = GANAugmenter(random_state=0, validation_fraction=0.3, **FAST).fit(X)
+        weighted = GANAugmenter(random_state=0, validation_fraction=0.3, **FAST).fit(X, sample_weight=w)
+    assert "(weighted)" in weighted.fidelity_report_.summary()
+    assert "(weighted)" not in plain.fidelity_report_.summary()
+    assert weighted.fidelity_report_.quality_score == weighted.quality_score_
+
+
+def test_a_hold_out_whose_rows_all_weigh_zero_is_refused_before_training():
+    X, w = two_groups(300)
+    model = GANAugmenter(random_state=0, validation_fraction=0.2, **FAST)
+    _, _, held = gate_holdout(model, len(X), seed_from(0))
+    w[held] = 0.0
+    with pytest.raises(ValueError, match=r"every held-out row has sample_weight 0"):
+        model.fit(X, sample_weight=w)
+    assert not hasattr(model, "model_")  # refused before any training

@@ -27,7 +27,7 @@ from .._validation import (
 
 __all__ = [
     "check_tables", "check_class_target", "column_kind", "match_kinds", "model_frames", "DistanceEncoder", "subsample", "row_keys",
-    "fit_threads",
+    "fit_threads", "subsample_rows", "weighted_resample",
 ]
 
 # Histogram gradient boosting bins categories; more levels than this are
@@ -398,12 +398,36 @@ class DistanceEncoder:
         return np.concatenate(parts, axis=1) / np.float32(np.sqrt(len(self.columns_)))
 
 
+def subsample_rows(n_rows: int, max_rows: int | None, rng: np.random.Generator) -> np.ndarray | None:
+    """Positions of at most ``max_rows`` of ``n_rows`` rows, drawn without replacement and sorted;
+    None (every row) when there are no more than ``max_rows``."""
+    if max_rows is None or n_rows <= max_rows:
+        return None
+    return np.sort(rng.choice(n_rows, size=int(max_rows), replace=False))
+
+
 def subsample(frame: pd.DataFrame, max_rows: int | None, rng: np.random.Generator) -> pd.DataFrame:
     """At most ``max_rows`` rows drawn without replacement (all rows when fewer)."""
-    if max_rows is None or len(frame) <= max_rows:
-        return frame
-    keep = np.sort(rng.choice(len(frame), size=int(max_rows), replace=False))
-    return frame.iloc[keep].reset_index(drop=True)
+    keep = subsample_rows(len(frame), max_rows, rng)
+    return frame if keep is None else frame.iloc[keep].reset_index(drop=True)
+
+
+def weighted_resample(frame: pd.DataFrame, weights: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """As many rows as ``frame`` holds, drawn in proportion to ``weights``: an unweighted table of
+    the weighted population, for scores that take no weights (SDMetrics', the figures').
+
+    Systematic resampling: one random offset, then evenly spaced points on the
+    cumulative weights, so every row appears ``floor(n * share)`` or
+    ``ceil(n * share)`` times (equal weights give every row once, in order; a
+    row of weight 0 never appears). Independent draws would add their own
+    noise to the scores.
+    """
+    n = len(frame)
+    cumulative = np.cumsum(weights, dtype=np.float64)
+    points = (np.arange(n) + rng.random()) * (cumulative[-1] / n)
+    last = np.flatnonzero(weights)[-1]  # where float rounding puts a point at the total
+    rows = np.minimum(np.searchsorted(cumulative, points, side="right"), last)
+    return frame.iloc[rows].reset_index(drop=True)
 
 
 def row_keys(frame: pd.DataFrame, like: pd.DataFrame | None = None) -> np.ndarray:

@@ -67,9 +67,14 @@ def _global_numpy_seed(seed: int):
 
 
 def quality_and_diagnostic(
-    real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict | None = None, *, seed: int = 0
+    real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict | None = None, *, seed: int = 0,
+    diagnostic_real: pd.DataFrame | None = None,
 ) -> dict:
     """Run SDMetrics' QualityReport and DiagnosticReport; return scores and the reports.
+
+    ``diagnostic_real`` (default: ``real``) is the real table that the
+    DiagnosticReport, and the inferred metadata, read: where ``real`` is a
+    weighted resample, its ranges and levels are narrower than the data's.
 
     Besides the scores, ``column_shape_details`` (one row per column: metric,
     score) and ``pair_trend_details`` (one row per column pair: metric, score
@@ -100,10 +105,11 @@ def quality_and_diagnostic(
     from ._frames import match_kinds
 
     real = _string_columns(real)
+    diagnostic_real = real if diagnostic_real is None else _string_columns(diagnostic_real)
     synthetic, converted = match_kinds(real, _string_columns(synthetic))
     notes = [conversion_note("synthetic", name, bad) for name, bad in converted.items()]
     if metadata is None:
-        metadata = infer_metadata(real)
+        metadata = infer_metadata(diagnostic_real)
     if max(len(real), len(synthetic)) > SUBSAMPLED_PAIRS_ABOVE:
         notes.append(
             f"SDMetrics scored each pair of categorical columns on {SUBSAMPLED_PAIRS_ABOVE:,} rows drawn from each "
@@ -114,7 +120,7 @@ def quality_and_diagnostic(
         quality = QualityReport()
         quality.generate({TABLE: real}, {TABLE: synthetic}, metadata, verbose=False)
         diagnostic = DiagnosticReport()
-        diagnostic.generate({TABLE: real}, {TABLE: synthetic}, metadata, verbose=False)
+        diagnostic.generate({TABLE: diagnostic_real}, {TABLE: synthetic}, metadata, verbose=False)
         q_props = quality.get_properties().set_index("Property")["Score"]
         d_props = diagnostic.get_properties().set_index("Property")["Score"]
         shapes = quality.get_details("Column Shapes")

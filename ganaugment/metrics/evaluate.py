@@ -8,9 +8,11 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from .._validation import caller_stacklevel, without_overflow_warnings
+from .._validation import caller_stacklevel, check_sample_weight, without_overflow_warnings
 from . import _sdmetrics
-from ._frames import _labels, _numbers, check_random_state_int, check_tables, column_kind, match_kinds, subsample
+from ._frames import (
+    _labels, _numbers, check_random_state_int, check_tables, column_kind, match_kinds, subsample, weighted_resample,
+)
 from .detection import detection_auc
 from .efficacy import ml_efficacy
 from .gate import FidelityWarning
@@ -34,7 +36,7 @@ NO_PRIVACY_NOTE = (
 
 @without_overflow_warnings  # values near the float64 limit overflow in SDMetrics' and the classifiers' statistics
 def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model=None,
-             random_state=0, max_rows=20000) -> FidelityReport:
+             random_state=0, max_rows=20000, sample_weight=None) -> FidelityReport:
     """Measure how faithful, useful and private a synthetic table is.
 
     Parameters
@@ -68,6 +70,17 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         of 50,000 rows for pairs of categorical columns in longer tables
         (seeded from ``random_state``; ``report.notes`` says when it was
         made). ``None`` = no bound.
+    sample_weight : array-like of shape (len(real),), default=None
+        Non-negative weights of the real rows (survey or design weights, or
+        those a model was fitted with): the synthetic rows are then compared
+        with the weighted population, as a model fitted with these weights
+        generates it. SDMetrics' quality score, the column table and the
+        figures read a weighted resample of ``real`` (as many rows, each
+        repeated about in proportion to its weight; equal weights give
+        ``real`` itself); the DiagnosticReport's ranges and levels come from
+        ``real`` as it is. The detection classifier and its AUC weigh each
+        real row. Exact copies, the distances to the closest record and
+        machine-learning efficacy are per row and ignore the weights.
 
     Returns
     -------
@@ -97,6 +110,7 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     if metadata is not None:
         metadata = _one_table_metadata(metadata)
     real, synthetic, holdout = check_tables(real, synthetic, holdout, target)
+    weights = check_sample_weight(sample_weight, len(real), of="real")
     # Numbers or dates stored as text would read as missing (and SDMetrics would leave them out):
     # every metric sees the other tables' columns as the real column's kind.
     conversion_notes = []
@@ -108,15 +122,25 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     rng = np.random.default_rng(seed)
     seeds = [int(s) for s in rng.integers(2**31 - 1, size=4)]
     sdmetrics_seed = int(rng.integers(2**31 - 1))  # drawn after the others, which it leaves as they were
+    # The population the synthetic rows are compared with (its own stream: unweighted reports stay as they were).
+    population = real if weights is None else weighted_resample(real, weights, np.random.default_rng([seed, 1]))
 
     report = FidelityReport(kind="table")
-    shape_line = f"{len(real)} real rows, {len(synthetic)} synthetic rows"
+    shape_line = f"{len(real)} real rows{'' if weights is None else ' (weighted)'}, {len(synthetic)} synthetic rows"
     if holdout is not None:
         shape_line += f", {len(holdout)} holdout rows"
     report.details["shape_line"] = shape_line + f", {real.shape[1]} columns"
     report.notes.extend(conversion_notes)
+    if weights is not None:
+        report.notes.append(
+            f"The real rows are weighted (sample_weight): SDMetrics' quality score, the column table and the "
+            f"figures compare the synthetic rows with a weighted resample of {len(real)} real rows, and detection "
+            "weighs each real row; exact copies, distances to the closest record and efficacy ignore the weights."
+        )
 
-    sdm = _sdmetrics.quality_and_diagnostic(real, synthetic, metadata, seed=sdmetrics_seed)
+    sdm = _sdmetrics.quality_and_diagnostic(
+        population, synthetic, metadata, seed=sdmetrics_seed, diagnostic_real=None if weights is None else real
+    )
     report.notes.extend(sdm["notes"])
     report.add_scores(
         {k: sdm[k] for k in ("quality_score", "column_shapes", "column_pair_trends", "diagnostic_score")},
@@ -126,10 +150,10 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         quality_report=sdm["quality_report"], diagnostic_report=sdm["diagnostic_report"], metadata=sdm["metadata"],
         pair_trend_details=sdm["pair_trend_details"],
     )
-    report.add_table("columns", _column_table(real, synthetic, sdm["column_shape_details"]))
+    report.add_table("columns", _column_table(population, synthetic, sdm["column_shape_details"]))
 
     detection_rows = None if max_rows is None else max_rows // 2
-    auc = detection_auc(real, synthetic, random_state=seeds[0], max_rows=detection_rows)
+    auc = detection_auc(real, synthetic, random_state=seeds[0], max_rows=detection_rows, sample_weight=weights)
     report.add_scores({"detection_auc": auc, "detection_score": 1.0 - 2.0 * max(auc - 0.5, 0.0)}, section="detection")
     if detection_rows is not None and max(len(real), len(synthetic)) > detection_rows:
         report.notes.append(f"Detection used a random subsample of at most {detection_rows} rows per table.")
@@ -164,7 +188,7 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     pairs = sdm["pair_trend_details"]
     if len(pairs) and "score" in pairs:
         report.add_table("column pairs scored by SDMetrics", pairs[pairs["score"].notna()].reset_index(drop=True))
-    _add_figures(report, real, synthetic, model, seeds[3])
+    _add_figures(report, population, synthetic, model, seeds[3])
     return report
 
 

@@ -129,8 +129,12 @@ def holdout_split(n_rows: int, fraction: float, rng: np.random.Generator, *, y=N
 
 
 def run_gate(validation, synthetic, *, min_quality, on_low_quality, max_detection_auc=None, model=None,
-             metadata=None, random_state=0, stacklevel=None):
+             metadata=None, random_state=0, stacklevel=None, sample_weight=None):
     """Score ``synthetic`` against the held-out ``validation`` rows and apply the thresholds.
+
+    ``sample_weight``: the weights of the held-out rows, when the model was
+    fitted with weights; the scores then compare with the weighted
+    population, as :func:`~ganaugment.metrics.evaluate` does.
 
     Returns
     -------
@@ -146,7 +150,9 @@ def run_gate(validation, synthetic, *, min_quality, on_low_quality, max_detectio
     """
     from .evaluate import NO_PRIVACY_NOTE, evaluate
 
-    report = evaluate(validation, synthetic, metadata=metadata, model=model, random_state=random_state)
+    report = evaluate(
+        validation, synthetic, metadata=metadata, model=model, random_state=random_state, sample_weight=sample_weight
+    )
     report.title = "Fidelity gate report (synthetic vs held-out rows)"
     # The generator never saw these rows: there is no training table here to check copies against.
     report.notes = [note for note in report.notes if note != NO_PRIVACY_NOTE]
