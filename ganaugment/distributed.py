@@ -13,7 +13,9 @@ Every process (*rank*) holds one shard of the table. The fit goes:
    :class:`~torch.nn.parallel.DistributedDataParallel`, so their gradients
    are averaged at every step and the weights stay identical. ``batch_size``
    keeps its single-machine meaning (rows per optimisation step, over all
-   ranks): each rank draws ``batch_size / world_size`` rows.
+   ranks): each rank draws ``batch_size / world_size`` rows, and its losses
+   are scaled by its share of the rows (or of the weight) so that a shard
+   counts as much as it holds.
 4. The condition counts that drive generation are summed over the ranks
    (``all_reduce``), batch-norm running statistics are averaged, and rank 0
    writes the model.
@@ -46,7 +48,9 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from ._torch import make_generator
-from ._validation import as_frame, check_table, check_target, did_you_mean, is_dates, seed_from
+from ._validation import (
+    as_frame, check_sample_weight, check_table, check_target, did_you_mean, is_dates, plain_label, seed_from,
+)
 from .tabular.encoder import TableEncoder, _infer_kind
 from .tabular.model import TabularGAN
 from .training import train_gan
@@ -71,7 +75,7 @@ _UNSUPPORTED = {
 }
 
 
-def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_ROWS):
+def fit_distributed(estimator, X, y=None, *, sample_weight=None, encoder_sample_rows=ENCODER_SAMPLE_ROWS):
     """Fit ``estimator`` (a :class:`~ganaugment.GANAugmenter`) on this rank's shard.
 
     Call it on every rank of an initialised :mod:`torch.distributed` process
@@ -91,6 +95,13 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
         needs at least one row, and the table at least two.
     y : array-like, default=None
         This rank's class labels.
+    sample_weight : array-like of shape (n_rows,), default=None
+        This rank's row weights, as ``GANAugmenter.fit`` takes them (the GAN
+        learns the weighted distribution): given on every rank or on none,
+        checked as ``fit`` checks them, and put on one scale over all ranks.
+        Every rank needs a row of positive weight, since it draws its part of
+        every batch from its own rows; a class whose rows weigh 0 on every
+        rank is refused.
     encoder_sample_rows : int, default=50000
         Rows, over all ranks, that the encoder is fitted on (categorical
         level counts and missing counts always use every row).
@@ -104,6 +115,11 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
     A mistake in one rank's rows (a missing column, labels of another
     type, an empty shard) raises the same error on every rank, so no rank
     is left waiting for the others.
+
+    Each rank's losses are scaled by its share of the table (its rows, or
+    its weight) times the number of ranks before DDP averages the
+    gradients, so a shard counts as much as it holds, even when the shards
+    differ in size or in weight.
     """
     if not dist.is_available() or not dist.is_initialized():
         raise RuntimeError(
@@ -125,6 +141,7 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
     frame, n_rows = _agree_on_shards(frame)
     n_total = int(sum(n_rows))
     classes, class_codes = _global_classes(y, len(frame), estimator)
+    weights, share = _global_weights(sample_weight, len(frame), n_total, class_codes, classes)
     estimator.classes_ = classes
     estimator._y_dtype = None if y is None else np.asarray(y).dtype
     seed = _broadcast(seed_from(estimator.random_state) if rank == 0 else None)
@@ -141,7 +158,7 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
 
     n_classes = 0 if classes is None else len(classes)
     model = TabularGAN(estimator.encoder_, n_classes, estimator._network_params(), device, int(rng.integers(2**63 - 1)))
-    model.set_training_data(encoded, class_codes)
+    model.set_training_data(encoded, class_codes, weights)
     del encoded
     counts = torch.as_tensor(model.counts, dtype=torch.float64, device=device)
     dist.all_reduce(counts)
@@ -164,6 +181,7 @@ def fit_distributed(estimator, X, y=None, *, encoder_sample_rows=ENCODER_SAMPLE_
         description=f"GANAugmenter x{world}",
         verbose=bool(estimator.verbose) and rank == 0,
         cuda_graph=False,
+        loss_scale=share * world,
     )
     generator, discriminator = model.generator, model.discriminator
     model.generator = _wrap(DistributedDataParallel, generator, device)
@@ -336,6 +354,42 @@ def _global_classes(y, n_rows, estimator):
         raise ValueError(f"y holds a single class ({classes[0]!r}) over all ranks; conditioning needs at least 2.")
     labels = np.asarray(y).ravel()
     return classes, np.searchsorted(classes, labels).astype(np.int64)
+
+
+def _global_weights(sample_weight, n_rows: int, n_total: int, class_codes, classes) -> tuple:
+    """``(this rank's weights on the scale of all ranks, this rank's share of the table)``.
+
+    The weights come back with a mean of 1 over every rank's rows, or None
+    when no rank has weights or all weights are equal; the share is this
+    rank's part of the total weight (of the rows, unweighted).
+    """
+    given = _all_gather(sample_weight is not None)
+    if any(given) and not all(given):
+        raise ValueError("Some ranks were given sample_weight and others not; pass it on every rank or on none.")
+    if sample_weight is None:
+        return None, n_rows / n_total
+
+    def checked():
+        check_sample_weight(sample_weight, n_rows, of="this rank's X")  # refuses by name, or passes
+        return np.broadcast_to(np.asarray(sample_weight, dtype=np.float64), (n_rows,)).copy()
+
+    raw = _together(checked)
+    largest = max(_all_gather(float(raw.max())))
+    scaled = raw / largest  # no overflow in the sums of weights near the float64 limit
+    sums = _all_gather(float(scaled.sum()))
+    if class_codes is not None:
+        mass = np.sum(_all_gather(np.bincount(class_codes, weights=scaled, minlength=len(classes))), axis=0)
+        if (mass == 0).any():
+            empty = [plain_label(c) for c in np.asarray(classes)[mass == 0]]
+            raise ValueError(
+                f"Every row of class {empty[0]!r} has weight 0 on every rank"
+                + (f" (and of {empty[1:]})" if len(empty) > 1 else "")
+                + ": the GAN could not learn it. Drop those rows and their class, or give them weight."
+            )
+    share = sums[dist.get_rank()] / sum(sums)
+    if all(_all_gather(bool((scaled == 1.0).all()))):
+        return None, share  # equal weights everywhere: the unweighted fit
+    return scaled / (sum(sums) / n_total), share
 
 
 # --------------------------------------------------------------- encoder
@@ -516,6 +570,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("-o", "--output", required=True, metavar="MODEL", help="where rank 0 writes the model")
     fit.add_argument("--target", metavar="COL", help="class column to condition on")
+    fit.add_argument(
+        "--weights", metavar="COL",
+        help="column of row weights: the model learns the weighted distribution (as 'ganaugment fit --weights')",
+    )
     fit.add_argument("--backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, gloo otherwise")
     _add_reading_options(fit)
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -544,9 +602,10 @@ def main(argv=None) -> int:
 
 def _fit(args) -> None:
     from . import GANAugmenter
-    from .cli import UsageError, _check_output, estimator_params
+    from .cli import UsageError, _check_output, _refuse_columns_not_learned, estimator_params
 
     params = estimator_params(args)
+    _refuse_columns_not_learned(args, params)
     params["verbose"] = not args.quiet
     # Rank 0 writes the model: it checks where before any training, and every rank hears of a problem.
     output_error = None
@@ -561,8 +620,8 @@ def _fit(args) -> None:
         rank, world = dist.get_rank(), dist.get_world_size()
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-        frame, y, columns = _together(_read_input, args, rank, world, output_error)
-        model = fit_distributed(GANAugmenter(**params), frame, y)
+        frame, y, weights, columns = _together(_read_input, args, rank, world, output_error)
+        model = fit_distributed(GANAugmenter(**params), frame, y, sample_weight=weights)
         print(
             f"rank {rank}/{world}: trained on {len(frame)} of {model.model_.n_training_rows} rows for "
             f"{len(model.history_)} epochs in {model.fit_seconds_:.1f} s; weights sha256 {state_hash(model)}",
@@ -571,7 +630,10 @@ def _fit(args) -> None:
         if rank == 0:
             model.save(
                 args.output,
-                metadata={"target": args.target, "columns": columns, "data": os.path.basename(args.data), "ranks": world},
+                metadata={
+                    "target": args.target, "columns": columns, "data": os.path.basename(args.data), "ranks": world,
+                    "weights": args.weights,
+                },
             )
             print(f"model written to {args.output}", file=sys.stderr)
         dist.barrier()
@@ -580,19 +642,23 @@ def _fit(args) -> None:
 
 
 def _read_input(args, rank: int, world: int, output_error):
-    """``(X, y, column names)`` of this rank's shard; raises ``output_error`` (rank 0's check of -o) first."""
+    """``(X, y, weights, column names)`` of this rank's shard; raises ``output_error`` (rank 0's check of -o)
+    first. The column names leave out the --weights column, which is neither learned nor generated."""
+    from .cli import _split_weights
+
     if output_error is not None:
         raise output_error
     frame = read_shard(args.data, rank, world, parse_dates=args.parse_dates, sep=args.sep)
+    frame, weights = _split_weights(frame, args.weights, args.data, args.target)
     columns = [str(c) for c in frame.columns]
     if args.target is None:
-        return frame, None, columns
+        return frame, None, weights, columns
     if args.target not in frame.columns:
         raise ValueError(
             f"--target {args.target!r} is not a column of {args.data!r}; name one of its columns {list(frame.columns)}."
             + did_you_mean(args.target, frame.columns)
         )
-    return frame.drop(columns=[args.target]), frame[args.target], columns
+    return frame.drop(columns=[args.target]), frame[args.target], weights, columns
 
 
 if __name__ == "__main__":

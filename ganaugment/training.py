@@ -77,6 +77,10 @@ class TrainingConfig:
     callbacks: list = field(default_factory=list)
     autocast_dtype: torch.dtype | None = None  # mixed precision of the forward passes (None: off)
     cuda_graph: bool = False  # on a CUDA device, replay one recorded training step (see _Stepper)
+    # Multiplies both losses before their gradients (the history keeps them unscaled). A distributed
+    # fit sets it to a rank's share of the table times the number of ranks: DDP averages the ranks'
+    # gradients, so a shard then counts as much as the rows (or the weight) it holds.
+    loss_scale: float = 1.0
 
 
 def _snapshot(problem) -> dict:
@@ -381,7 +385,7 @@ def _train_step(problem, config, opt_g, opt_d, totals, autocast) -> None:
             fake_logits = problem.discriminate(fake.detach(), batch)
             loss_d = F.softplus(-real_logits.float()).mean() + F.softplus(fake_logits.float()).mean()
         opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
+        (loss_d if config.loss_scale == 1.0 else loss_d * config.loss_scale).backward()
         opt_d.step()
     # Generator step: the discriminator's weights need no gradient here.
     problem.discriminator.requires_grad_(False)
@@ -389,7 +393,7 @@ def _train_step(problem, config, opt_g, opt_d, totals, autocast) -> None:
         fake_logits_g = problem.discriminate(fake, batch)
         loss_g = F.softplus(-fake_logits_g.float()).mean() + problem.generator_penalty(aux, batch)
     opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
+    (loss_g if config.loss_scale == 1.0 else loss_g * config.loss_scale).backward()
     opt_g.step()
     problem.discriminator.requires_grad_(True)
     with torch.no_grad():
