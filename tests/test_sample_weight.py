@@ -210,8 +210,8 @@ def test_evaluate_compares_synthetic_rows_with_the_weighted_population():
     assert "(weighted)" in weighted.summary() and "(weighted)" not in plain.summary()
     assert equal.scores == plain.scores  # equal weights are no weights
     # The column table reads the weighted population too: x is near 5 on half of it, near 0 on the rest.
-    real_mean = {r: r.columns.set_index("column").loc["x", "real_mean"] for r in (plain, weighted)}
-    assert real_mean[plain] < 1.0 and 1.8 < real_mean[weighted] < 3.2
+    plain_mean, weighted_mean = (r.columns.set_index("column").loc["x", "real_mean"] for r in (plain, weighted))
+    assert plain_mean < 1.0 and 1.8 < weighted_mean < 3.2
 
 
 def test_weighted_detection_leaves_rows_of_weight_zero_out():
