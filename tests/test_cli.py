@@ -320,13 +320,15 @@ def test_report_command_weighs_the_real_rows(workdir, capsys):
     real = make_customers(300, random_state=3)
     real["w"] = np.where(real["region"] == "north", 5.0, 1.0)
     real_path, synthetic_path = workdir / "weighted_real.csv", workdir / "weighted_synthetic.csv"
+    holdout_path = workdir / "weighted_holdout.csv"
     real.to_csv(real_path, index=False)
     real.drop(columns="w").sample(frac=1.0, random_state=0).to_csv(synthetic_path, index=False)
+    make_customers(100, random_state=4).assign(w=1.0).to_csv(holdout_path, index=False)  # its weights go unused
     out = workdir / "weighted_report.html"
     code, stdout, err = run(["report", real_path, synthetic_path, "-o", out, "--weights", "w",
-                             "--parse-dates", "signup_date"], capsys)
+                             "--holdout", holdout_path, "--parse-dates", "signup_date"], capsys)
     assert code == 0, err
-    assert "real rows (weighted)" in stdout  # the column is a weight, not a column to score
+    assert "real rows (weighted)" in stdout and "100 holdout rows" in stdout  # w is a weight, not a column
     code, stdout, err = run(["report", real_path, synthetic_path, "-o", out, "--weights", "weight"], capsys)
     assert code == 1 and "--weights 'weight' is not a column of" in err and "'w'" in err
 
