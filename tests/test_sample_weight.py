@@ -218,9 +218,11 @@ def test_weighted_detection_leaves_rows_of_weight_zero_out():
     rng = np.random.default_rng(0)
     real = pd.DataFrame({"x": np.r_[rng.normal(0, 1, 400), rng.normal(50, 1, 200)]})
     synthetic = pd.DataFrame({"x": rng.normal(0, 1, 400)})
-    w = np.r_[np.ones(400), np.zeros(200)]  # the far rows are not part of the population
+    w = np.r_[rng.uniform(1, 3, 400), np.zeros(200)]  # the far rows are not part of the population
     assert detection_auc(real, synthetic, random_state=0) > 0.65
     assert detection_auc(real, synthetic, random_state=0, sample_weight=w) < 0.6
+    # Subsampled, each kept row keeps its own weight.
+    assert detection_auc(real, synthetic, random_state=0, sample_weight=w, max_rows=150) < 0.6
 
 
 @pytest.mark.parametrize("weights, message", [
