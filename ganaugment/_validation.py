@@ -226,13 +226,13 @@ def check_target(y, n_rows: int, *, estimator, min_classes: int = 2):
     return classes, codes.astype(np.int64)
 
 
-def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=None, *, of: str = "X"
-                        ) -> np.ndarray | None:
+def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=None, *, of: str = "X",
+                        name: str = "sample_weight") -> np.ndarray | None:
     """Row weights scaled to a mean of 1, or None when there are none or all are equal.
 
     Refuses, by name, weights of the wrong shape or length, missing, infinite or negative
     weights, all-zero weights, and a class whose rows all weigh zero (the GAN could not learn it).
-    ``of`` names the table the weights belong to in those messages.
+    ``of`` names the table the weights belong to in those messages, ``name`` the parameter.
     """
     if sample_weight is None:
         return None
@@ -241,23 +241,23 @@ def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=No
     dtype = getattr(sample_weight, "dtype", None)
     if dtype is not None and (is_dates(dtype) or is_duration(dtype)):
         held = "dates" if is_dates(dtype) else "durations"
-        raise ValueError(f"sample_weight holds {held} ({dtype}); weights are numbers.")
+        raise ValueError(f"{name} holds {held} ({dtype}); weights are numbers.")
     try:
         weights = np.asarray(sample_weight, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"sample_weight must hold numbers, one per row of {of}.") from None
+        raise ValueError(f"{name} must hold numbers, one per row of {of}.") from None
     if weights.ndim != 1:
-        raise ValueError(f"sample_weight must be 1-dimensional, got shape {weights.shape}.")
+        raise ValueError(f"{name} must be 1-dimensional, got shape {weights.shape}.")
     if len(weights) != n_rows:
-        raise ValueError(f"{of} has {n_rows} rows but sample_weight has {len(weights)} weights.")
+        raise ValueError(f"{of} has {n_rows} rows but {name} has {len(weights)} weights.")
     if np.isnan(weights).any():
-        raise ValueError(f"sample_weight has {int(np.isnan(weights).sum())} missing (NaN) weights.")
+        raise ValueError(f"{name} has {int(np.isnan(weights).sum())} missing (NaN) weights.")
     if not np.isfinite(weights).all():
-        raise ValueError("sample_weight contains infinite values.")
+        raise ValueError(f"{name} contains infinite values.")
     if (weights < 0).any():
-        raise ValueError(f"sample_weight must be >= 0; the smallest weight is {weights.min():g}.")
+        raise ValueError(f"{name} must be >= 0; the smallest weight is {weights.min():g}.")
     if weights.max() == 0:
-        raise ValueError(f"sample_weight is zero for every row of {of}; at least one row needs a positive weight.")
+        raise ValueError(f"{name} is zero for every row of {of}; at least one row needs a positive weight.")
     if class_codes is not None:
         mass = np.bincount(class_codes, weights=weights, minlength=len(classes))
         if (mass == 0).any():

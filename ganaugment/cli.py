@@ -509,7 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--weights", metavar="COL",
         help="column of REAL holding row weights (those the model was fitted with): the synthetic rows are compared "
-        "with the weighted population; the column is not scored, and is dropped from the other tables too",
+        "with the weighted population; the column is not scored. HOLDOUT's column of that name, where it has one, "
+        "weighs the efficacy scores; SYNTHETIC's is dropped",
     )
     _add_reading_options(report)
     report.set_defaults(handler=_cmd_report)
@@ -789,10 +790,14 @@ def _cmd_report(args):
                     f"--target {args.target!r} is not a column of {path!r}." + did_you_mean(args.target, table.columns)
                 )
     real, weights = _split_weights(real, args.weights, args.real, args.target)
+    holdout_weights = None
     if weights is not None:
         synthetic = synthetic.drop(columns=[args.weights], errors="ignore")
-        holdout = None if holdout is None else holdout.drop(columns=[args.weights], errors="ignore")
-    report = evaluate(real, synthetic, holdout=holdout, target=args.target, sample_weight=weights)
+        if holdout is not None and args.weights in holdout.columns:
+            holdout, holdout_weights = _split_weights(holdout, args.weights, args.holdout, args.target)
+    report = evaluate(
+        real, synthetic, holdout=holdout, target=args.target, sample_weight=weights, holdout_weight=holdout_weights
+    )
     report.save(args.output)
     print(report.summary())
     print(f"Report written to {args.output}", file=sys.stderr)

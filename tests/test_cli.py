@@ -323,12 +323,14 @@ def test_report_command_weighs_the_real_rows(workdir, capsys):
     holdout_path = workdir / "weighted_holdout.csv"
     real.to_csv(real_path, index=False)
     real.drop(columns="w").sample(frac=1.0, random_state=0).to_csv(synthetic_path, index=False)
-    make_customers(100, random_state=4).assign(w=1.0).to_csv(holdout_path, index=False)  # its weights go unused
+    holdout = make_customers(100, random_state=4)
+    holdout.assign(w=np.where(holdout["region"] == "north", 5.0, 1.0)).to_csv(holdout_path, index=False)
     out = workdir / "weighted_report.html"
-    code, stdout, err = run(["report", real_path, synthetic_path, "-o", out, "--weights", "w",
+    code, stdout, err = run(["report", real_path, synthetic_path, "-o", out, "--weights", "w", "--target", "churned",
                              "--holdout", holdout_path, "--parse-dates", "signup_date"], capsys)
     assert code == 0, err
-    assert "real rows (weighted)" in stdout and "100 holdout rows" in stdout  # w is a weight, not a column
+    # w is a weight, not a column to score: of the real rows, and of the holdout's for efficacy.
+    assert "real rows (weighted)" in stdout and "100 holdout rows (weighted)" in stdout and "ML efficacy" in stdout
     code, stdout, err = run(["report", real_path, synthetic_path, "-o", out, "--weights", "weight"], capsys)
     assert code == 1 and "--weights 'weight' is not a column of" in err and "'w'" in err
 

@@ -225,6 +225,61 @@ def test_weighted_detection_leaves_rows_of_weight_zero_out():
     assert detection_auc(real, synthetic, random_state=0, sample_weight=w, max_rows=150) < 0.6
 
 
+def efficacy_tables(seed=0):
+    """Real, synthetic and holdout rows of ``two_groups`` with a binary target that x predicts noisily."""
+    tables = []
+    for k, n in enumerate((600, 600, 400)):
+        X, _ = two_groups(n, seed + k)
+        rng = np.random.default_rng(seed + 10 + k)
+        tables.append(X.assign(t=np.where(X["x"] + rng.normal(0, 2, n) > 1.0, "yes", "no")))
+    return tables
+
+
+def efficacy(report) -> dict:
+    return {k: v for k, v in report.scores.items() if k.startswith("efficacy_")}
+
+
+def test_efficacy_weighs_the_holdout_rows_as_repeated_rows():
+    real, synthetic, holdout = efficacy_tables()
+    w = np.where(np.arange(len(holdout)) % 3 == 0, 2.0, 1.0)
+    w[::7] = 0.0  # left out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weighted = evaluate(real, synthetic, holdout=holdout, target="t", holdout_weight=w)
+        kept = holdout[w > 0]
+        repeated = pd.concat([kept, holdout[w == 2.0]], ignore_index=True)
+        plain = evaluate(real, synthetic, holdout=repeated, target="t")
+    got, want = efficacy(weighted), efficacy(plain)
+    assert got.keys() == want.keys() and len(got) == 6
+    np.testing.assert_allclose(list(got.values()), list(want.values()), rtol=1e-9)
+    assert "holdout rows (weighted)" in weighted.summary()
+
+
+def test_efficacy_picks_the_rarer_class_by_weight_and_trains_on_weighted_real_rows():
+    real, synthetic, holdout = efficacy_tables()
+    share = (real["t"] == "yes").mean()
+    assert share < 0.5  # "yes" is the rarer class by rows...
+    w = np.where(real["t"] == "yes", 4.0 * (1 - share) / share, 1.0)  # ... and four times as heavy in all
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = evaluate(real, synthetic, holdout=holdout, target="t")
+        weighted = evaluate(real, synthetic, holdout=holdout, target="t", sample_weight=w)
+    assert plain.details["efficacy_label"] == "F1 of t=yes"
+    assert weighted.details["efficacy_label"] == "F1 of t=no"
+    # The classifier on synthetic rows ignores the real weights; the one on real rows does not.
+    assert weighted["efficacy_synthetic_auc"] == pytest.approx(
+        evaluate(real, synthetic, holdout=holdout, target="t", sample_weight=None)["efficacy_synthetic_auc"]
+    )
+
+
+def test_holdout_weight_needs_a_holdout_and_is_checked_by_name():
+    real, synthetic, holdout = efficacy_tables()
+    with pytest.raises(ValueError, match=r"holdout_weight was given without holdout"):
+        evaluate(real, synthetic, holdout_weight=np.ones(3))
+    with pytest.raises(ValueError, match=r"holdout has 400 rows but holdout_weight has 3 weights"):
+        evaluate(real, synthetic, holdout=holdout, holdout_weight=np.ones(3))
+
+
 @pytest.mark.parametrize("weights, message", [
     (np.ones(599), r"real has 600 rows but sample_weight has 599 weights"),
     (np.r_[-1.0, np.ones(599)], r"sample_weight must be >= 0"),

@@ -36,7 +36,7 @@ def _class_probabilities(clf, X, labels: list) -> np.ndarray:
     return np.column_stack([proba[:, column[c]] if c in column else np.zeros(len(proba)) for c in labels])
 
 
-def _scores(clf, X_test, y_test, classes, positive) -> dict:
+def _scores(clf, X_test, y_test, classes, positive, weight=None) -> dict:
     from sklearn.metrics import f1_score, roc_auc_score
 
     pred = clf.predict(X_test)
@@ -48,15 +48,19 @@ def _scores(clf, X_test, y_test, classes, positive) -> dict:
         is_positive = y_test == positive
         if not is_positive.any():
             return {"f1": np.nan, "auc": np.nan}
-        out["f1"] = float(f1_score(is_positive, pred == positive, zero_division=0))
+        out["f1"] = float(f1_score(is_positive, pred == positive, zero_division=0, sample_weight=weight))
         scores = proba[:, classes.index(positive)]
-        out["auc"] = float(roc_auc_score(is_positive, scores)) if not is_positive.all() else np.nan
+        out["auc"] = float(roc_auc_score(is_positive, scores, sample_weight=weight)) if not is_positive.all() else np.nan
     else:
-        out["f1"] = float(f1_score(y_test, pred, average="macro", labels=classes, zero_division=0))
+        out["f1"] = float(
+            f1_score(y_test, pred, average="macro", labels=classes, zero_division=0, sample_weight=weight)
+        )
         # sklearn's one-vs-rest macro AUC, computed per class so that holdout labels beyond the real
         # classes and classes the classifier never saw (probability 0) do not break it.
         if set(classes) <= set(y_test):
-            out["auc"] = float(np.mean([roc_auc_score(y_test == c, proba[:, i]) for i, c in enumerate(classes)]))
+            out["auc"] = float(np.mean([
+                roc_auc_score(y_test == c, proba[:, i], sample_weight=weight) for i, c in enumerate(classes)
+            ]))
         else:
             out["auc"] = np.nan
     return out
@@ -104,7 +108,7 @@ def _notes(target, classes, positive, trained: dict, y_syn, y_hold) -> list:
 
 
 def ml_efficacy(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, target,
-                *, random_state: int = 0) -> dict:
+                *, random_state: int = 0, real_weight=None, holdout_weight=None) -> dict:
     """F1 and ROC AUC on ``holdout`` of classifiers trained on real, synthetic and both.
 
     The classes are those of the real table. For a binary target the
@@ -126,6 +130,12 @@ def ml_efficacy(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFra
     classifier (NaN scores); a holdout without the positive class gives NaN.
     ``notes`` says when any of this happened.
 
+    ``real_weight`` and ``holdout_weight`` (checked weights of the real and
+    holdout rows, or None) score for a weighted population: the rarer class
+    is the rarer in weight, the classifiers learn the real rows at their
+    weights (the synthetic rows, drawn from the population, weigh 1), and
+    F1 and AUC weigh the holdout rows; holdout rows of weight 0 are left out.
+
     Returns
     -------
     scores : dict
@@ -135,6 +145,9 @@ def ml_efficacy(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFra
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     features = [c for c in real.columns if c != target]
+    if holdout_weight is not None:
+        weighed = holdout_weight > 0
+        holdout, holdout_weight = holdout[weighed].reset_index(drop=True), holdout_weight[weighed]
     labels = [f[target].astype(object) for f in (real, synthetic, holdout)]
     for name, lab in zip(("real", "synthetic", "holdout"), labels):
         if lab.isna().any():
@@ -146,22 +159,23 @@ def ml_efficacy(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFra
         raise ValueError(
             f"target column {target!r} holds a single class in real ({classes[0]!r}); efficacy needs at least two."
         )
-    counts = pd.Series(y_real).value_counts()
+    counts = pd.Series(np.ones(len(y_real)) if real_weight is None else real_weight).groupby(y_real).sum()
     positive = str(sorted(counts.index[counts == counts.min()])[-1]) if len(classes) == 2 else None
     X_real, X_syn, X_hold = model_frames([real, synthetic, holdout], features)
+    both = None if real_weight is None else np.r_[real_weight, np.ones(len(y_syn))]
     trainings = {
-        "real": (X_real, y_real),
-        "synthetic": (X_syn, y_syn),
-        "real+synthetic": (pd.concat([X_real, X_syn], ignore_index=True), np.r_[y_real, y_syn]),
+        "real": (X_real, y_real, real_weight),
+        "synthetic": (X_syn, y_syn, None),
+        "real+synthetic": (pd.concat([X_real, X_syn], ignore_index=True), np.r_[y_real, y_syn], both),
     }
     out = {"positive_class": positive}
-    for name, (X, y) in trainings.items():
+    for name, (X, y, weight) in trainings.items():
         if len(set(y)) < 2:
             out[name] = {"f1": np.nan, "auc": np.nan}
             continue
         clf = HistGradientBoostingClassifier(random_state=random_state, categorical_features="from_dtype")
         with fit_threads(len(X)):
-            clf.fit(X, y)
-            out[name] = _scores(clf, X_hold, y_hold, classes, positive)
+            clf.fit(X, y, sample_weight=weight)
+            out[name] = _scores(clf, X_hold, y_hold, classes, positive, holdout_weight)
     out["notes"] = _notes(target, classes, positive, {"real": y_real, "synthetic": y_syn}, y_syn, y_hold)
     return out

@@ -36,7 +36,7 @@ NO_PRIVACY_NOTE = (
 
 @without_overflow_warnings  # values near the float64 limit overflow in SDMetrics' and the classifiers' statistics
 def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model=None,
-             random_state=0, max_rows=20000, sample_weight=None) -> FidelityReport:
+             random_state=0, max_rows=20000, sample_weight=None, holdout_weight=None) -> FidelityReport:
     """Measure how faithful, useful and private a synthetic table is.
 
     Parameters
@@ -79,8 +79,13 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         repeated about in proportion to its weight; equal weights give
         ``real`` itself); the DiagnosticReport's ranges and levels come from
         ``real`` as it is. The detection classifier and its AUC weigh each
-        real row. Exact copies, the distances to the closest record and
-        machine-learning efficacy are per row and ignore the weights.
+        real row, and so does the efficacy classifier trained on ``real``
+        (the rarer class is then the rarer in weight). Exact copies and the
+        distances to the closest record are per row and ignore the weights.
+    holdout_weight : array-like of shape (len(holdout),), default=None
+        Non-negative weights of the holdout rows (needs ``holdout``): the
+        efficacy scores (F1, ROC AUC) weigh each holdout row, and rows of
+        weight 0 are left out of them. The privacy scores ignore them.
 
     Returns
     -------
@@ -111,6 +116,9 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         metadata = _one_table_metadata(metadata)
     real, synthetic, holdout = check_tables(real, synthetic, holdout, target)
     weights = check_sample_weight(sample_weight, len(real), of="real")
+    if holdout_weight is not None and holdout is None:
+        raise ValueError("holdout_weight was given without holdout; pass the holdout rows it weighs.")
+    holdout_weights = None if holdout is None else check_sample_weight(holdout_weight, len(holdout), of="holdout", name="holdout_weight")
     # Numbers or dates stored as text would read as missing (and SDMetrics would leave them out):
     # every metric sees the other tables' columns as the real column's kind.
     conversion_notes = []
@@ -128,14 +136,15 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     report = FidelityReport(kind="table")
     shape_line = f"{len(real)} real rows{'' if weights is None else ' (weighted)'}, {len(synthetic)} synthetic rows"
     if holdout is not None:
-        shape_line += f", {len(holdout)} holdout rows"
+        shape_line += f", {len(holdout)} holdout rows{'' if holdout_weights is None else ' (weighted)'}"
     report.details["shape_line"] = shape_line + f", {real.shape[1]} columns"
     report.notes.extend(conversion_notes)
     if weights is not None:
         report.notes.append(
             f"The real rows are weighted (sample_weight): SDMetrics' quality score, the column table and the "
             f"figures compare the synthetic rows with a weighted resample of {len(real)} real rows, and detection "
-            "weighs each real row; exact copies, distances to the closest record and efficacy ignore the weights."
+            "and the efficacy classifier trained on them weigh each real row; exact copies and distances to the "
+            "closest record ignore the weights."
         )
 
     sdm = _sdmetrics.quality_and_diagnostic(
@@ -174,8 +183,12 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
         # Counted over every row, no baseline needed to see a generator that hands out its training rows.
         report.add_scores({"exact_copy_share": exact_copy_share(real, synthetic)}, section="privacy")
         report.notes.append(NO_PRIVACY_NOTE)
+    if holdout_weights is not None and target is None:
+        report.notes.append("holdout_weight weighs the efficacy scores, which need target=; it was not used.")
     if target is not None:
-        eff = ml_efficacy(real, synthetic, holdout, target, random_state=seeds[2])
+        eff = ml_efficacy(
+            real, synthetic, holdout, target, random_state=seeds[2], real_weight=weights, holdout_weight=holdout_weights
+        )
         report.notes.extend(eff["notes"])
         positive = eff["positive_class"]
         report.details["efficacy_label"] = "macro F1" if positive is None else f"F1 of {target}={positive}"
