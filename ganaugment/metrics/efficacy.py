@@ -50,7 +50,7 @@ def _scores(clf, X_test, y_test, classes, positive, weight=None) -> dict:
             return {"f1": np.nan, "auc": np.nan}
         out["f1"] = float(f1_score(is_positive, pred == positive, zero_division=0, sample_weight=weight))
         scores = proba[:, classes.index(positive)]
-        out["auc"] = float(roc_auc_score(is_positive, scores, sample_weight=weight)) if not is_positive.all() else np.nan
+        out["auc"] = np.nan if is_positive.all() else float(roc_auc_score(is_positive, scores, sample_weight=weight))
     else:
         out["f1"] = float(
             f1_score(y_test, pred, average="macro", labels=classes, zero_division=0, sample_weight=weight)

@@ -118,7 +118,9 @@ def evaluate(real, synthetic, *, holdout=None, target=None, metadata=None, model
     weights = check_sample_weight(sample_weight, len(real), of="real")
     if holdout_weight is not None and holdout is None:
         raise ValueError("holdout_weight was given without holdout; pass the holdout rows it weighs.")
-    holdout_weights = None if holdout is None else check_sample_weight(holdout_weight, len(holdout), of="holdout", name="holdout_weight")
+    holdout_weights = None
+    if holdout is not None:
+        holdout_weights = check_sample_weight(holdout_weight, len(holdout), of="holdout", name="holdout_weight")
     # Numbers or dates stored as text would read as missing (and SDMetrics would leave them out):
     # every metric sees the other tables' columns as the real column's kind.
     conversion_notes = []
