@@ -259,17 +259,23 @@ def check_sample_weight(sample_weight, n_rows: int, class_codes=None, classes=No
     if weights.max() == 0:
         raise ValueError(f"{name} is zero for every row of {of}; at least one row needs a positive weight.")
     if class_codes is not None:
-        mass = np.bincount(class_codes, weights=weights, minlength=len(classes))
-        if (mass == 0).any():
-            empty = [plain_label(c) for c in np.asarray(classes)[mass == 0]]
-            raise ValueError(
-                f"Every row of class {empty[0]!r} has weight 0" + (f" (and of {empty[1:]})" if len(empty) > 1 else "")
-                + ": the GAN could not learn it. Drop those rows and their class, or give them weight."
-            )
+        refuse_weightless_classes(np.bincount(class_codes, weights=weights, minlength=len(classes)), classes)
     if (weights == weights[0]).all():
         return None
     scaled = weights / weights.max()  # no overflow in the mean of weights near the float64 limit
     return scaled / scaled.mean()
+
+
+def refuse_weightless_classes(mass: np.ndarray, classes, where: str = "") -> None:
+    """Refuse, by name, the classes whose rows all weigh 0 (``mass``: each class's total weight,
+    ``where`` says over which rows, as in " on every rank"): the GAN could not learn them."""
+    if (mass == 0).any():
+        empty = [plain_label(c) for c in np.asarray(classes)[mass == 0]]
+        raise ValueError(
+            f"Every row of class {empty[0]!r} has weight 0{where}"
+            + (f" (and of {empty[1:]})" if len(empty) > 1 else "")
+            + ": the GAN could not learn it. Drop those rows and their class, or give them weight."
+        )
 
 
 def kept_weights(weights, kept: np.ndarray, class_codes=None, classes=None) -> np.ndarray | None:

@@ -49,7 +49,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ._torch import make_generator
 from ._validation import (
-    as_frame, check_sample_weight, check_table, check_target, did_you_mean, is_dates, plain_label, seed_from,
+    as_frame, check_sample_weight, check_table, check_target, did_you_mean, is_dates, refuse_weightless_classes,
+    seed_from,
 )
 from .tabular.encoder import TableEncoder, _infer_kind
 from .tabular.model import TabularGAN
@@ -374,20 +375,15 @@ def _global_weights(sample_weight, n_rows: int, n_total: int, class_codes, class
         return np.broadcast_to(np.asarray(sample_weight, dtype=np.float64), (n_rows,)).copy()
 
     raw = _together(checked)
-    largest = max(_all_gather(float(raw.max())))
+    extremes = np.array(_all_gather((float(raw.min()), float(raw.max()))))
+    smallest, largest = extremes[:, 0].min(), extremes[:, 1].max()
     scaled = raw / largest  # no overflow in the sums of weights near the float64 limit
     sums = _all_gather(float(scaled.sum()))
     if class_codes is not None:
         mass = np.sum(_all_gather(np.bincount(class_codes, weights=scaled, minlength=len(classes))), axis=0)
-        if (mass == 0).any():
-            empty = [plain_label(c) for c in np.asarray(classes)[mass == 0]]
-            raise ValueError(
-                f"Every row of class {empty[0]!r} has weight 0 on every rank"
-                + (f" (and of {empty[1:]})" if len(empty) > 1 else "")
-                + ": the GAN could not learn it. Drop those rows and their class, or give them weight."
-            )
+        refuse_weightless_classes(mass, classes, " on every rank")
     share = sums[dist.get_rank()] / sum(sums)
-    if all(_all_gather(bool((scaled == 1.0).all()))):
+    if smallest == largest:
         return None, share  # equal weights everywhere: the unweighted fit
     return scaled / (sum(sums) / n_total), share
 

@@ -680,10 +680,10 @@ def _interpolated_rows(X: pd.DataFrame, members: np.ndarray, n: int, rng) -> pd.
             columns[name] = a.where(share < 0.5, b)
             continue
         new = (a + (b - a) * share).where(b.notna(), a)
-        present = column.dropna()
         if kind == "numeric":
             new = new.round() if pd.api.types.is_integer_dtype(X[name].dtype) else new
-        elif len(present):  # durations measured as dates after the epoch, as the encoder does
+        elif column.notna().any():  # durations measured as dates after the epoch, as the encoder does
+            present = column.dropna()
             step = _time_step(present if kind == "datetime" else pd.Timestamp(0) + present)
             new = _round_times(new, step) if step else new
         columns[name] = new
